@@ -1,0 +1,1 @@
+"""Speed and memory targets, run by `make bench`; each `bench_*.py` module returns result rows."""

@@ -1,0 +1,1 @@
+"""microfactory: sell online, make locally."""

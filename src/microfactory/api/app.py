@@ -1,0 +1,62 @@
+"""The FastAPI application: routers of every capability over one database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
+from microfactory.api.routers import catalogs, orders
+from microfactory.config import Settings, get_settings
+from microfactory.db.engine import make_engine, make_session_factory
+from microfactory.db.migrate import upgrade
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    """Build the app; the schema is brought up to date first unless `migrate` is False."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    app = FastAPI(
+        title="microfactory",
+        version="0.1.0",
+        description="Orders to local microfactories: bridge, route, schedule, make, check, ship.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for router in (orders.router, catalogs.router, *_capability_routers()):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> Any:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # any database failure means unhealthy
+            return JSONResponse(error_body(f"database unreachable: {type(error).__name__}"), status_code=503)
+        return {"status": "ok", "database": engine.dialect.name}
+
+    return app
+
+
+def _capability_routers() -> list[Any]:
+    """Routers of capabilities that later issues add (network, channels, scheduling, ...)."""
+    found = []
+    import importlib
+
+    for name in ("network", "shopify", "erp", "scheduling"):
+        try:
+            module = importlib.import_module(f"microfactory.api.routers.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"microfactory.api.routers.{name}":
+                raise
+            continue
+        found.append(module.router)
+    return found

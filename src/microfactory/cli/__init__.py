@@ -1,0 +1,1 @@
+"""The `microfactory` command line (Typer): one module per command group."""

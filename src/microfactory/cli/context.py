@@ -1,0 +1,28 @@
+"""What every command needs: settings, an engine with an up-to-date schema, a console."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.console import Console
+from sqlalchemy import Engine
+
+from microfactory.config import get_settings
+from microfactory.db.engine import make_engine
+from microfactory.db.migrate import upgrade
+from microfactory.db.unit_of_work import UnitOfWork
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    """The configured database, migrated to the newest schema."""
+    created = make_engine(get_settings().database_url)
+    upgrade(created)
+    return created
+
+
+def unit_of_work() -> UnitOfWork:
+    return UnitOfWork.for_engine(engine())

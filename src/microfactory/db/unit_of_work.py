@@ -1,0 +1,57 @@
+"""The unit of work: one transaction per use case, events handled after it commits.
+
+Services take a `UnitOfWork`; the API, the CLI and the workers each open one per request or job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from microfactory.db.engine import make_session_factory
+
+AfterCommit = Callable[[], Any]
+
+
+class UnitOfWork:
+    """A session and its transaction; `commit` once at the end of a use case."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self.session: Session = factory()
+        self._after_commit: list[AfterCommit] = []
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> UnitOfWork:
+        return cls(make_session_factory(engine))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.rollback()
+        self.session.close()
+
+    def after_commit(self, action: AfterCommit) -> None:
+        """Run `action` once the transaction has committed (domain events, notifications)."""
+        self._after_commit.append(action)
+
+    def commit(self) -> None:
+        self.session.commit()
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._after_commit.clear()

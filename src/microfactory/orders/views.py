@@ -1,0 +1,62 @@
+"""Orders and work orders as JSON-ready dicts: the shape of spec/interfaces.md, shared by API and CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
+
+
+def order_view(order: OrderRow) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": order.status,
+        "name": order.name,
+        "email": order.email,
+        "currency": order.currency,
+        "total_price": None if order.total_price is None else str(order.total_price),
+        "ship_to": order.ship_to,
+        "allow_split": order.allow_split,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+        "lines": [line_view(line) for line in order.lines],
+    }
+
+
+def line_view(line: OrderLineRow) -> dict[str, Any]:
+    work_order = line.work_order
+    return {
+        "id": line.id,
+        "position": line.position,
+        "external_id": line.external_id,
+        "kind": line.kind,
+        "sku": line.sku,
+        "product": line.product,
+        "title": line.title,
+        "qty": line.qty,
+        "options": line.options,
+        "properties": line.properties,
+        "status": line.status,
+        "problems": line.problems,
+        "configuration_key": line.configuration_key,
+        "work_order_id": work_order.id if work_order is not None else None,
+        "site": line.site,
+    }
+
+
+def work_order_view(work_order: WorkOrderRow) -> dict[str, Any]:
+    return {
+        "id": work_order.id,
+        "order_line_id": work_order.order_line_id,
+        "status": work_order.status,
+        "catalog": work_order.catalog,
+        "catalog_version": work_order.catalog_version,
+        "product": work_order.product,
+        "configuration_key": work_order.configuration_key,
+        "qty": work_order.qty,
+        "site": work_order.site,
+        "total_minutes": work_order.total_minutes,
+        "bom": work_order.translation["bom"],
+        "operations": work_order.translation["operations"],
+    }
