@@ -28,6 +28,9 @@ from microfactory.catalog.work_order import BomVariantLine, Operation, Translati
 from microfactory.problems import Problem, ProblemsError
 
 
+MEMO_SIZE = 20_000
+
+
 class TranslationError(ProblemsError):
     """The order line cannot become a work order; the problems say why."""
 
@@ -39,9 +42,7 @@ def configuration_key(catalog: str, product: str, options: Mapping[str, OptionVa
     return f"{product}-{digest}"
 
 
-def translate(
-    catalog: Catalog, product_id: str, options: Mapping[str, object], qty: int = 1
-) -> Translation:
+def translate(catalog: Catalog, product_id: str, options: Mapping[str, object], qty: int = 1) -> Translation:
     """Translate one order line; raises `TranslationError` with every problem when it cannot."""
     product = catalog.products.get(product_id)
     if product is None:
@@ -60,7 +61,19 @@ def translate(
 def translate_resolved(
     catalog: Catalog, product: Product, options: Mapping[str, OptionValue], qty: int
 ) -> Translation:
-    """Translate with options already checked by `resolve_options`."""
+    """Translate with options already checked by `resolve_options`; identical lines are memoised."""
+    key = (product.sku, tuple(options.items()), qty)
+    known = catalog.memo.get(key)
+    if isinstance(known, Translation):
+        return known
+    result = _translate(catalog, product, options, qty)
+    if len(catalog.memo) >= MEMO_SIZE:
+        catalog.memo.clear()
+    catalog.memo[key] = result
+    return result
+
+
+def _translate(catalog: Catalog, product: Product, options: Mapping[str, OptionValue], qty: int) -> Translation:
     expansion = _Expansion(catalog, options)
     bom_work = expansion.expand(product.bom, Decimal(qty), level=1)
     expansion.routing(product.sku, product.routing, Decimal(qty), bom_work)
@@ -99,6 +112,7 @@ class _Expansion:
     assembly_order: list[str] = field(default_factory=list)
     routing_ops: list[Operation] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    materials: dict[str, str | None] = field(default_factory=dict)
 
     def expand(self, lines: tuple[BomLine, ...], multiplier: Decimal, level: int) -> list[str]:
         """Add the lines that apply; return the operation ids that produce them (the BOM's work)."""
@@ -106,8 +120,10 @@ class _Expansion:
         for line in lines:
             if not line.when.holds(self.options):
                 continue
-            part = self.catalog.parts[line.part]
             qty = line.qty.value(self.options) * multiplier
+            if qty <= 0:  # an int option of 0 (no shelves, no keys) orders none of the part
+                continue
+            part = self.catalog.parts[line.part]
             entry = self.entries.get(part.id)
             if entry is None:
                 self.entries[part.id] = _BomEntry(part, qty, level, [line.rule])
@@ -121,7 +137,8 @@ class _Expansion:
             if part.make is not None:
                 _add_once(work, f"make:{part.id}")
             elif part.buy is None:
-                work.extend(self._expand_assembly(part, qty, level))
+                for op_id in self._expand_assembly(part, qty, level):
+                    _add_once(work, op_id)
         return work
 
     def _expand_assembly(self, part: Part, qty: Decimal, level: int) -> list[str]:
@@ -158,13 +175,18 @@ class _Expansion:
             capability=op.capability,
             qty=qty,
             minutes=op.minutes.per_unit(self.options) * float(qty),
-            params=fill_params(op.params, self.options),
+            params=fill_params(op.params, self.options) if op.templated else op.params,
             after=after,
             item=item,
             rule=op.rule,
         )
 
     def material_of(self, part: Part) -> str | None:
+        if part.id not in self.materials:
+            self.materials[part.id] = self._material(part)
+        return self.materials[part.id]
+
+    def _material(self, part: Part) -> str | None:
         if part.make is None or part.make.material is None:
             return None
         name = fill(part.make.material, self.options)

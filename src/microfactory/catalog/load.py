@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -79,7 +79,7 @@ def build_catalog(document: Mapping[str, Any]) -> Catalog:
     return catalog
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -135,8 +135,8 @@ class _Builder:
 
     def materials(self, raw: Mapping[str, Any]) -> IdIndex[Material]:
         result: dict[str, Material] = {}
-        for mid, spec in raw.items():
-            spec = self.mapping(spec, f"materials.{mid}")
+        for mid, raw_spec in raw.items():
+            spec = self.mapping(raw_spec, f"materials.{mid}")
             result[str(mid)] = Material(
                 str(mid), str(spec.get("family", "")), str(spec.get("color", "")), str(spec.get("hex", ""))
             )
@@ -237,7 +237,9 @@ class _Builder:
             elif _is_scalar(value):
                 clauses.append(Clause(str(option), "any_of", frozenset({str(value).casefold()})))
             else:
-                self.error(f"{path}.{option}", f"{value!r} is not a value, a list of values, present or absent")
+                self.error(
+                    f"{path}.{option}", f"{value!r} is not a value, a list of values, present or absent"
+                )
         return Condition(tuple(clauses))
 
     def routing(self, raw: object, path: str) -> tuple[RoutingOp, ...]:
@@ -284,7 +286,8 @@ class _Builder:
         when = self.condition(spec.get("when"), f"{path}.when")
         if not isinstance(name, str) or not isinstance(capability, str) or minutes is None:
             return None
-        return RoutingOp(name, capability, minutes, dict(params), when, _tuple(after), path)
+        templated = bool(_param_placeholders(params, path))
+        return RoutingOp(name, capability, minutes, dict(params), when, _tuple(after), path, templated)
 
     def minutes(self, raw: object, path: str) -> Minutes | None:
         if _is_number(raw) and raw >= 0:
@@ -358,7 +361,9 @@ class _Builder:
                 return None
         return OptionSpec(name, "text", max_length=max_length, pattern=compiled)
 
-    def _int_option(self, name: str, spec: Mapping[str, Any], values: list[Any], path: str) -> OptionSpec | None:
+    def _int_option(
+        self, name: str, spec: Mapping[str, Any], values: list[Any], path: str
+    ) -> OptionSpec | None:
         if values:
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
                 self.error(f"{path}.values", "an int option's values must be whole numbers")
@@ -509,7 +514,9 @@ class _CrossCheck:
     def undefined(self, path: str, name: str, sku: str) -> None:
         self.error(path, f"option '{name}' is referenced but not defined by product {sku}")
 
-    def check_condition(self, options: Mapping[str, OptionSpec], when: Condition, path: str, sku: str) -> None:
+    def check_condition(
+        self, options: Mapping[str, OptionSpec], when: Condition, path: str, sku: str
+    ) -> None:
         for clause in when.clauses:
             spec = options.get(clause.option)
             if spec is None:

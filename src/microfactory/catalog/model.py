@@ -104,7 +104,10 @@ class Condition:
     clauses: tuple[Clause, ...] = ()
 
     def holds(self, options: Mapping[str, OptionValue]) -> bool:
-        return all(clause.holds(options) for clause in self.clauses)
+        for clause in self.clauses:
+            if not clause.holds(options):
+                return False
+        return True
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -173,6 +176,7 @@ class RoutingOp:
     when: Condition = ALWAYS
     after: tuple[str, ...] | None = None  # None: after everything listed before it and the BOM's work
     rule: str = ""
+    templated: bool = True  # False when no param holds a placeholder: params are used as they are
 
 
 PartKind = Literal["make", "buy", "assembly"]
@@ -218,9 +222,13 @@ class OptionSpec:
         """Every value the option can take, or None when that set is open or too large."""
         if self.values:
             return self.values
-        if self.type == "int" and self.min is not None and self.max is not None:
-            if self.max - self.min < limit:
-                return tuple(range(self.min, self.max + 1))
+        if (
+            self.type == "int"
+            and self.min is not None
+            and self.max is not None
+            and self.max - self.min < limit
+        ):
+            return tuple(range(self.min, self.max + 1))
         return None
 
 
@@ -249,3 +257,5 @@ class Catalog:
     materials: IdIndex[Material]
     parts: IdIndex[Part]
     products: IdIndex[Product]
+    # translations already made, by (product, options, qty): identical lines recur all day
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False, repr=False)

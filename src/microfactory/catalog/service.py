@@ -53,7 +53,9 @@ def catalog_version(uow: UnitOfWork, name: str, version: int) -> Catalog | None:
     key = (name, version)
     if key not in _BUILT:
         row = uow.session.scalar(
-            select(CatalogVersionRow).where(CatalogVersionRow.name == name, CatalogVersionRow.version == version)
+            select(CatalogVersionRow).where(
+                CatalogVersionRow.name == name, CatalogVersionRow.version == version
+            )
         )
         if row is None:
             return None
@@ -84,9 +86,9 @@ class CatalogSet:
                 if match is not None:
                     return catalog, product, {k: v for k, v in match.groupdict().items() if v is not None}
         for catalog in self.catalogs:  # a bare product SKU also names the product with its defaults
-            product = catalog.products.get(sku.strip())
-            if product is not None and not _has_placeholder(product):
-                return catalog, product, {}
+            bare = catalog.products.get(sku.strip())
+            if bare is not None and not _has_placeholder(bare):
+                return catalog, bare, {}
         return None
 
 
@@ -94,8 +96,26 @@ def _has_placeholder(product: Product) -> bool:
     return product.shopify is not None and re.search(r"\{", product.shopify.sku) is not None
 
 
+_ACTIVE: dict[tuple[str, int, int], CatalogSet] = {}
+
+
 def active_catalogs(uow: UnitOfWork) -> CatalogSet:
-    """The newest version of each catalog name, newest-loaded catalog first."""
+    """The newest version of each catalog name, newest-loaded catalog first.
+
+    Built once per database and state of its catalog table (row count and newest id), since intake
+    asks on every order and catalogs change rarely.
+    """
+    count, newest_id = uow.session.execute(
+        select(func.count(CatalogVersionRow.id), func.coalesce(func.max(CatalogVersionRow.id), 0))
+    ).one()
+    state = (str(uow.session.get_bind().url), int(count), int(newest_id))
+    if state not in _ACTIVE:
+        _ACTIVE.clear()
+        _ACTIVE[state] = _newest_catalogs(uow)
+    return _ACTIVE[state]
+
+
+def _newest_catalogs(uow: UnitOfWork) -> CatalogSet:
     newest = (
         select(CatalogVersionRow.name, func.max(CatalogVersionRow.version).label("version"))
         .group_by(CatalogVersionRow.name)
@@ -103,7 +123,10 @@ def active_catalogs(uow: UnitOfWork) -> CatalogSet:
     )
     rows = uow.session.execute(
         select(CatalogVersionRow.name, CatalogVersionRow.version)
-        .join(newest, (newest.c.name == CatalogVersionRow.name) & (newest.c.version == CatalogVersionRow.version))
+        .join(
+            newest,
+            (newest.c.name == CatalogVersionRow.name) & (newest.c.version == CatalogVersionRow.version),
+        )
         .order_by(CatalogVersionRow.loaded_at.desc())
     ).all()
     catalogs = []

@@ -50,9 +50,11 @@ class IntakeResult:
 
 def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -> IntakeResult:
     """Accept an order once: translate each line, or keep it in needs attention with its problems."""
-    existing = find_order(uow, new.channel, new.external_id)
-    if existing is not None:
-        return IntakeResult(existing, created=False)
+    known = uow.session.scalar(
+        select(OrderRow.id).where(OrderRow.channel == new.channel, OrderRow.external_id == new.external_id)
+    )
+    if known is not None:
+        return IntakeResult(get_order(uow, known), created=False)
     catalogs = catalogs if catalogs is not None else active_catalogs(uow)
     order = OrderRow(
         id=new_id("ord"),
@@ -98,7 +100,7 @@ def _new_line(
         options=dict(new.options),
         properties=dict(new.properties),
         unit_price=new.unit_price,
-        status=LineStatus.NEEDS_ATTENTION.value,
+        status="",
         problems=[p.as_dict() for p in new.problems],
     )
     if new.kind == LineKind.FULFILMENT_ONLY:
@@ -106,6 +108,7 @@ def _new_line(
         audit.record(uow, "line", line.id, line.status, reason="not manufactured")
         return line
     if new.problems:
+        line.status = LineStatus.NEEDS_ATTENTION.value
         audit.record(uow, "line", line.id, line.status, reason="; ".join(str(p) for p in new.problems))
         return line
     _release(uow, order, line, catalogs, actor="intake")
@@ -114,7 +117,7 @@ def _new_line(
 
 def _release(uow: UnitOfWork, order: OrderRow, line: OrderLineRow, catalogs: CatalogSet, actor: str) -> None:
     """Translate the line; on success give it a work order, otherwise record its problems."""
-    before = line.status
+    before = line.status or None
     try:
         translation = _translate_line(line, catalogs)
     except TranslationError as error:
@@ -185,7 +188,9 @@ def correct_line(
     if line is None:
         raise OrderNotFound(f"line {line_id} in order {order_id}")
     if line.status != LineStatus.NEEDS_ATTENTION.value:
-        raise LineNotCorrectable(f"line {line_id} is {line.status}; only lines in needs_attention can be corrected")
+        raise LineNotCorrectable(
+            f"line {line_id} is {line.status}; only lines in needs_attention can be corrected"
+        )
     if product is not None:
         line.product = product
     if options is not None:
@@ -246,15 +251,15 @@ def list_orders(
         query = query.where(OrderRow.status == status)
     if channel is not None:
         query = query.where(OrderRow.channel == channel)
-    return list(uow.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit).offset(offset)))
+    return list(
+        uow.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit).offset(offset))
+    )
 
 
 def lines_needing_attention(uow: UnitOfWork, limit: int = 500) -> list[OrderLineRow]:
     return list(
         uow.session.scalars(
-            select(OrderLineRow)
-            .where(OrderLineRow.status == LineStatus.NEEDS_ATTENTION.value)
-            .limit(limit)
+            select(OrderLineRow).where(OrderLineRow.status == LineStatus.NEEDS_ATTENTION.value).limit(limit)
         )
     )
 

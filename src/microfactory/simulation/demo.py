@@ -55,9 +55,13 @@ def run_demo(orders: int, seed: int, shared: Path, console: Console | None = Non
 
 def load_examples(run: DemoRun) -> None:
     with run.unit_of_work() as uow:
-        result = catalog_service.load_catalog(uow, read_catalog_file(run.shared / "examples/catalog-keypad.yaml"))
+        result = catalog_service.load_catalog(
+            uow, read_catalog_file(run.shared / "examples/catalog-keypad.yaml")
+        )
         uow.commit()
-    run.console.print(f"catalog {result.catalog.name} v{result.catalog.version}: {len(result.catalog.products)} products")
+    run.console.print(
+        f"catalog {result.catalog.name} v{result.catalog.version}: {len(result.catalog.products)} products"
+    )
 
 
 def take_orders(run: DemoRun) -> None:
@@ -96,13 +100,16 @@ def _print_intake(console: Console, orders: list[OrderRow]) -> None:
     for column in ("capability", "operations", "minutes", "hours"):
         table.add_column(column, justify="left" if column == "capability" else "right")
     for capability, count in per_capability.most_common():
-        table.add_row(capability, str(count), f"{minutes[capability]:,.0f}", f"{minutes[capability] / 60:,.1f}")
+        table.add_row(
+            capability, str(count), f"{minutes[capability]:,.0f}", f"{minutes[capability] / 60:,.1f}"
+        )
     console.print(table)
     reasons: Counter[str] = Counter()
     for line in lines:
         for problem in line.problems:
             reasons[f"{problem['path']}: {_reason(problem['message'])}"] += 1
-    attention = Table(title=f"lines needing attention: {sum(1 for l in lines if l.status == 'needs_attention')}")
+    waiting = sum(1 for line in lines if line.status == "needs_attention")
+    attention = Table(title=f"lines needing attention: {waiting}")
     attention.add_column("problem")
     attention.add_column("lines", justify="right")
     for reason, count in reasons.most_common(10):

@@ -26,11 +26,45 @@ CITIES = (
     ("Wien", "AT", 48.2082, 16.3738, 0.05),
     ("København", "DK", 55.6761, 12.5683, 0.04),
 )
-FIRST_NAMES = ("Mira", "Jonas", "Lea", "Luca", "Chiara", "Camille", "Hugo", "Ana", "Piotr", "Sofia", "Ines", "Tom")
-LAST_NAMES = ("Kowalski", "Schmidt", "Rossi", "Martin", "Bianchi", "Dubois", "Nowak", "Weber", "Costa", "Lind")
+FIRST_NAMES = (
+    "Mira",
+    "Jonas",
+    "Lea",
+    "Luca",
+    "Chiara",
+    "Camille",
+    "Hugo",
+    "Ana",
+    "Piotr",
+    "Sofia",
+    "Ines",
+    "Tom",
+)
+LAST_NAMES = (
+    "Kowalski",
+    "Schmidt",
+    "Rossi",
+    "Martin",
+    "Bianchi",
+    "Dubois",
+    "Nowak",
+    "Weber",
+    "Costa",
+    "Lind",
+)
+STREETS = ("Hauptstraße", "Via Roma", "Rue Mercière", "Calle Mayor")
 ENGRAVINGS = (
-    "Mira's Deck", "STUDIO 4", "Ctrl Room", "J. Weber", "Lab-7", "OBS Deck", "Hugo", "Team Alpha",
-    "Zoë's Keys", "Łukasz", "Café Deck",  # letters outside the engraver's pattern: needs attention
+    "Mira's Deck",
+    "STUDIO 4",
+    "Ctrl Room",
+    "J. Weber",
+    "Lab-7",
+    "OBS Deck",
+    "Hugo",
+    "Team Alpha",
+    "Zoë's Keys",
+    "Łukasz",
+    "Café Deck",  # letters outside the engraver's pattern: needs attention
 )
 
 
@@ -55,7 +89,7 @@ def _order(rng: random.Random, index: int, seed: int, channel: str, mix: Mix) ->
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     address = Address(
         name=f"{first} {last}",
-        line1=f"{rng.choice(('Hauptstraße', 'Via Roma', 'Rue Mercière', 'Calle Mayor'))} {rng.randint(1, 200)}",
+        line1=f"{rng.choice(STREETS)} {rng.randint(1, 200)}",
         city=city,
         postcode=f"{rng.randint(10000, 99999)}",
         country=country,

@@ -1,0 +1,127 @@
+"""Fixtures every test may use: the shared examples, databases (SQLite and the loopback PostgreSQL)
+and an API client.
+
+PostgreSQL tests skip with a visible reason when no server answers, except under CI=true, where
+they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, create_engine, text
+
+from microfactory.api.app import create_app
+from microfactory.catalog.load import load_catalog
+from microfactory.catalog.model import Catalog
+from microfactory.config import Settings
+from microfactory.db.engine import make_engine
+from microfactory.db.migrate import upgrade
+from microfactory.db.unit_of_work import UnitOfWork
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MICROFACTORY_SHARED", ROOT.parent / "shared"))
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MICROFACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not (SHARED / "examples").exists():
+        pytest.fail(f"shared/ not found at {SHARED}; set MICROFACTORY_SHARED")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def keypad(shared: Path) -> Catalog:
+    return load_catalog(shared / "examples" / "catalog-keypad.yaml")
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers, otherwise why not."""
+    try:
+        probe = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    reason = _postgres_available()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but PostgreSQL at {POSTGRES_ADMIN_URL} does not answer: {reason}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({reason})")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A throwaway database on the loopback server, dropped afterwards."""
+    name = f"mf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'microfactory.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each storage test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    created = make_engine(database_url)
+    upgrade(created)
+    yield created
+    created.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> Iterator[UnitOfWork]:
+    with UnitOfWork.for_engine(engine) as unit:
+        yield unit
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        admin_token=SecretStr(ADMIN_TOKEN),
+        shopify_webhook_secret=SecretStr("test-webhook-secret"),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings, engine)
+    with TestClient(app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        yield test_client

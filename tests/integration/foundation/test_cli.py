@@ -1,0 +1,88 @@
+"""The command line as a user types it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from microfactory.cli.main import app
+
+runner = CliRunner()
+
+
+def test_translate_json_matches_the_contract(shared: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "translate",
+            "--catalog",
+            str(shared / "examples/catalog-keypad.yaml"),
+            "--product",
+            "KP",
+            "--option",
+            "keys=8",
+            "--option",
+            "color=Teal",
+            "--option",
+            "engraving=Mira's Deck",
+            "--qty",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"configuration_key", "bom", "operations"}
+    assert {"part": "SWITCH", "qty": 16} == {k: data["bom"][4][k] for k in ("part", "qty")}
+    ops = {op["id"]: op for op in data["operations"]}
+    assert ops["make:HSG-TOP"]["params"] == {"part": "HSG-TOP", "material": "PLA-TEAL"}
+    assert ops["KP:engrave-nameplate"]["params"]["text"] == "Mira's Deck"
+    assert set(ops["KP:pack"]["after"]) >= {"KP:inspect"}
+    for op in data["operations"]:
+        assert set(op) >= {"id", "op", "capability", "qty", "minutes", "params", "after"}
+
+
+def test_translate_invalid_options_exit_2_with_problems(shared: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["translate", "--catalog", str(shared / "examples/catalog-keypad.yaml"), "--product", "KP"]
+        + ["--option", "keys=7", "--option", "colour=red", "--json"],
+    )
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["error"] == "invalid options for KP"
+    assert {p["path"] for p in data["problems"]} == {"options.keys", "options.colour"}
+
+
+def test_catalog_validate_lists_problems(tmp_path: Path, shared: Path) -> None:
+    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+    document["products"]["KP"]["bom"][0]["part"] = "HSG-TOPP"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    result = runner.invoke(app, ["catalog", "validate", str(bad)])
+    assert result.exit_code == 2
+    assert "products.KP.bom[0].part: unknown part 'HSG-TOPP'" in result.output
+    good = runner.invoke(app, ["catalog", "validate", str(shared / "examples/catalog-keypad.yaml")])
+    assert good.exit_code == 0
+    assert "valid" in good.output
+
+
+def test_catalog_load_into_the_configured_database(tmp_path: Path, shared: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    from microfactory.cli import context
+    from microfactory.config import get_settings
+
+    get_settings.cache_clear()
+    context.engine.cache_clear()
+    try:
+        first = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
+        second = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
+    finally:
+        get_settings.cache_clear()
+        context.engine.cache_clear()
+    assert first.exit_code == 0, first.output
+    assert "loaded" in first.output
+    assert "already loaded" in second.output
