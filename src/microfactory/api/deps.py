@@ -7,11 +7,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from microfactory.db.engine import write_lock
 from microfactory.db.unit_of_work import UnitOfWork
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
-    with UnitOfWork(request.app.state.session_factory) as uow:
+    """A unit of work per request; requests that write take the database's write turn first."""
+    if request.method in READ_METHODS:
+        with UnitOfWork(request.app.state.session_factory) as uow:
+            yield uow
+        return
+    with write_lock(request.app.state.engine), UnitOfWork(request.app.state.session_factory) as uow:
         yield uow
 
 

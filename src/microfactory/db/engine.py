@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -28,3 +30,18 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """Serialise writers of one SQLite database inside this process.
+
+    SQLite allows one writer at a time; without this, concurrent request threads wait on SQLite's
+    sleeping busy handler, which turns contention into long tail latencies. A lock hands over at once.
+    PostgreSQL needs nothing of the kind.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())

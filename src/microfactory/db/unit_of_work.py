@@ -24,6 +24,8 @@ class UnitOfWork:
         self._factory = factory
         self.session: Session = factory()
         self._after_commit: list[AfterCommit] = []
+        self._before_commit: dict[str, AfterCommit] = {}
+        self.staged: dict[str, list[Any]] = {}  # rows written in bulk just before commit
 
     @classmethod
     def for_engine(cls, engine: Engine) -> UnitOfWork:
@@ -46,7 +48,15 @@ class UnitOfWork:
         """Run `action` once the transaction has committed (domain events, notifications)."""
         self._after_commit.append(action)
 
+    def before_commit(self, name: str, action: AfterCommit) -> None:
+        """Run `action` once, inside the transaction, just before it commits (batched writes)."""
+        self._before_commit.setdefault(name, action)
+
     def commit(self) -> None:
+        actions, self._before_commit = self._before_commit, {}
+        for action in actions.values():
+            action()
+        self.staged.clear()
         self.session.commit()
         actions, self._after_commit = self._after_commit, []
         for action in actions:
@@ -55,3 +65,5 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self._after_commit.clear()
+        self._before_commit.clear()
+        self.staged.clear()

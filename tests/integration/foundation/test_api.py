@@ -115,3 +115,15 @@ def test_invalid_catalog_is_refused_with_places(client: TestClient) -> None:
     assert {"path": "products.P", "message": "a product needs a bom or a routing (or stocked: true)"} in (
         response.json()["problems"]
     )
+
+
+def test_concurrent_duplicates_leave_one_order(api: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = order_body("E-5", options={"keys": 4})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: api.post("/api/v1/orders", json=body), range(24)))
+    assert sorted({r.status_code for r in responses}) in ([200, 201], [201])
+    assert [r.status_code for r in responses].count(201) == 1
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(api.get("/api/v1/orders", params={"channel": "api"}).json()) == 1

@@ -1,12 +1,12 @@
 """All tables, one module per capability; importing this package registers them on `Base.metadata`."""
 
+import importlib
+
 from microfactory.db.tables import catalog, orders  # noqa: F401
 
-try:  # capability tables added by later issues register themselves here as they land
-    from microfactory.db.tables import network  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from microfactory.db.tables import channels  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+for _capability in ("network", "channels", "scheduling"):  # added by later capabilities as they land
+    try:
+        importlib.import_module(f"microfactory.db.tables.{_capability}")
+    except ModuleNotFoundError as _error:
+        if _error.name != f"microfactory.db.tables.{_capability}":
+            raise
