@@ -15,7 +15,9 @@ from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, migrate: bool = True
+) -> FastAPI:
     """Build the app; the schema is brought up to date first unless `migrate` is False."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)

@@ -33,7 +33,9 @@ def _summary(catalog: Catalog) -> Table:
     for column in ("product", "name", "options", "BOM lines", "routing ops"):
         table.add_column(column)
     for sku, product in catalog.products.items():
-        table.add_row(sku, product.name, ", ".join(product.options), str(len(product.bom)), str(len(product.routing)))
+        table.add_row(
+            sku, product.name, ", ".join(product.options), str(len(product.bom)), str(len(product.routing))
+        )
     return table
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from microfactory.catalog.bridge import TranslationError, translate as translate_line
+from microfactory.catalog.bridge import TranslationError
+from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import catalog
@@ -74,7 +75,9 @@ def _print_translation(result: Translation) -> None:
     for column in ("part", "qty", "kind", "level", "material", "rule"):
         bom.add_column(column)
     for line in result.bom:
-        bom.add_row(line.part, str(line.qty), line.kind, str(line.level), line.material or "", ", ".join(line.rules))
+        bom.add_row(
+            line.part, str(line.qty), line.kind, str(line.level), line.material or "", ", ".join(line.rules)
+        )
     console.print(bom)
     ops = Table(title="work order operations")
     for column in ("id", "capability", "qty", "minutes", "params", "after"):
