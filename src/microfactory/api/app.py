@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
-from microfactory.api.routers import catalogs, orders
+from microfactory.api.routers import catalogs, orders, tokens
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
@@ -33,7 +33,7 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for router in (orders.router, catalogs.router, *_capability_routers()):
+    for router in (orders.router, catalogs.router, tokens.router, *_capability_routers()):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -269,3 +269,15 @@ def get_work_order(uow: UnitOfWork, work_order_id: str) -> WorkOrderRow:
     if row is None:
         raise LookupError(f"no work order {work_order_id}")
     return row
+
+
+def list_work_orders(
+    uow: UnitOfWork, status: str | None = None, site: str | None = None, limit: int = 100, offset: int = 0
+) -> list[WorkOrderRow]:
+    query = select(WorkOrderRow)
+    if status is not None:
+        query = query.where(WorkOrderRow.status == status)
+    if site is not None:
+        query = query.where(WorkOrderRow.site == site)
+    query = query.order_by(WorkOrderRow.created_at, WorkOrderRow.id).limit(limit).offset(offset)
+    return list(uow.session.scalars(query))

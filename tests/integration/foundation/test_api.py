@@ -21,7 +21,13 @@ def api(client: TestClient, shared: Path) -> TestClient:
 def order_body(external_id: str, **line: Any) -> dict[str, Any]:
     return {
         "external_id": external_id,
-        "ship_to": {"name": "Jonas Weber", "city": "Berlin", "country": "DE", "latitude": 52.5, "longitude": 13.4},
+        "ship_to": {
+            "name": "Jonas Weber",
+            "city": "Berlin",
+            "country": "DE",
+            "latitude": 52.5,
+            "longitude": 13.4,
+        },
         "lines": [{"product": "KP", "qty": 1, **line}],
     }
 
@@ -54,7 +60,9 @@ def test_create_read_and_find_by_external_id(api: TestClient) -> None:
     assert again.json()["id"] == body["id"]
     found = api.get("/api/v1/orders", params={"channel": "api", "external_id": "E-1"}).json()
     assert [o["id"] for o in found] == [body["id"]]
-    assert api.get(f"/api/v1/orders/{body['id']}").json()["lines"][0]["work_order_id"] == line["work_order_id"]
+    assert (
+        api.get(f"/api/v1/orders/{body['id']}").json()["lines"][0]["work_order_id"] == line["work_order_id"]
+    )
     work_order = api.get(f"/api/v1/work-orders/{line['work_order_id']}").json()
     assert work_order["configuration_key"] == line["configuration_key"]
     assert any(op["id"] == "KP:assemble" for op in work_order["operations"])
@@ -64,13 +72,19 @@ def test_invalid_options_wait_in_needs_attention_and_can_be_corrected(api: TestC
     created = api.post("/api/v1/orders", json=order_body("E-2", options={"color": "purple"})).json()
     assert created["status"] == "needs_attention"
     line = created["lines"][0]
-    assert line["problems"] == [{"path": "options.color", "message": "'purple' is not one of black, red, teal, white"}]
+    assert line["problems"] == [
+        {"path": "options.color", "message": "'purple' is not one of black, red, teal, white"}
+    ]
     listed = api.get("/api/v1/needs-attention").json()
     assert [item["id"] for item in listed] == [line["id"]]
-    fixed = api.patch(f"/api/v1/orders/{created['id']}/lines/{line['id']}", json={"options": {"color": "teal"}})
+    fixed = api.patch(
+        f"/api/v1/orders/{created['id']}/lines/{line['id']}", json={"options": {"color": "teal"}}
+    )
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["status"] == "released"
-    again = api.patch(f"/api/v1/orders/{created['id']}/lines/{line['id']}", json={"options": {"color": "red"}})
+    again = api.patch(
+        f"/api/v1/orders/{created['id']}/lines/{line['id']}", json={"options": {"color": "red"}}
+    )
     assert again.status_code == 409
     history = api.get(f"/api/v1/orders/{created['id']}/history").json()
     assert [event["to"] for event in history if event["entity"] == "order"] == ["needs_attention", "accepted"]
@@ -78,11 +92,15 @@ def test_invalid_options_wait_in_needs_attention_and_can_be_corrected(api: TestC
 
 def test_bad_input_gets_a_clear_error(api: TestClient) -> None:
     malformed = api.post(
-        "/api/v1/orders", content=b'{"external_id": "x", "lines": [', headers={"Content-Type": "application/json"}
+        "/api/v1/orders",
+        content=b'{"external_id": "x", "lines": [',
+        headers={"Content-Type": "application/json"},
     )
     assert malformed.status_code == 422
     assert malformed.json()["error"] == "the request body is not valid JSON"
-    wrong_type = api.post("/api/v1/orders", json={"external_id": "x", "lines": [{"product": "KP", "qty": "many"}]})
+    wrong_type = api.post(
+        "/api/v1/orders", json={"external_id": "x", "lines": [{"product": "KP", "qty": "many"}]}
+    )
     assert wrong_type.status_code == 422
     assert wrong_type.json()["problems"][0]["path"] == "lines.0.qty"
     huge = api.post("/api/v1/orders", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"})
@@ -127,3 +145,21 @@ def test_concurrent_duplicates_leave_one_order(api: TestClient) -> None:
     assert [r.status_code for r in responses].count(201) == 1
     assert len({r.json()["id"] for r in responses}) == 1
     assert len(api.get("/api/v1/orders", params={"channel": "api"}).json()) == 1
+
+
+def test_issued_tokens_authenticate_but_cannot_issue_more(client: TestClient) -> None:
+    issued = client.post("/api/v1/tokens", json={"name": "erp-bridge"})
+    assert issued.status_code == 201
+    token = issued.json()["token"]
+    integration = TestClient(client.app, headers={"Authorization": f"Bearer {token}"})
+    assert integration.get("/api/v1/orders").status_code == 200
+    assert integration.post("/api/v1/tokens", json={"name": "more"}).status_code == 403
+    assert client.post("/api/v1/tokens", json={"name": "bad name!"}).status_code == 422
+
+
+def test_work_orders_are_listed_by_status(api: TestClient) -> None:
+    api.post("/api/v1/orders", json=order_body("E-6", options={"keys": 8}))
+    listed = api.get("/api/v1/work-orders", params={"status": "released"}).json()
+    assert len(listed) == 1
+    assert listed[0]["product"] == "KP"
+    assert api.get("/api/v1/work-orders", params={"status": "completed"}).json() == []

@@ -36,7 +36,7 @@ def test_translate_json_matches_the_contract(shared: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) >= {"configuration_key", "bom", "operations"}
-    assert {"part": "SWITCH", "qty": 16} == {k: data["bom"][4][k] for k in ("part", "qty")}
+    assert {k: data["bom"][4][k] for k in ("part", "qty")} == {"part": "SWITCH", "qty": 16}
     ops = {op["id"]: op for op in data["operations"]}
     assert ops["make:HSG-TOP"]["params"] == {"part": "HSG-TOP", "material": "PLA-TEAL"}
     assert ops["KP:engrave-nameplate"]["params"]["text"] == "Mira's Deck"
@@ -48,8 +48,18 @@ def test_translate_json_matches_the_contract(shared: Path) -> None:
 def test_translate_invalid_options_exit_2_with_problems(shared: Path) -> None:
     result = runner.invoke(
         app,
-        ["translate", "--catalog", str(shared / "examples/catalog-keypad.yaml"), "--product", "KP"]
-        + ["--option", "keys=7", "--option", "colour=red", "--json"],
+        [
+            "translate",
+            "--catalog",
+            str(shared / "examples/catalog-keypad.yaml"),
+            "--product",
+            "KP",
+            "--option",
+            "keys=7",
+            "--option",
+            "colour=red",
+            "--json",
+        ],
     )
     assert result.exit_code == 2
     data = json.loads(result.stdout)

@@ -89,7 +89,9 @@ def test_intake_is_idempotent_per_channel_and_external_id(loaded: Engine) -> Non
 
 def test_correct_line_releases_it(loaded: Engine) -> None:
     with UnitOfWork.for_engine(loaded) as uow:
-        created = service.intake(uow, order("A-3", NewOrderLine(qty=1, product="KP", options={"color": "gold"})))
+        created = service.intake(
+            uow, order("A-3", NewOrderLine(qty=1, product="KP", options={"color": "gold"}))
+        )
         uow.commit()
         order_id, line_id = created.order.id, created.order.lines[0].id
     with UnitOfWork.for_engine(loaded) as uow:

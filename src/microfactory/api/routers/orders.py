@@ -98,6 +98,19 @@ def needs_attention(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
     return [{"order_id": line.order_id, **line_view(line)} for line in service.lines_needing_attention(uow)]
 
 
+@router.get("/work-orders")
+def list_work_orders(
+    uow: Uow,
+    caller: Caller,
+    status_: str | None = Query(None, alias="status"),
+    site: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    """Work orders, filtered by status and site, oldest first."""
+    return [work_order_view(wo) for wo in service.list_work_orders(uow, status_, site, limit, offset)]
+
+
 @router.get("/work-orders/{work_order_id}")
 def get_work_order(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
     return work_order_view(service.get_work_order(uow, work_order_id))
