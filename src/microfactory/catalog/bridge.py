@@ -27,7 +27,6 @@ from microfactory.catalog.options import resolve_options
 from microfactory.catalog.work_order import BomVariantLine, Operation, Translation
 from microfactory.problems import Problem, ProblemsError
 
-
 MEMO_SIZE = 20_000
 
 
@@ -73,7 +72,9 @@ def translate_resolved(
     return result
 
 
-def _translate(catalog: Catalog, product: Product, options: Mapping[str, OptionValue], qty: int) -> Translation:
+def _translate(
+    catalog: Catalog, product: Product, options: Mapping[str, OptionValue], qty: int
+) -> Translation:
     expansion = _Expansion(catalog, options)
     bom_work = expansion.expand(product.bom, Decimal(qty), level=1)
     expansion.routing(product.sku, product.routing, Decimal(qty), bom_work)

@@ -108,7 +108,7 @@ def active_catalogs(uow: UnitOfWork) -> CatalogSet:
     count, newest_id = uow.session.execute(
         select(func.count(CatalogVersionRow.id), func.coalesce(func.max(CatalogVersionRow.id), 0))
     ).one()
-    state = (str(uow.session.get_bind().url), int(count), int(newest_id))
+    state = (str(uow.engine.url), int(count), int(newest_id))
     if state not in _ACTIVE:
         _ACTIVE.clear()
         _ACTIVE[state] = _newest_catalogs(uow)

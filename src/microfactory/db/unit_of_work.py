@@ -6,13 +6,14 @@ Services take a `UnitOfWork`; the API, the CLI and the workers each open one per
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from microfactory.db.engine import make_session_factory
+from microfactory.db.engine import make_session_factory, write_lock
 
 AfterCommit = Callable[[], Any]
 
@@ -53,14 +54,23 @@ class UnitOfWork:
         self._before_commit.setdefault(name, action)
 
     def commit(self) -> None:
-        actions, self._before_commit = self._before_commit, {}
-        for action in actions.values():
-            action()
+        staged, self._before_commit = self._before_commit, {}
+        for write in staged.values():
+            write()
         self.staged.clear()
         self.session.commit()
-        actions, self._after_commit = self._after_commit, []
-        for action in actions:
+        done, self._after_commit = self._after_commit, []
+        for action in done:
             action()
+
+    def write_turn(self) -> AbstractContextManager[Any]:
+        """This database's write turn (SQLite has one writer at a time; see `db.engine.write_lock`)."""
+        return write_lock(self.engine)
+
+    @property
+    def engine(self) -> Engine:
+        bind = self.session.get_bind()
+        return bind if isinstance(bind, Engine) else bind.engine
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -48,6 +48,7 @@ class WorkOrderStatus(StrEnum):
 
 
 STARTED_WORK = frozenset({WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.COMPLETED})
+STARTED_LINE = frozenset({LineStatus.IN_PRODUCTION, LineStatus.COMPLETED, LineStatus.SHIPPED})
 OPEN_LINE = frozenset(
     {LineStatus.NEEDS_ATTENTION, LineStatus.RELEASED, LineStatus.ROUTED, LineStatus.SCHEDULED}
 )

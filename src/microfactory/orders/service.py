@@ -22,6 +22,7 @@ from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import audit, events
 from microfactory.orders.model import (
+    STARTED_LINE,
     STARTED_WORK,
     LineKind,
     LineStatus,
@@ -73,7 +74,7 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
     uow.session.add(order)
     for position, line in enumerate(new.lines):
         order.lines.append(_new_line(uow, order, position, line, catalogs))
-    _refresh_status(uow, order, reason=f"received from {new.channel}")
+    refresh_status(uow, order, reason=f"received from {new.channel}")
     try:
         uow.session.flush()
     except IntegrityError:  # the same order arrived concurrently: the first one stands
@@ -165,7 +166,7 @@ def _work_order(line: OrderLineRow, translation: Translation) -> WorkOrderRow:
     )
 
 
-def _refresh_status(uow: UnitOfWork, order: OrderRow, reason: str, actor: str = "system") -> None:
+def refresh_status(uow: UnitOfWork, order: OrderRow, reason: str, actor: str = "system") -> None:
     status = derive_order_status(LineStatus(line.status) for line in order.lines).value
     if status != order.status:
         audit.record(uow, "order", order.id, status, order.status or None, reason, actor)
@@ -198,7 +199,7 @@ def correct_line(
     if qty is not None:
         line.qty = qty
     _release(uow, order, line, active_catalogs(uow), actor)
-    _refresh_status(uow, order, reason=f"line {line.id} corrected", actor=actor)
+    refresh_status(uow, order, reason=f"line {line.id} corrected", actor=actor)
     return line
 
 
@@ -206,22 +207,44 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str, actor: str = "syst
     """Cancel work not yet started; flag started work for a decision instead of throwing it away."""
     order = get_order(uow, order_id)
     for line in order.lines:
-        work_order = line.work_order
-        if line.status in (LineStatus.CANCELLED.value, LineStatus.SHIPPED.value):
-            continue
-        before = line.status
-        if work_order is not None and WorkOrderStatus(work_order.status) in STARTED_WORK:
-            line.status = LineStatus.DECISION_NEEDED.value
-            events.publish(uow, events.DecisionNeeded(work_order.id, order.id, reason))
-        else:
-            line.status = LineStatus.CANCELLED.value
-            if work_order is not None:
-                audit.record(uow, "work_order", work_order.id, "cancelled", work_order.status, reason, actor)
-                work_order.status = WorkOrderStatus.CANCELLED.value
-                events.publish(uow, events.WorkOrderCancelled(work_order.id, order.id, reason))
-        audit.record(uow, "line", line.id, line.status, before, reason, actor)
-    _refresh_status(uow, order, reason=reason, actor=actor)
+        if line.status not in (LineStatus.CANCELLED.value, LineStatus.SHIPPED.value):
+            withdraw_line(uow, order, line, reason, actor)
+    refresh_status(uow, order, reason=reason, actor=actor)
     return order
+
+
+def withdraw_line(uow: UnitOfWork, order: OrderRow, line: OrderLineRow, reason: str, actor: str) -> bool:
+    """Cancel a line whose work has not started (True); flag started work for a decision (False)."""
+    work_order = line.work_order
+    before = line.status
+    started = line.status in STARTED_LINE or (
+        work_order is not None and WorkOrderStatus(work_order.status) in STARTED_WORK
+    )
+    if started:
+        if line.status != LineStatus.DECISION_NEEDED.value:
+            line.status = LineStatus.DECISION_NEEDED.value
+            line.problems = [*line.problems, {"path": "status", "message": f"{reason} after work started"}]
+            audit.record(uow, "line", line.id, line.status, before, reason, actor)
+            if work_order is not None:
+                events.publish(uow, events.DecisionNeeded(work_order.id, order.id, reason))
+        return False
+    line.status = LineStatus.CANCELLED.value
+    if work_order is not None and work_order.status != WorkOrderStatus.CANCELLED.value:
+        audit.record(uow, "work_order", work_order.id, "cancelled", work_order.status, reason, actor)
+        work_order.status = WorkOrderStatus.CANCELLED.value
+        events.publish(uow, events.WorkOrderCancelled(work_order.id, order.id, reason))
+    audit.record(uow, "line", line.id, line.status, before, reason, actor)
+    return True
+
+
+def add_line(
+    uow: UnitOfWork, order: OrderRow, new: NewOrderLine, catalogs: CatalogSet | None = None
+) -> OrderLineRow:
+    """Add a line to an order already taken in (a store edit): translated and audited as at intake."""
+    position = max((existing.position for existing in order.lines), default=-1) + 1
+    line = _new_line(uow, order, position, new, catalogs if catalogs is not None else active_catalogs(uow))
+    order.lines.append(line)
+    return line
 
 
 def find_order(uow: UnitOfWork, channel: str, external_id: str) -> OrderRow | None:

@@ -1,0 +1,234 @@
+"""A small client for Shopify's Admin API: GraphQL with cost throttling, REST pages via Link headers.
+
+Shopify limits apps two ways: HTTP 429 with `Retry-After` (REST, and GraphQL when overwhelmed), and
+GraphQL's calculated query cost, reported in `extensions.cost.throttleStatus` (`currentlyAvailable`,
+`maximumAvailable`, `restoreRate`), with a `THROTTLED` error when the bucket is empty. This client
+waits as told in both cases, backs off on 5xx and network errors for reads, and never re-sends a
+mutation whose outcome is unknown: callers make those idempotent by checking first (see
+`fulfilment_sync`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from microfactory.config import MissingSetting, Settings
+
+Sleep = Callable[[float], None]
+
+
+class AdminApiError(RuntimeError):
+    """Shopify refused or failed a request; the message says what it answered."""
+
+
+@dataclass
+class ThrottleStatus:
+    maximum: float
+    available: float
+    restore_rate: float
+
+    def wait_for(self, cost: float) -> float:
+        """Seconds until the bucket holds `cost` points again."""
+        missing = cost - self.available
+        if missing <= 0 or self.restore_rate <= 0:
+            return 0.0
+        return missing / self.restore_rate
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2**attempt))
+
+
+class ShopifyAdmin:
+    """The Admin API of one shop with one access token (`X-Shopify-Access-Token`)."""
+
+    def __init__(
+        self,
+        shop: str,
+        token: str,
+        api_version: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep = time.sleep,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        origin = shop.rstrip("/") if shop.startswith(("http://", "https://")) else f"https://{shop}"
+        self.base_url = f"{origin}/admin/api/{api_version}"
+        self._client = httpx.Client(
+            headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self._sleep = sleep
+        self.policy = policy or RetryPolicy()
+        self.throttle: ThrottleStatus | None = None
+        self.last_cost: float = 0.0
+        self.waited: float = 0.0  # seconds spent waiting for Shopify's limits, for reports and tests
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> ShopifyAdmin:
+        """The configured shop; `MissingSetting` names what is not set."""
+        if not settings.shopify_shop_domain:
+            raise MissingSetting("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", "the Admin API needs the shop's domain")
+        token = settings.shopify_admin_token
+        if token is None or not token.get_secret_value():
+            raise MissingSetting("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", "the Admin API needs an access token")
+        return cls(
+            settings.shopify_shop_domain, token.get_secret_value(), settings.shopify_api_version, **kwargs
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self._sleep(seconds)
+
+    def graphql(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, mutation: bool = False
+    ) -> Any:
+        """The `data` of a GraphQL request; retries throttling always, other failures only for reads."""
+        if self.throttle is not None and self.last_cost:
+            self._wait(self.throttle.wait_for(self.last_cost))  # do not ask for what the bucket lacks
+        body = {"query": query, "variables": dict(variables or {})}
+        for attempt in range(self.policy.attempts):
+            try:
+                response = self._client.post(f"{self.base_url}/graphql.json", json=body)
+            except httpx.TransportError as error:
+                if mutation or attempt + 1 == self.policy.attempts:
+                    raise AdminApiError(f"GraphQL request failed: {error!r}") from error
+                self._wait(self.policy.backoff(attempt))
+                continue
+            if response.status_code == 429:
+                self._wait(_retry_after(response) or self.policy.backoff(attempt))
+                continue
+            if response.status_code >= 500 and not mutation and attempt + 1 < self.policy.attempts:
+                self._wait(self.policy.backoff(attempt))
+                continue
+            if response.status_code >= 400:
+                raise AdminApiError(f"GraphQL HTTP {response.status_code}: {response.text[:300]}")
+            document = _json(response)
+            cost = self._read_cost(document)
+            errors = document.get("errors") or []
+            if any(_code(error) == "THROTTLED" for error in errors):
+                wait = self.throttle.wait_for(cost) if self.throttle is not None else 0.0
+                self._wait(max(wait, self.policy.backoff(0)))
+                continue
+            if errors:
+                messages = "; ".join(
+                    str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
+                )
+                raise AdminApiError(f"GraphQL errors: {messages}")
+            return document.get("data")
+        raise AdminApiError(
+            f"GraphQL request still throttled or failing after {self.policy.attempts} attempts"
+        )
+
+    def _read_cost(self, document: Mapping[str, Any]) -> float:
+        cost = (document.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        try:
+            self.throttle = ThrottleStatus(
+                float(status["maximumAvailable"]),
+                float(status["currentlyAvailable"]),
+                float(status["restoreRate"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return self.last_cost
+        requested = cost.get("requestedQueryCost")
+        if isinstance(requested, int | float):
+            self.last_cost = float(requested)
+        return self.last_cost
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        """A REST GET with retries on 429 (`Retry-After`), 5xx and network errors."""
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in range(self.policy.attempts):
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.TransportError as error:
+                if attempt + 1 == self.policy.attempts:
+                    raise AdminApiError(f"GET {path} failed: {error!r}") from error
+                self._wait(self.policy.backoff(attempt))
+                continue
+            if response.status_code == 429:
+                self._wait(_retry_after(response) or self.policy.backoff(attempt))
+                continue
+            if response.status_code >= 500 and attempt + 1 < self.policy.attempts:
+                self._wait(self.policy.backoff(attempt))
+                continue
+            if response.status_code >= 400:
+                raise AdminApiError(f"GET {path}: HTTP {response.status_code}: {response.text[:300]}")
+            return response
+        raise AdminApiError(f"GET {path} still rate limited after {self.policy.attempts} attempts")
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """Every page of a REST list, following `Link: <...page_info=...>; rel="next"`."""
+        response = self.get(path, params)
+        while True:
+            yield _json(response)
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return
+            response = self.get(following)  # page_info URLs carry every parameter themselves
+
+    def orders_updated_since(self, since: datetime, page_size: int = 250) -> Iterator[dict[str, Any]]:
+        """Every order (open, closed, cancelled) updated at or after `since`, oldest pages first.
+
+        REST `orders.json` is used rather than GraphQL because it returns orders in exactly the JSON
+        shape webhooks deliver, so reconciliation maps them with the same code.
+        """
+        params = {"status": "any", "updated_at_min": since.isoformat(), "limit": page_size}
+        for page in self.pages("orders.json", params):
+            for order in page.get("orders", []) if isinstance(page, dict) else []:
+                if isinstance(order, dict):
+                    yield order
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, min(float(value), 120.0))
+    except ValueError:
+        return None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as error:
+        raise AdminApiError(
+            f"Shopify answered HTTP {response.status_code} with a body that is not JSON"
+        ) from error
+
+
+def _code(error: object) -> str | None:
+    if not isinstance(error, dict):
+        return None
+    extensions = error.get("extensions")
+    return extensions.get("code") if isinstance(extensions, dict) else None

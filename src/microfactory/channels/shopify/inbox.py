@@ -1,0 +1,360 @@
+"""The webhook inbox: store each signed delivery durably first, process it after.
+
+`store_delivery` is all the HTTP handler does after checking the signature: one INSERT, unique on
+the webhook id, committed before Shopify gets its 200. `process_pending` (run by the in-process
+`InboxWorker` and by `microfactory shopify process-inbox`) turns stored deliveries into orders, one
+transaction per delivery, so a crash at any point loses nothing and repeats nothing: deliveries
+still `received` (or `processing` past their lease) are simply taken up again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from microfactory.channels.shopify.mapping import PayloadError, order_id
+from microfactory.channels.shopify.order_sync import sync_order
+from microfactory.db.base import utcnow
+from microfactory.db.tables.channels import WebhookDeliveryRow
+from microfactory.db.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
+RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED = (
+    "received",
+    "processing",
+    "processed",
+    "duplicate",
+    "failed",
+)
+LEASE = timedelta(minutes=5)  # a delivery `processing` for longer was abandoned by a dead process
+BUSY_WINDOW = 0.05  # seconds since the last delivery during which the worker yields to intake
+BUSY_PAUSE = 0.01
+MAX_ATTEMPTS = 5  # transient failures (a locked database) are retried this often, then marked failed
+KEPT_HEADERS = (
+    "x-shopify-topic",
+    "x-shopify-webhook-id",
+    "x-shopify-event-id",
+    "x-shopify-shop-domain",
+    "x-shopify-api-version",
+    "x-shopify-triggered-at",
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery as the endpoint received it (the signature was checked before this)."""
+
+    webhook_id: str
+    topic: str
+    body: bytes
+    shop_domain: str = ""
+    event_id: str | None = None
+    api_version: str | None = None
+    triggered_at: datetime | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Read Shopify's `X-Shopify-*` headers (case-insensitive mapping, as Starlette gives)."""
+        from microfactory.channels.shopify.mapping import parse_time
+
+        return cls(
+            webhook_id=(headers.get("x-shopify-webhook-id") or "").strip()[:120],
+            topic=(headers.get("x-shopify-topic") or "").strip()[:80],
+            body=body,
+            shop_domain=(headers.get("x-shopify-shop-domain") or "").strip()[:255],
+            event_id=(headers.get("x-shopify-event-id") or "").strip()[:120] or None,
+            api_version=(headers.get("x-shopify-api-version") or "").strip()[:20] or None,
+            triggered_at=parse_time(headers.get("x-shopify-triggered-at")),
+            headers={name: headers[name][:300] for name in KEPT_HEADERS if name in headers},
+        )
+
+
+@dataclass(frozen=True)
+class Stored:
+    delivery_id: int | None
+    status: str  # received | duplicate | failed
+    reason: str | None = None
+
+
+def store_delivery(uow: UnitOfWork, delivery: Delivery) -> Stored:
+    """Insert the delivery and commit; a webhook id seen before is a duplicate and stores nothing.
+
+    A body that is not JSON (with a valid signature) is stored as `failed` with the reason, so that
+    an operator sees it; retrying cannot change it, so the endpoint still answers 200.
+    """
+    status: str
+    reason: str | None
+    external: str | None
+    try:
+        text = delivery.body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = delivery.body.decode("utf-8", errors="replace")
+        status, reason, external = FAILED, "the body is not UTF-8 text", None
+    else:
+        status, reason, external = _classify(text)
+    row = WebhookDeliveryRow(
+        webhook_id=delivery.webhook_id,
+        event_id=delivery.event_id,
+        topic=delivery.topic,
+        shop_domain=delivery.shop_domain,
+        api_version=delivery.api_version,
+        triggered_at=delivery.triggered_at,
+        status=status,
+        error=reason,
+        order_external_id=external,
+        body=text,
+        headers=dict(delivery.headers),
+        processed_at=utcnow() if status == FAILED else None,
+    )
+    uow.session.add(row)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        return Stored(None, DUPLICATE, "this webhook id was received before")
+    return Stored(row.id, status, reason)
+
+
+def _classify(text: str) -> tuple[str, str | None, str | None]:
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        return FAILED, f"the body is not valid JSON: {error}", None
+    if not isinstance(payload, dict):
+        return FAILED, "the body is not a JSON object", None
+    try:
+        return RECEIVED, None, order_id(payload)
+    except PayloadError:
+        return RECEIVED, None, None  # topics other than orders may carry no order id
+
+
+@dataclass
+class ProcessReport:
+    processed: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    retried: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.processed + self.duplicates + self.failed
+
+
+_processing = threading.Lock()  # one processor per process: SQLite has one writer anyway
+
+
+def writer_lock(uow: UnitOfWork) -> contextlib.AbstractContextManager[Any]:
+    """Taken around every inbox write: on SQLite, threads queue for their turn here rather than in
+    SQLite's sleeping busy handler, which made the slowest webhook answers slow."""
+    return uow.write_turn()
+
+
+def process_pending(
+    uow: UnitOfWork,
+    limit: int = 1000,
+    retry_failed: bool = False,
+    between: Callable[[], None] | None = None,
+) -> ProcessReport:
+    """Process stored deliveries in arrival order, each in its own transaction; safe to run anywhere.
+
+    Several processes may run this at once (the server's worker and the CLI): a delivery is claimed
+    with a conditional UPDATE first, so only one of them handles it.
+    """
+    report = ProcessReport()
+    with _processing:
+        if retry_failed:
+            uow.session.execute(
+                update(WebhookDeliveryRow)
+                .where(WebhookDeliveryRow.status == FAILED, WebhookDeliveryRow.order_external_id.is_not(None))
+                .values(status=RECEIVED, attempts=0)
+            )
+            uow.commit()
+        while report.total + report.retried < limit:
+            ids = _pending_ids(uow.session, min(100, limit - report.total - report.retried))
+            if not ids:
+                break
+            for delivery_id in ids:
+                with writer_lock(uow):
+                    if _claim(uow, delivery_id):
+                        _process_one(uow, delivery_id, report)
+                if between is not None:
+                    between()
+    return report
+
+
+def _pending_ids(session: Session, limit: int) -> list[int]:
+    stale = utcnow() - LEASE
+    query = (
+        select(WebhookDeliveryRow.id)
+        .where(
+            or_(
+                WebhookDeliveryRow.status == RECEIVED,
+                (WebhookDeliveryRow.status == PROCESSING) & (WebhookDeliveryRow.claimed_at < stale),
+            )
+        )
+        .order_by(WebhookDeliveryRow.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(query))
+    session.rollback()  # end the read transaction before writing (SQLite upgrades badly otherwise)
+    return ids
+
+
+def _claim(uow: UnitOfWork, delivery_id: int) -> bool:
+    stale = utcnow() - LEASE
+    result = uow.session.execute(
+        update(WebhookDeliveryRow)
+        .where(
+            WebhookDeliveryRow.id == delivery_id,
+            or_(
+                WebhookDeliveryRow.status == RECEIVED,
+                (WebhookDeliveryRow.status == PROCESSING) & (WebhookDeliveryRow.claimed_at < stale),
+            ),
+        )
+        .values(status=PROCESSING, claimed_at=utcnow(), attempts=WebhookDeliveryRow.attempts + 1)
+    )
+    uow.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _process_one(uow: UnitOfWork, delivery_id: int, report: ProcessReport) -> None:
+    row = uow.session.get(WebhookDeliveryRow, delivery_id, populate_existing=True)
+    if row is None:
+        return
+    if row.event_id and _event_seen(uow.session, row):
+        _finish(uow, delivery_id, DUPLICATE, f"event {row.event_id} was processed under another webhook id")
+        report.duplicates += 1
+        return
+    try:
+        action = _apply(uow, row.topic, row.body)
+        _finish(uow, delivery_id, PROCESSED, None if action.startswith("order") else action)
+    except PayloadError as error:
+        uow.rollback()
+        _finish(uow, delivery_id, FAILED, "; ".join([error.summary, *(str(p) for p in error.problems)]))
+        report.failed += 1
+        return
+    except OperationalError as error:  # a locked database: try again later, a few times
+        uow.rollback()
+        attempts = _attempts(uow, delivery_id)
+        if attempts >= MAX_ATTEMPTS:
+            _finish(uow, delivery_id, FAILED, f"database error after {attempts} attempts: {error.orig}")
+            report.failed += 1
+        else:
+            _finish(uow, delivery_id, RECEIVED, f"will retry: {error.orig}")
+            report.retried += 1
+        return
+    except Exception as error:  # an unexpected bug must not stop the inbox: keep it visible instead
+        uow.rollback()
+        log.exception("shopify delivery %s failed", delivery_id)
+        _finish(uow, delivery_id, FAILED, f"{type(error).__name__}: {error}")
+        report.failed += 1
+        return
+    report.processed += 1
+    report.actions[action] = report.actions.get(action, 0) + 1
+
+
+def _event_seen(session: Session, row: WebhookDeliveryRow) -> bool:
+    other = session.scalar(
+        select(WebhookDeliveryRow.id)
+        .where(
+            WebhookDeliveryRow.event_id == row.event_id,
+            WebhookDeliveryRow.id != row.id,
+            WebhookDeliveryRow.status == PROCESSED,
+        )
+        .limit(1)
+    )
+    return other is not None
+
+
+def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
+    """Do what the topic asks; returns what happened, for the report (e.g. `order created`)."""
+    if topic not in ORDER_TOPICS:
+        return f"topic {topic!r} is not handled; stored only"
+    payload: Any = json.loads(body)
+    outcome = sync_order(uow, payload, cancelled=topic == "orders/cancelled")
+    return f"order {outcome.action}"
+
+
+def _finish(uow: UnitOfWork, delivery_id: int, status: str, error: str | None) -> None:
+    uow.session.execute(
+        update(WebhookDeliveryRow)
+        .where(WebhookDeliveryRow.id == delivery_id)
+        .values(status=status, error=error[:4000] if error else None, processed_at=utcnow())
+    )
+    uow.commit()
+
+
+def _attempts(uow: UnitOfWork, delivery_id: int) -> int:
+    value = uow.session.scalar(
+        select(WebhookDeliveryRow.attempts).where(WebhookDeliveryRow.id == delivery_id)
+    )
+    uow.session.rollback()
+    return int(value or 0)
+
+
+class InboxWorker:
+    """A background thread of the API process that drains the inbox soon after each delivery.
+
+    `kick` wakes it; it also wakes every `interval` seconds to pick up deliveries left by a crash or
+    stored by another process. It is a convenience for latency, not a guarantee: the CLI command
+    `process-inbox` does the same work from cron or by hand.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], interval: float = 5.0) -> None:
+        self._factory = factory
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._last_kick = 0.0
+
+    def kick(self) -> None:
+        self._last_kick = time.monotonic()
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="shopify-inbox", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _give_way(self) -> None:
+        """While deliveries are arriving, answering them comes first: processing can wait a little."""
+        if time.monotonic() - self._last_kick < BUSY_WINDOW:
+            self._stop.wait(BUSY_PAUSE)
+        else:
+            time.sleep(0)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                with UnitOfWork(self._factory) as uow:
+                    report = process_pending(uow, between=self._give_way)
+                if report.retried:
+                    self._stop.wait(0.2)
+                    self._wake.set()
+            except Exception:  # keep the worker alive; the delivery rows say what failed
+                log.exception("shopify inbox worker")
+                self._stop.wait(1.0)

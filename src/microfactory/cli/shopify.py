@@ -1,0 +1,103 @@
+"""`microfactory shopify ...`: reconcile, process the webhook inbox, fulfillment service, back-sync."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+
+from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
+from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
+from microfactory.channels.shopify.inbox import process_pending
+from microfactory.channels.shopify.reconcile import reconcile as reconcile_orders
+from microfactory.cli.context import console, engine, errors, unit_of_work
+from microfactory.config import MissingSetting, get_settings
+from microfactory.db.engine import make_session_factory
+
+app = typer.Typer(
+    help="The Shopify channel: inbox, reconciliation, fulfillment service.", no_args_is_help=True
+)
+
+
+def _admin() -> ShopifyAdmin:
+    try:
+        return ShopifyAdmin.from_settings(get_settings())
+    except MissingSetting as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint="--since"
+        ) from error
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def reconcile(
+    since: str = typer.Option(..., "--since", help="take in orders updated since DATE (UTC)"),
+) -> None:
+    """Page through the Admin API's orders and take in any that webhooks missed (safe to repeat)."""
+    start = _since(since)
+    try:
+        with _admin() as admin:
+            report = reconcile_orders(make_session_factory(engine()), admin, start)
+    except AdminApiError as error:
+        errors.print(f"[red]Shopify Admin API: {error}[/red]")
+        raise typer.Exit(1) from error
+    actions = ", ".join(f"{count} {action}" for action, count in sorted(report.actions.items())) or "nothing"
+    console.print(f"{report.seen} orders seen since {start.isoformat()}: {actions}")
+    for refused in report.refused:
+        errors.print(f"  [yellow]refused[/yellow] {refused}")
+
+
+@app.command("process-inbox")
+def process_inbox(
+    limit: int = typer.Option(10_000, help="process at most this many deliveries"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="try failed order deliveries again"),
+) -> None:
+    """Process stored webhook deliveries (what the server's worker does; use after a crash or in cron)."""
+    with unit_of_work() as uow:
+        report = process_pending(uow, limit=limit, retry_failed=retry_failed)
+    actions = ", ".join(f"{count} {action}" for action, count in sorted(report.actions.items()))
+    console.print(
+        f"{report.processed} processed ({actions or 'no changes'}), {report.duplicates} duplicate, "
+        f"{report.failed} failed, {report.retried} to retry"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("register-fulfillment-service")
+def register_fulfillment_service(
+    callback_url: str = typer.Option(..., "--callback-url", help="public https URL prefix of this server"),
+    name: str = typer.Option("microfactory", help="the name (and location) merchants see"),
+) -> None:
+    """Register microfactory as a fulfillment service (a location) of the configured shop."""
+    try:
+        with _admin() as admin:
+            service = fulfillment_service.register(admin, callback_url.rstrip("/") + "/shopify", name)
+    except AdminApiError as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    location = (service.get("location") or {}).get("id")
+    console.print(f"registered {service.get('serviceName')} ({service.get('id')}), location {location}")
+
+
+@app.command("sync-fulfilments")
+def sync_fulfilments(limit: int = typer.Option(200, help="at most this many shipments")) -> None:
+    """Create Shopify fulfillments (tracking number, company, URL) for shipments handed off."""
+    with _admin() as admin:
+        report = fulfilment_sync.sync_pending(make_session_factory(engine()), admin, limit)
+    console.print(
+        f"{report.sent} fulfilled, {report.already_there} already in Shopify, "
+        f"{report.pending} to retry, {report.failed} failed"
+    )
+    for error in report.errors:
+        errors.print(f"  [yellow]{error}[/yellow]")
+    if report.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,192 @@
+"""The Admin API client, reconciliation, the fulfillment service and back-sync, against the fake
+Shopify on loopback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
+from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
+from microfactory.channels.shopify.reconcile import reconcile
+from microfactory.channels.shopify.verify import sign
+from microfactory.db.tables.channels import FulfillmentRequestRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.orders import service
+from tests.integration.channels.conftest import SECRET, updated
+from tests.integration.channels.fake_shopify import FakeShop
+
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _orders(order_create: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    return [
+        updated(order_create, f"2026-11-20T10:{15 + n:02d}:00+01:00", id=7000 + n, name=f"#{2000 + n}",
+                admin_graphql_api_id=f"gid://shopify/Order/{7000 + n}")
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def test_reconcile_pages_through_orders_and_twice_changes_nothing(
+    fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin, factory: Any, order_create: dict[str, Any]
+) -> None:
+    shop, _ = fake_shop
+    for order in _orders(order_create, 7):
+        shop.add_order(order)
+    shop.orders.append(updated(order_create, "2026-10-01T00:00:00Z", id=6999))  # before --since
+    pages = list(
+        admin.pages("orders.json", {"status": "any", "updated_at_min": SINCE.isoformat(), "limit": 3})
+    )
+    assert [len(page["orders"]) for page in pages] == [3, 3, 1]
+    first = reconcile(factory, admin, SINCE)
+    assert first.seen == 7 and first.actions == {"created": 7}
+    second = reconcile(factory, admin, SINCE)
+    assert second.seen == 7 and second.actions == {"unchanged": 7}
+    with UnitOfWork(factory) as uow:
+        assert len(service.list_orders(uow, channel="shopify")) == 7
+
+
+def test_429_with_retry_after_and_graphql_throttling_are_waited_out(
+    fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin, order_create: dict[str, Any]
+) -> None:
+    shop, _ = fake_shop
+    shop.add_order(_orders(order_create, 1)[0])
+    shop.failures = [("429", 2.0), ("500", 0)]
+    assert len(list(admin.orders_updated_since(SINCE))) == 1
+    shop.failures = [("THROTTLED", 1.5), ("429", 0.25)]
+    data = admin.graphql(
+        fulfillment_service.ASSIGNED_QUERY, {"status": "FULFILLMENT_REQUESTED", "after": None}
+    )
+    assert data["assignedFulfillmentOrders"]["edges"] == []
+    waits = admin.sleeps  # type: ignore[attr-defined]
+    assert waits[0] == 2.0  # Retry-After
+    assert 1.5 <= waits[2] <= 2.0  # (requested 50 - available -100) / restore 100
+    assert waits[3] == 0.25
+    assert admin.throttle is not None and admin.throttle.available == 1990.0
+
+
+def test_errors_are_reported_not_retried_forever(
+    fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin
+) -> None:
+    shop, _ = fake_shop
+    shop.failures = [("429", 0.01)] * 10
+    with pytest.raises(AdminApiError, match="after 4 attempts"):
+        admin.graphql(fulfillment_service.ASSIGNED_QUERY, {"status": "FULFILLMENT_REQUESTED"})
+    bad = ShopifyAdmin(fake_shop[1], "wrong-token", "2025-07", sleep=lambda _: None)
+    with pytest.raises(AdminApiError, match="401"):
+        list(bad.orders_updated_since(SINCE))
+    bad.close()
+
+
+def test_fulfilment_back_sync_is_idempotent(
+    fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin, factory: Any, order_create: dict[str, Any]
+) -> None:
+    shop, _ = fake_shop
+    orders = _orders(order_create, 2)
+    for order in orders:
+        shop.add_order(order)
+    reconcile(factory, admin, SINCE)
+    with UnitOfWork(factory) as uow:
+        first = service.find_order(uow, "shopify", "7000")
+        second = service.find_order(uow, "shopify", "7001")
+        assert first is not None and second is not None
+        fulfilment_sync.request_fulfilment(
+            uow, first.id, "1Z999AA10123456784", "UPS", "https://ups.example/1Z"
+        )
+        fulfilment_sync.request_fulfilment(uow, first.id, "1Z999AA10123456784", "UPS")  # asked twice
+        fulfilment_sync.request_fulfilment(uow, second.id, "JJD0099", "DHL")
+        uow.commit()
+    shop.failures = [("THROTTLED", 0.1)]
+    shop.drop_after_create = 1  # the second order's fulfillment is created but the answer is lost
+    report = fulfilment_sync.sync_pending(factory, admin)
+    assert report.sent == 1 and report.pending == 1
+    again = fulfilment_sync.sync_pending(factory, admin)  # the retry finds it instead of fulfilling twice
+    assert again.already_there == 1 and again.sent == 0
+    assert fulfilment_sync.sync_pending(factory, admin).sent == 0
+    assert [len(shop.fulfillments[f"gid://shopify/Order/{n}"]) for n in (7000, 7001)] == [1, 1]
+    info = shop.fulfillments["gid://shopify/Order/7000"][0]["trackingInfo"][0]
+    assert info == {"number": "1Z999AA10123456784", "company": "UPS", "url": "https://ups.example/1Z"}
+
+
+def test_fulfillment_service_accepts_rejects_and_reports_tracking(
+    api: TestClient,
+    fake_shop: tuple[FakeShop, str],
+    admin: ShopifyAdmin,
+    factory: Any,
+    order_create: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shop, url = fake_shop
+    known, unknown_yet, started = _orders(order_create, 3)
+    for order in (known, unknown_yet, started):
+        shop.add_order(order)
+    with UnitOfWork(factory) as uow:  # two orders arrived by webhook, one did not
+        from microfactory.channels.shopify.order_sync import sync_order
+
+        sync_order(uow, known)
+        sync_order(uow, started)
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        order = service.find_order(uow, "shopify", str(started["id"]))
+        assert order is not None and order.lines[0].work_order is not None
+        order.lines[0].work_order.status = "in_progress"
+        uow.commit()
+
+    def node(order: dict[str, Any], assignment: str) -> dict[str, Any]:
+        return {"id": f"gid://shopify/FulfillmentOrder/{order['id']}1", "status": "OPEN", "requestStatus": "SUBMITTED",
+                "order": {"id": order["admin_graphql_api_id"], "legacyResourceId": str(order["id"]), "name": order["name"]},
+                "assignment": assignment}  # fmt: skip
+
+    shop.assigned = [node(known, "FULFILLMENT_REQUESTED"), node(unknown_yet, "FULFILLMENT_REQUESTED")]
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+    api.app.state.settings = settings.model_copy(  # type: ignore[attr-defined]
+        update={
+            "shopify_shop_domain": url,
+            "shopify_admin_token": __import__("pydantic").SecretStr("shpat_test_token"),
+        }
+    )
+    body = b'{"kind":"FULFILLMENT_REQUEST"}'
+    path = "/shopify/fulfillment_order_notification"
+    assert api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": "bad"}).status_code == 401
+    response = api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, body)})
+    assert response.status_code == 200, response.text
+    assert [d["accepted"] for d in response.json()["decisions"]] == [True, True]
+    assert [name for name, _, _ in shop.answers] == ["AcceptFulfillmentRequest", "AcceptFulfillmentRequest"]
+    with UnitOfWork(factory) as uow:
+        assert service.find_order(uow, "shopify", str(unknown_yet["id"])) is not None  # taken in on the way
+
+    shop.assigned = [node(known, "CANCELLATION_REQUESTED"), node(started, "CANCELLATION_REQUESTED")]
+    body = b'{"kind":"CANCELLATION_REQUEST"}'
+    response = api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, body)})
+    assert [d["accepted"] for d in response.json()["decisions"]] == [True, False]
+    assert [name for name, _, _ in shop.answers[2:]] == [
+        "AcceptCancellationRequest",
+        "RejectCancellationRequest",
+    ]
+    with UnitOfWork(factory) as uow:
+        cancelled = service.find_order(uow, "shopify", str(known["id"]))
+        assert cancelled is not None and cancelled.status == "cancelled"
+        assert len(list(uow.session.scalars(select(FulfillmentRequestRow)))) == 4
+        running = service.find_order(uow, "shopify", str(started["id"]))
+        assert running is not None
+        fulfilment_sync.request_fulfilment(uow, running.id, "TRACK-42", "DHL")
+        uow.commit()
+
+    query = "/shopify/fetch_tracking_numbers?order_names[]=%232002.1&order_names[]=%239999.1&shop=keystone-test.myshopify.com"
+    assert api.get(query).status_code == 401
+    answer = api.get(query, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, b"")}).json()
+    assert answer == {
+        "tracking_numbers": {"#2002.1": "TRACK-42", "#9999.1": None},
+        "message": answer["message"],
+        "success": True,
+    }
+
+
+def test_register_fulfillment_service(fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin) -> None:
+    created = fulfillment_service.register(admin, "https://factory.example/shopify")
+    assert created["callbackUrl"] == "https://factory.example/shopify"
+    assert created["location"]["id"].startswith("gid://shopify/Location/")
