@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.routers import catalogs, orders, tokens
+from microfactory.bootstrap import bootstrap
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
@@ -19,6 +20,7 @@ def create_app(
     settings: Settings | None = None, engine: Engine | None = None, migrate: bool = True
 ) -> FastAPI:
     """Build the app; the schema is brought up to date first unless `migrate` is False."""
+    bootstrap()
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     if migrate:

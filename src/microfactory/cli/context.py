@@ -7,6 +7,7 @@ from functools import lru_cache
 from rich.console import Console
 from sqlalchemy import Engine
 
+from microfactory.bootstrap import bootstrap
 from microfactory.config import get_settings
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
@@ -19,6 +20,7 @@ errors = Console(stderr=True)
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     """The configured database, migrated to the newest schema."""
+    bootstrap()
     created = make_engine(get_settings().database_url)
     upgrade(created)
     return created

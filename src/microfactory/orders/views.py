@@ -25,6 +25,8 @@ def order_view(order: OrderRow) -> dict[str, Any]:
 
 
 def line_view(line: OrderLineRow) -> dict[str, Any]:
+    from microfactory.network.views import line_promise  # network builds on orders: import late
+
     work_order = line.work_order
     return {
         "id": line.id,
@@ -42,6 +44,7 @@ def line_view(line: OrderLineRow) -> dict[str, Any]:
         "configuration_key": line.configuration_key,
         "work_order_id": work_order.id if work_order is not None else None,
         "site": line.site,
+        **line_promise(line),
     }
 
 

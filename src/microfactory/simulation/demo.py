@@ -21,6 +21,7 @@ from microfactory.cli.context import engine
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service as order_service
+from microfactory.simulation.demo_network import load_network, route_orders
 from microfactory.simulation.order_generator import generate_orders
 
 
@@ -121,4 +122,4 @@ def _reason(message: str) -> str:
     return message if len(message) < 70 else message[:67] + "..."
 
 
-STAGES: list[Stage] = [load_examples, take_orders, report_intake]
+STAGES: list[Stage] = [load_examples, load_network, take_orders, report_intake, route_orders]

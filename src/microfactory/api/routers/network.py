@@ -1,0 +1,197 @@
+"""The network under /api/v1: sites and their load, routing, assignments, site events."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from microfactory.api.auth import Caller
+from microfactory.api.deps import Uow
+from microfactory.network import service, site_events
+from microfactory.network.demand import RoutingWeights
+from microfactory.network.state import current
+from microfactory.network.views import (
+    assignment_view,
+    load_view,
+    outcome_view,
+    routing_view,
+    site_assignments,
+    site_view,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["network"])
+
+
+class WeightsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    distance: float = Field(1.0, ge=0, le=1000)
+    load: float = Field(1.0, ge=0, le=1000)
+    cost: float = Field(1.0, ge=0, le=1000)
+    promise: float = Field(1.0, ge=0, le=1000)
+
+    def to_weights(self) -> RoutingWeights:
+        return RoutingWeights(self.distance, self.load, self.cost, self.promise)
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weights: WeightsIn | None = Field(None, description="weights for this call; the stored ones otherwise")
+
+
+class DeclineIn(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: site_events.EventKind
+    site: str = Field(..., min_length=1, max_length=80)
+    machine: str | None = Field(None, max_length=80)
+    day: date | None = Field(None, alias="date", description="site_closed / site_open: that day only")
+    part: str | None = Field(None, max_length=120)
+    qty: Decimal | None = Field(None, ge=0)
+    reason: str = Field("", max_length=500)
+
+
+@router.get("/network")
+def get_network(uow: Uow, caller: Caller) -> dict[str, Any]:
+    ctx = current(uow)
+    return {
+        "network": ctx.network.name,
+        "sites": list(ctx.network.sites),
+        "weights": ctx.router.weights.as_dict(),
+        "loaded_at": ctx.row.loaded_at.isoformat(),
+    }
+
+
+@router.post("/network", status_code=status.HTTP_201_CREATED)
+def load_network(
+    uow: Uow, caller: Caller, response: Response, document: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    """Load a network document (spec/network.md, as JSON); 422 with every problem if it is not valid."""
+    result = service.load_network(uow, document)
+    uow.commit()
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return {"network": result.network.name, "sites": list(result.network.sites), "created": result.created}
+
+
+@router.put("/network/weights")
+def set_weights(body: WeightsIn, uow: Uow, caller: Caller) -> dict[str, float]:
+    """The operator's routing weights, used by every later routing decision."""
+    weights = service.set_weights(uow, body.to_weights())
+    uow.commit()
+    return weights.as_dict()
+
+
+@router.get("/network/sites")
+def list_sites(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
+    ctx = current(uow)
+    return [site_view(ctx, site, uow) for site in ctx.network.sites.values()]
+
+
+def _site(ctx: Any, site_id: str) -> Any:
+    site = ctx.network.site(site_id)
+    if site is None:
+        raise LookupError(f"no site {site_id} in network {ctx.network.name}")
+    return site
+
+
+@router.get("/network/sites/{site_id}")
+def get_site(site_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """A site with its machines, stock, load, and the work offered to or accepted by it."""
+    ctx = current(uow)
+    site = _site(ctx, site_id)
+    return {**site_view(ctx, site, uow), "assignments": site_assignments(uow, ctx, site.id)}
+
+
+@router.get("/network/sites/{site_id}/load")
+def get_site_load(site_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    ctx = current(uow)
+    return load_view(ctx, _site(ctx, site_id))
+
+
+@router.post("/network/events")
+def post_event(body: EventIn, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """A machine down or up, a site closed or open (for a day or until further notice), a stock count."""
+    event = site_events.SiteEvent(
+        body.kind, body.site, body.machine, body.day, body.part, body.qty, body.reason
+    )
+    outcome = site_events.apply_event(uow, event, actor=caller)
+    view = {
+        "rerouted": [outcome_view(o) for o in outcome.rerouted],
+        "repromised": outcome.repromised,
+        "slipped": outcome.slipped,
+    }
+    uow.commit()
+    return view
+
+
+@router.post("/work-orders/route")
+def route_released(uow: Uow, caller: Caller, body: RouteIn | None = None) -> list[dict[str, Any]]:
+    """Route every released work order (unanswered offers past their deadline move on first)."""
+    weights = body.weights.to_weights() if body and body.weights else None
+    outcomes = service.expire_overdue(uow, actor=caller)
+    outcomes += service.route_work_orders(uow, weights=weights, actor=caller)
+    views = [outcome_view(o) for o in outcomes]
+    uow.commit()
+    return views
+
+
+@router.post("/work-orders/{work_order_id}/route")
+def route_one(work_order_id: str, uow: Uow, caller: Caller, body: RouteIn | None = None) -> dict[str, Any]:
+    """Route one released work order (with the rest of its order when the order may not be split)."""
+    weights = body.weights.to_weights() if body and body.weights else None
+    outcomes = service.route_work_orders(uow, [work_order_id], weights=weights, actor=caller)
+    if not outcomes:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"work order {work_order_id} is not released")
+    views = [outcome_view(o) for o in outcomes]
+    uow.commit()
+    return views[0] if len(views) == 1 else {"outcomes": views}
+
+
+@router.get("/work-orders/{work_order_id}/routing")
+def get_routing(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """The routing explanation: every candidate site, its score, and why it lost."""
+    return routing_view(uow, work_order_id)
+
+
+@router.post("/assignments/{assignment_id}/accept")
+def accept(assignment_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    try:
+        row = service.accept(uow, assignment_id, actor=caller)
+    except service.AssignmentConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    view = assignment_view(row)
+    uow.commit()
+    return view
+
+
+@router.post("/assignments/{assignment_id}/decline")
+def decline(assignment_id: str, body: DeclineIn, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """The site says no; the work goes to the next best site, which this answer names."""
+    try:
+        outcomes = service.decline(uow, assignment_id, body.reason, actor=caller)
+    except service.AssignmentConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    view = {
+        "declined": assignment_view(service.get_assignment(uow, assignment_id)),
+        "rerouted": [outcome_view(o) for o in outcomes],
+    }
+    uow.commit()
+    return view
+
+
+@router.post("/assignments/expire")
+def expire(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
+    """Pass unanswered offers past their deadline to the next best site (a scheduler calls this)."""
+    views = [outcome_view(o) for o in service.expire_overdue(uow, actor=caller)]
+    uow.commit()
+    return views

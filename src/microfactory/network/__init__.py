@@ -1,0 +1,1 @@
+"""The microfactory network: where each work order is made, and when it ships."""

@@ -1,0 +1,403 @@
+"""Network documents (YAML, spec/network.md) to a validated `Network`, or every problem with its place.
+
+Like the catalog's loader: the document is walked once, every problem is collected with its path
+(`sites.berlin.machines[2].materials`), and a network with any problem is refused whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeGuard, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from microfactory.network.model import (
+    ALWAYS_OPEN,
+    DEFAULT_ACCEPT_MINUTES,
+    WEEKDAYS,
+    Calendar,
+    Connector,
+    FulfilmentPartner,
+    Location,
+    Machine,
+    Mode,
+    Network,
+    PartnerKind,
+    Site,
+)
+from microfactory.problems import Problem, ProblemsError
+
+PARTNER_KINDS = ("local_courier", "parcel_network")
+MODES = ("cargo_bike", "van", "truck", "air")
+CONNECTOR_KINDS = ("octoprint", "moonraker", "manual", "simulated")
+HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class NetworkError(ProblemsError):
+    """A network that is not valid; `problems` lists every problem by place."""
+
+
+def read_network_file(path: str | Path) -> dict[str, Any]:
+    """Parse a network file as YAML; a file that is not a YAML mapping is refused with its reason."""
+    return parse_network_text(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def parse_network_text(text: str, source: str = "network") -> dict[str, Any]:
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise NetworkError(f"{source} is not valid YAML", [Problem("", str(error))]) from error
+    if not isinstance(document, dict):
+        raise NetworkError(f"{source} is not a network", [Problem("", "the document must be a mapping")])
+    return document
+
+
+def load_network(path: str | Path) -> Network:
+    """Read and validate a network file."""
+    return build_network(read_network_file(path))
+
+
+def build_network(document: Mapping[str, Any]) -> Network:
+    """Validate a parsed document and build the network; raises `NetworkError` with every problem."""
+    builder = _Builder()
+    network = builder.build(document)
+    if builder.problems or network is None:
+        name = document.get("network", "network") if isinstance(document, Mapping) else "network"
+        count = len(builder.problems)
+        raise NetworkError(f"network {name} has {count} problem{'s' * (count != 1)}", builder.problems)
+    return network
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Builder:
+    """Walks the document once, collecting problems and building the model as it goes."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.machine_ids: dict[str, str] = {}  # casefolded id -> where it was first defined
+
+    def error(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def mapping(self, value: object, path: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.error(path, f"must be a mapping, not {type(value).__name__}")
+            return {}
+        return value
+
+    def text(self, spec: Mapping[str, Any], key: str, path: str, required: bool = True) -> str | None:
+        value = spec.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(f"{path}.{key}", f"{key} (text) is required")
+            return None
+        return value
+
+    def amount(self, spec: Mapping[str, Any], key: str, path: str, required: bool) -> Decimal | None:
+        """A non-negative number as a Decimal (money, rates, stock counts)."""
+        value = spec.get(key)
+        if value is None:
+            if required:
+                self.error(f"{path}.{key}", f"{key} (a number of at least 0) is required")
+            return None
+        if not _is_number(value):
+            self.error(f"{path}.{key}", f"{key} must be a number of at least 0, not {value!r}")
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:  # pragma: no cover - numbers always convert
+            return None
+        if not number.is_finite() or number < 0:
+            self.error(f"{path}.{key}", f"{key} must be a number of at least 0, not {value!r}")
+            return None
+        return number
+
+    def whole(self, spec: Mapping[str, Any], key: str, path: str, default: int, minimum: int = 0) -> int:
+        value = spec.get(key, default)
+        if not _is_whole(value) or value < minimum:
+            self.error(f"{path}.{key}", f"{key} must be a whole number of at least {minimum}, not {value!r}")
+            return default
+        return value
+
+    def build(self, document: Mapping[str, Any]) -> Network | None:
+        name = document.get("network")
+        if not isinstance(name, str) or not name:
+            self.error("network", "a network name (text) is required")
+        partners_raw = self.mapping(document.get("fulfilment_partners"), "fulfilment_partners")
+        partners = {str(pid): self.partner(str(pid), raw) for pid, raw in partners_raw.items()}
+        sites_raw = self.mapping(document.get("sites"), "sites")
+        if not sites_raw:
+            self.error("sites", "a network needs at least one site")
+        sites = {str(sid): self.site(str(sid), raw, partners) for sid, raw in sites_raw.items()}
+        centrals = [sid for sid, site in sites.items() if site is not None and site.is_central]
+        if len(centrals) > 1:
+            self.error("sites", f"at most one central site is allowed, found {', '.join(centrals)}")
+        if not any(site is not None and not site.is_central for site in sites.values()) and sites_raw:
+            self.error("sites", "a network needs at least one local site")
+        if self.problems:
+            return None
+        return Network(
+            str(name),
+            {sid: site for sid, site in sites.items() if site is not None},
+            {pid: partner for pid, partner in partners.items() if partner is not None},
+        )
+
+    def partner(self, pid: str, raw: object) -> FulfilmentPartner | None:
+        path = f"fulfilment_partners.{pid}"
+        spec = self.mapping(raw, path)
+        kind, mode = spec.get("kind"), spec.get("mode")
+        if kind not in PARTNER_KINDS:
+            self.error(f"{path}.kind", f"kind must be one of {', '.join(PARTNER_KINDS)}, not {kind!r}")
+        if mode not in MODES:
+            self.error(f"{path}.mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        radius = spec.get("radius_km")
+        if radius is not None and (not _is_number(radius) or radius <= 0):
+            self.error(f"{path}.radius_km", f"radius_km must be a positive number, not {radius!r}")
+            radius = None
+        carrier = self.text(spec, "carrier", path, required=False)
+        api_url = None
+        if "api" in spec:
+            api = self.mapping(spec["api"], f"{path}.api")
+            if api.get("kind") != "webhook":
+                self.error(
+                    f"{path}.api.kind", f"the only partner api kind is webhook, not {api.get('kind')!r}"
+                )
+            api_url = self.text(api, "url", f"{path}.api")
+        if kind not in PARTNER_KINDS or mode not in MODES:
+            return None
+        return FulfilmentPartner(
+            pid,
+            cast(PartnerKind, kind),
+            cast(Mode, mode),
+            float(radius) if radius is not None else None,
+            carrier,
+            api_url,
+        )
+
+    def site(self, sid: str, raw: object, partners: Mapping[str, FulfilmentPartner | None]) -> Site | None:
+        path = f"sites.{sid}"
+        spec = self.mapping(raw, path)
+        kind = spec.get("kind", "local")
+        if kind not in ("local", "central"):
+            self.error(f"{path}.kind", f"kind must be local or central, not {kind!r}")
+            return None
+        before = len(self.problems)
+        location = self.location(spec.get("location"), f"{path}.location")
+        partner = spec.get("fulfilment_partner")
+        if not isinstance(partner, str) or not partner:
+            self.error(f"{path}.fulfilment_partner", "a fulfilment partner (an ID) is required")
+        elif partner not in partners:
+            self.error(f"{path}.fulfilment_partner", f"unknown fulfilment partner '{partner}'")
+        accept = self.whole(spec, "accept_within_minutes", path, DEFAULT_ACCEPT_MINUTES, minimum=1)
+        common = {
+            "id": sid,
+            "name": str(spec.get("name") or sid),
+            "fulfilment_partner": str(partner),
+            "accept_within_minutes": accept,
+        }
+        if kind == "central":
+            site = self.central(spec, path, common, location)
+        else:
+            site = self.local(spec, path, common, location)
+        return site if len(self.problems) == before else None
+
+    def central(
+        self, spec: Mapping[str, Any], path: str, common: dict[str, Any], location: Location | None
+    ) -> Site | None:
+        lead = spec.get("lead_time_days")
+        if not _is_whole(lead) or lead < 0:
+            self.error(f"{path}.lead_time_days", "a central site needs lead_time_days, a whole number >= 0")
+        overhead = self.amount(spec, "unit_overhead", path, required=False) or Decimal(0)
+        capabilities = spec.get("capabilities")
+        if not isinstance(capabilities, list) or not capabilities:
+            self.error(f"{path}.capabilities", "a central site needs a non-empty list of capabilities")
+            capabilities = []
+        elif not all(isinstance(c, str) and c for c in capabilities):
+            self.error(f"{path}.capabilities", "capabilities must be text")
+        timezone = self.timezone(spec, path, required=False) or "UTC"
+        calendar = self.calendar(spec["calendar"], f"{path}.calendar") if "calendar" in spec else ALWAYS_OPEN
+        if location is None or calendar is None or not _is_whole(lead):
+            return None
+        return Site(
+            **common,
+            location=location,
+            timezone=timezone,
+            calendar=calendar,
+            kind="central",
+            lead_time_days=lead,
+            unit_overhead=overhead,
+            capabilities=frozenset(str(c) for c in capabilities),
+        )
+
+    def local(
+        self, spec: Mapping[str, Any], path: str, common: dict[str, Any], location: Location | None
+    ) -> Site | None:
+        timezone = self.timezone(spec, path, required=True)
+        if "calendar" not in spec:
+            self.error(f"{path}.calendar", "a local site needs a calendar {days, hours}")
+        calendar = self.calendar(spec.get("calendar"), f"{path}.calendar")
+        labour = self.amount(spec, "labour_rate_per_hour", path, required=True)
+        machines = self.machines(spec.get("machines"), f"{path}.machines")
+        change = self.whole(spec, "material_change_minutes", path, 0)
+        stock: dict[str, Decimal] = {}
+        raw_stock = self.mapping(spec.get("stock"), f"{path}.stock")
+        for part in raw_stock:
+            value = self.amount(raw_stock, part, f"{path}.stock", required=True)
+            if value is not None:
+                stock[str(part)] = value
+        if location is None or timezone is None or calendar is None or labour is None:
+            return None
+        return Site(
+            **common,
+            location=location,
+            timezone=timezone,
+            calendar=calendar,
+            labour_rate_per_hour=labour,
+            machines=machines,
+            material_change_minutes=change,
+            stock=stock,
+        )
+
+    def location(self, raw: object, path: str) -> Location | None:
+        if raw is None:
+            self.error(path, "a location {lat, lon, country} is required")
+            return None
+        spec = self.mapping(raw, path)
+        lat, lon, country = spec.get("lat"), spec.get("lon"), spec.get("country", "")
+        ok = True
+        if not _is_number(lat) or not -90 <= lat <= 90:
+            self.error(f"{path}.lat", f"lat must be a number from -90 to 90, not {lat!r}")
+            ok = False
+        if not _is_number(lon) or not -180 <= lon <= 180:
+            self.error(f"{path}.lon", f"lon must be a number from -180 to 180, not {lon!r}")
+            ok = False
+        if not isinstance(country, str) or (country and not re.fullmatch(r"[A-Za-z]{2}", country)):
+            self.error(f"{path}.country", f"country must be an ISO 3166-1 alpha-2 code, not {country!r}")
+            ok = False
+        if not ok or not _is_number(lat) or not _is_number(lon):
+            return None
+        return Location(float(lat), float(lon), str(country).upper())
+
+    def timezone(self, spec: Mapping[str, Any], path: str, required: bool) -> str | None:
+        name = self.text(spec, "timezone", path, required=required)
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error(f"{path}.timezone", f"unknown time zone '{name}' (an IANA name such as Europe/Berlin)")
+            return None
+        return name
+
+    def calendar(self, raw: object, path: str) -> Calendar | None:
+        spec = self.mapping(raw, path)
+        if not spec:
+            return None
+        days = spec.get("days")
+        day_numbers: set[int] = set()
+        if not isinstance(days, list) or not days:
+            self.error(f"{path}.days", "days must be a non-empty list such as [mon, tue, wed]")
+        else:
+            for index, day in enumerate(days):
+                name = str(day).casefold()[:3] if isinstance(day, str) else None
+                if name not in WEEKDAYS:
+                    self.error(f"{path}.days[{index}]", f"{day!r} is not a weekday (mon ... sun)")
+                elif WEEKDAYS.index(name) in day_numbers:
+                    self.error(f"{path}.days[{index}]", f"{day!r} is listed twice")
+                else:
+                    day_numbers.add(WEEKDAYS.index(name))
+        hours = spec.get("hours")
+        opening = closing = None
+        if not isinstance(hours, list) or len(hours) != 2:
+            self.error(f"{path}.hours", 'hours must be ["HH:MM", "HH:MM"], opening and closing')
+        else:
+            opening = self.hour(hours[0], f"{path}.hours[0]")
+            closing = self.hour(hours[1], f"{path}.hours[1]")
+            if opening is not None and closing is not None and opening >= closing:
+                self.error(f"{path}.hours", f"opening {hours[0]} must be before closing {hours[1]}")
+                opening = None
+        closed = self.closed_dates(spec.get("closed", []), f"{path}.closed")
+        if opening is None or closing is None or not day_numbers:
+            return None
+        return Calendar(frozenset(day_numbers), opening, closing, closed)
+
+    def hour(self, raw: object, path: str) -> time | None:
+        match = HOUR.match(raw) if isinstance(raw, str) else None
+        if match is None:
+            self.error(path, f"{raw!r} is not a time of day HH:MM")
+            return None
+        return time(int(match.group(1)), int(match.group(2)))
+
+    def closed_dates(self, raw: object, path: str) -> frozenset[date]:
+        """An extension: `closed: [2026-12-24, ...]`, days the site does not work."""
+        if not isinstance(raw, list):
+            self.error(path, "closed must be a list of dates (YYYY-MM-DD)")
+            return frozenset()
+        found: set[date] = set()
+        for index, item in enumerate(raw):
+            try:
+                found.add(item if isinstance(item, date) else date.fromisoformat(str(item)))
+            except ValueError:
+                self.error(f"{path}[{index}]", f"{item!r} is not a date YYYY-MM-DD")
+        return frozenset(found)
+
+    def machines(self, raw: object, path: str) -> tuple[Machine, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.error(path, "a local site needs a non-empty list of machines")
+            return ()
+        found = []
+        for index, item in enumerate(raw):
+            machine = self.machine(item, f"{path}[{index}]")
+            if machine is not None:
+                found.append(machine)
+        return tuple(found)
+
+    def machine(self, raw: object, path: str) -> Machine | None:
+        spec = self.mapping(raw, path)
+        mid = self.text(spec, "id", path)
+        capability = self.text(spec, "capability", path)
+        if mid is not None:
+            first = self.machine_ids.setdefault(mid.casefold(), path)
+            if first != path:
+                self.error(f"{path}.id", f"machine id '{mid}' is already used at {first}")
+        materials = spec.get("materials", [])
+        if not isinstance(materials, list) or not all(isinstance(m, str) and m for m in materials):
+            self.error(f"{path}.materials", "materials must be a list of material IDs")
+            materials = []
+        rate = self.amount(spec, "rate_per_hour", path, required=False)
+        connector = self.connector(spec.get("connector"), f"{path}.connector")
+        if mid is None or capability is None:
+            return None
+        return Machine(mid, capability, tuple(materials), rate, connector)
+
+    def connector(self, raw: object, path: str) -> Connector | None:
+        """`connector: octoprint`, or `{kind, url}` as the example writes it."""
+        if raw is None:
+            return None
+        spec: Mapping[str, Any] = {"kind": raw} if isinstance(raw, str) else self.mapping(raw, path)
+        kind = spec.get("kind")
+        if kind not in CONNECTOR_KINDS:
+            self.error(
+                f"{path}.kind", f"connector kind must be one of {', '.join(CONNECTOR_KINDS)}, not {kind!r}"
+            )
+            return None
+        url = spec.get("url")
+        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            self.error(f"{path}.url", f"url must be an http(s) URL, not {url!r}")
+            return None
+        return Connector(str(kind), url)

@@ -1,0 +1,390 @@
+"""Network use cases: load a network, route work orders, and the life of an assignment.
+
+A routed work order is *offered* to its site with a deadline; the site accepts, or declines with a
+reason, and a decline or silence past the deadline passes the work to the next best site (the
+sites that said no are excluded, and the explanation says so). Parts are reserved when work is
+offered and released when it moves, is declined, or is cancelled. The central factory accepts at
+once: its lead time is quoted, not negotiated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from microfactory.db.base import new_id, utcnow
+from microfactory.db.tables.network import (
+    AssignmentRow,
+    ReservationRow,
+)
+from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.network import loading
+from microfactory.network.demand import Demand, RoutingWeights
+from microfactory.network.loading import LoadResult, set_weights
+from microfactory.network.promise import Promise, promise
+from microfactory.network.routing import Decision
+from microfactory.network.state import ACTIVE, Current, current, demand_of, destination, site_calendar
+from microfactory.orders import audit, events
+from microfactory.orders.model import LineStatus, WorkOrderStatus
+
+WITHDRAWN = ("declined", "expired")
+__all__ = ["AssignmentConflict", "LoadResult", "RoutingOutcome", "load_network", "set_weights"]
+
+
+class AssignmentConflict(ValueError):
+    """The assignment is not in a state that allows the request (e.g. accepting a declined offer)."""
+
+
+@dataclass
+class RoutingOutcome:
+    """One routing decision as stored: where the work orders went, and the assignments made."""
+
+    work_order_ids: list[str]
+    site: str | None
+    central: bool
+    explanation: dict[str, Any]
+    assignments: list[AssignmentRow] = field(default_factory=list)
+
+
+def load_network(uow: UnitOfWork, document: Mapping[str, Any]) -> LoadResult:
+    """Validate and store a network, making it the active one (see `loading.load_network`)."""
+    register_event_handlers()
+    return loading.load_network(uow, document)
+
+
+def register_event_handlers() -> None:
+    """Subscribe to order events: a cancelled work order gives its parts and its place back."""
+    events.subscribe(events.WorkOrderCancelled, _on_work_order_cancelled)
+
+
+def _on_work_order_cancelled(uow: UnitOfWork, event: events.WorkOrderCancelled) -> None:
+    release_work_order(uow, event.work_order_id, f"work order cancelled: {event.reason}")
+
+
+def route_work_orders(
+    uow: UnitOfWork,
+    work_order_ids: Sequence[str] | None = None,
+    *,
+    weights: RoutingWeights | None = None,
+    now: datetime | None = None,
+    actor: str = "system",
+    progress: Callable[[int], None] | None = None,
+) -> list[RoutingOutcome]:
+    """Route released work orders (those named, or all of them), offer them to their sites.
+
+    Work orders of an order that may not be split are routed together, with any other released
+    work orders of the same order.
+    """
+    register_event_handlers()
+    now = now or utcnow()
+    ctx = current(uow, weights)
+    groups = _released_groups(uow, work_order_ids)
+    history = _history(uow, [wo.id for wos in groups.values() for wo in wos])
+    outcomes: list[RoutingOutcome] = []
+    for wos in groups.values():
+        order = wos[0].line.order
+        point = destination(order.ship_to)
+        demands = {wo.id: demand_of(wo, point) for wo in wos}
+        excluded = {site: why for wo in wos for site, why in history.excluded.get(wo.id, {}).items()}
+        decisions = ctx.router.route_order(list(demands.values()), order.allow_split, now, excluded)
+        by_id = {wo.id: wo for wo in wos}
+        for decision in decisions:
+            outcomes.append(_record(uow, ctx, decision, by_id, demands, history, now, actor))
+        if progress is not None:
+            progress(len(wos))
+    uow.session.flush()
+    return outcomes
+
+
+def _released_groups(uow: UnitOfWork, ids: Sequence[str] | None) -> dict[str, list[WorkOrderRow]]:
+    query = (
+        select(WorkOrderRow)
+        .where(WorkOrderRow.status == WorkOrderStatus.RELEASED.value)
+        .options(selectinload(WorkOrderRow.line).selectinload(OrderLineRow.order))
+        .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
+    )
+    if ids is not None:
+        named = list(uow.session.scalars(query.where(WorkOrderRow.id.in_(ids))))
+        whole = [wo.line.order_id for wo in named if not wo.line.order.allow_split]
+        if whole:
+            siblings = query.join(OrderLineRow).where(OrderLineRow.order_id.in_(whole))
+            named += [wo for wo in uow.session.scalars(siblings) if wo not in named]
+        work_orders = named
+    else:
+        work_orders = list(uow.session.scalars(query))
+    groups: dict[str, list[WorkOrderRow]] = {}
+    for wo in sorted(work_orders, key=lambda w: (w.line.order.created_at, w.line.order_id, w.line.position)):
+        groups.setdefault(wo.line.order_id, []).append(wo)
+    return groups
+
+
+@dataclass
+class _History:
+    excluded: dict[str, dict[str, str]] = field(default_factory=dict)  # work order -> site -> why
+    first_delivery: dict[str, datetime] = field(default_factory=dict)
+
+
+def _history(uow: UnitOfWork, ids: Sequence[str]) -> _History:
+    """Sites that declined or let an offer expire, and the first delivery date promised."""
+    history = _History()
+    if not ids:
+        return history
+    for row in uow.session.scalars(select(AssignmentRow).where(AssignmentRow.work_order_id.in_(ids))):
+        if row.status in WITHDRAWN:
+            why = f"declined: {row.reason}" if row.status == "declined" else f"expired: {row.reason}"
+            history.excluded.setdefault(row.work_order_id, {})[row.site] = why
+        first = row.first_promised_delivery_at
+        known = history.first_delivery.get(row.work_order_id)
+        if first is not None and (known is None or first < known):
+            history.first_delivery[row.work_order_id] = first
+    return history
+
+
+def _record(
+    uow: UnitOfWork,
+    ctx: Current,
+    decision: Decision,
+    work_orders: Mapping[str, WorkOrderRow],
+    demands: Mapping[str, Demand],
+    history: _History,
+    now: datetime,
+    actor: str,
+) -> RoutingOutcome:
+    explanation = decision.as_dict()
+    ids = list(decision.demand.work_order_ids)
+    outcome = RoutingOutcome(ids, decision.site, decision.central, explanation)
+    winner = decision.winner
+    if decision.site is None or winner is None:
+        for wid in ids:
+            outcome.assignments.append(_assignment(uow, ctx, work_orders[wid], "", "unroutable", explanation))
+            audit.record(uow, "work_order", wid, "released", "released", explanation["summary"], actor)
+        return outcome
+    site = ctx.network.sites[decision.site]
+    state = ctx.router.states[site.id]
+    calendar = site_calendar(ctx.network, state, site.id)
+    ship = promise(site, ctx.network.partner_of(site), now, winner.work_minutes, winner.distance_km, calendar)
+    group = work_orders[ids[0]].line.order_id if len(ids) > 1 else ids[0]
+    for wid in ids:
+        work_order, demand = work_orders[wid], demands[wid]
+        row = _assignment(
+            uow, ctx, work_order, site.id, "accepted" if site.is_central else "offered", explanation
+        )
+        row.group_id = group
+        row.central = site.is_central
+        row.minutes = dict(demand.minutes)
+        row.distance_km = winner.distance_km
+        row.deadline = None if site.is_central else now + timedelta(minutes=site.accept_within_minutes)
+        row.decided_by = "central: quoted lead time" if site.is_central else None
+        first = history.first_delivery.get(wid)
+        set_promise(row, ship, first)
+        if not site.is_central:
+            for part, qty in demand.parts.items():
+                uow.session.add(ReservationRow(assignment_id=row.id, site=site.id, part=part, qty=qty))
+        _move(
+            uow,
+            work_order,
+            site.id,
+            WorkOrderStatus.ASSIGNED,
+            LineStatus.ROUTED,
+            explanation["summary"],
+            actor,
+        )
+        outcome.assignments.append(row)
+    return outcome
+
+
+def _assignment(
+    uow: UnitOfWork,
+    ctx: Current,
+    work_order: WorkOrderRow,
+    site: str,
+    status: str,
+    explanation: dict[str, Any],
+) -> AssignmentRow:
+    row = AssignmentRow(
+        id=new_id("asg"),
+        work_order_id=work_order.id,
+        order_id=work_order.line.order_id,
+        group_id=work_order.id,
+        network=ctx.row.name,
+        site=site,
+        central=False,
+        status=status,
+        minutes={},
+        explanation=explanation,
+        slipped=False,
+        reason="",
+    )
+    uow.session.add(row)
+    return row
+
+
+def set_promise(row: AssignmentRow, ship: Promise, first_delivery: datetime | None = None) -> bool:
+    """Write a promise on an assignment; True when it slipped past the first promise made."""
+    row.promised_ship_at = ship.ship_at
+    row.promised_delivery_at = ship.delivery_at
+    row.promised_ship_date = ship.ship_date.isoformat()
+    row.promised_delivery_date = ship.delivery_date.isoformat()
+    first = first_delivery or row.first_promised_delivery_at
+    if first is None:
+        row.first_promised_delivery_at = ship.delivery_at
+        return False
+    row.first_promised_delivery_at = first
+    slipped = ship.delivery_at.date() > first.date()
+    newly = slipped and not row.slipped
+    row.slipped = slipped
+    return newly
+
+
+def _move(
+    uow: UnitOfWork,
+    work_order: WorkOrderRow,
+    site: str | None,
+    wo_status: WorkOrderStatus,
+    line_status: LineStatus,
+    reason: str,
+    actor: str,
+) -> None:
+    """Set where a work order (and its line) is made, with the audit trail of both."""
+    line = work_order.line
+    if work_order.status != wo_status.value:
+        audit.record(uow, "work_order", work_order.id, wo_status.value, work_order.status, reason, actor)
+        work_order.status = wo_status.value
+    if line.status != line_status.value:
+        audit.record(uow, "line", line.id, line_status.value, line.status, reason, actor)
+        line.status = line_status.value
+    work_order.site = site
+    line.site = site
+
+
+def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
+    row = uow.session.get(AssignmentRow, assignment_id)
+    if row is None:
+        raise LookupError(f"no assignment {assignment_id}")
+    return row
+
+
+def accept(uow: UnitOfWork, assignment_id: str, actor: str = "site") -> AssignmentRow:
+    """The site takes the work. A late yes still counts while the offer has not been withdrawn."""
+    row = get_assignment(uow, assignment_id)
+    if row.status == "accepted":
+        return row
+    if row.status != "offered":
+        raise AssignmentConflict(f"assignment {row.id} is {row.status}; only an offered one can be accepted")
+    row.status = "accepted"
+    row.decided_by = actor
+    audit.record(uow, "assignment", row.id, "accepted", "offered", f"{row.site} accepted", actor)
+    return row
+
+
+def decline(
+    uow: UnitOfWork, assignment_id: str, reason: str, actor: str = "site", now: datetime | None = None
+) -> list[RoutingOutcome]:
+    """The site says no, with a reason: the work goes to the next best site that has not said no."""
+    row = get_assignment(uow, assignment_id)
+    if row.status not in ACTIVE:
+        raise AssignmentConflict(f"assignment {row.id} is {row.status}; only an active one can be declined")
+    if row.central:
+        raise AssignmentConflict("the central factory's assignments are contracts; cancel the order instead")
+    ids = withdraw(uow, [row], "declined", reason or "no reason given", actor, now)
+    return route_work_orders(uow, ids, now=now, actor=actor)
+
+
+def expire_overdue(
+    uow: UnitOfWork, now: datetime | None = None, actor: str = "system"
+) -> list[RoutingOutcome]:
+    """Offers not answered by their deadline pass to the next best site."""
+    now = now or utcnow()
+    overdue = list(
+        uow.session.scalars(
+            select(AssignmentRow).where(AssignmentRow.status == "offered", AssignmentRow.deadline < now)
+        )
+    )
+    if not overdue:
+        return []
+    ids: list[str] = []
+    for row in overdue:
+        if row.status == "offered":  # a sibling withdrawn earlier in this loop is already done
+            deadline = row.deadline.isoformat(timespec="minutes") if row.deadline else "the deadline"
+            ids += withdraw(uow, [row], "expired", f"no answer by {deadline}", actor, now)
+    return route_work_orders(uow, ids, now=now, actor=actor)
+
+
+def withdraw(
+    uow: UnitOfWork,
+    rows: Sequence[AssignmentRow],
+    status: str,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """End assignments (and those of their group at the same site) and put the work back to released.
+
+    Returns the work order ids, ready to be routed again.
+    """
+    now = now or utcnow()
+    ids: list[str] = []
+    for row in rows:
+        group = uow.session.scalars(
+            select(AssignmentRow).where(
+                AssignmentRow.group_id == row.group_id,
+                AssignmentRow.site == row.site,
+                AssignmentRow.status.in_(ACTIVE),
+                AssignmentRow.id != row.id,
+            )
+        )
+        for ended, why in [(row, reason), *((g, f"moved with {row.work_order_id}: {reason}") for g in group)]:
+            end_assignment(uow, ended, status if ended is row else "released", why, actor, now)
+            work_order = uow.session.get(WorkOrderRow, ended.work_order_id)
+            if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
+                _move(uow, work_order, None, WorkOrderStatus.RELEASED, LineStatus.RELEASED, why, actor)
+                ids.append(work_order.id)
+    uow.session.flush()
+    return ids
+
+
+def end_assignment(
+    uow: UnitOfWork, row: AssignmentRow, status: str, reason: str, actor: str, now: datetime | None = None
+) -> None:
+    """Close an assignment and release its parts."""
+    before = row.status
+    row.status = status
+    row.reason = reason
+    row.decided_by = actor
+    audit.record(uow, "assignment", row.id, status, before, reason, actor)
+    uow.session.execute(
+        update(ReservationRow)
+        .where(ReservationRow.assignment_id == row.id, ReservationRow.released_at.is_(None))
+        .values(released_at=now or utcnow())
+    )
+
+
+def release_work_order(uow: UnitOfWork, work_order_id: str, reason: str, actor: str = "system") -> int:
+    """A cancelled work order leaves its site's queue and gives its parts back; returns how many."""
+    rows = list(
+        uow.session.scalars(
+            select(AssignmentRow).where(
+                AssignmentRow.work_order_id == work_order_id, AssignmentRow.status.in_(ACTIVE)
+            )
+        )
+    )
+    for row in rows:
+        end_assignment(uow, row, "released", reason, actor)
+    return len(rows)
+
+
+def reserved(uow: UnitOfWork, site: str) -> dict[str, Decimal]:
+    """Parts held for open work at a site."""
+    totals: dict[str, Decimal] = {}
+    for row in uow.session.scalars(
+        select(ReservationRow).where(ReservationRow.site == site, ReservationRow.released_at.is_(None))
+    ):
+        totals[row.part] = totals.get(row.part, Decimal(0)) + row.qty
+    return totals

@@ -1,0 +1,154 @@
+"""The network as stored and as it stands now, read into the pure router.
+
+One query per table: machines down, sites closed, stock counted, parts reserved and minutes queued
+by the active assignments. Routing then runs in memory and the service writes back what it chose.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from microfactory.catalog.work_order import translation_from_dict
+from microfactory.db.tables.network import (
+    AssignmentRow,
+    MachineRow,
+    NetworkRow,
+    ReservationRow,
+    SiteRow,
+    StockRow,
+)
+from microfactory.db.tables.orders import WorkOrderRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.network.demand import Demand, RoutingWeights
+from microfactory.network.geo import GeoPoint, locate
+from microfactory.network.load import build_network
+from microfactory.network.model import Calendar, Network
+from microfactory.network.routing import Router, SiteState
+from microfactory.orders.model import Address
+
+ACTIVE = ("offered", "accepted")
+OPEN_WORK = ("assigned", "scheduled", "in_progress")
+_BUILT: dict[tuple[int, str], Network] = {}
+
+
+class NoNetwork(LookupError):
+    def __init__(self) -> None:
+        super().__init__("no network is loaded: run `microfactory network load FILE` first")
+
+
+@dataclass
+class Current:
+    """The active network, its row (weights, id) and a router over its present state."""
+
+    row: NetworkRow
+    network: Network
+    router: Router
+
+
+def active_network_row(uow: UnitOfWork) -> NetworkRow | None:
+    """The most recently loaded network: the one work is routed over."""
+    return uow.session.scalar(select(NetworkRow).order_by(NetworkRow.loaded_at.desc(), NetworkRow.id.desc()))
+
+
+def network_of(row: NetworkRow) -> Network:
+    """The model of a stored network, built once per version of its document."""
+    key = (row.id, row.loaded_at.isoformat())
+    if key not in _BUILT:
+        _BUILT[key] = build_network(row.document)
+    return _BUILT[key]
+
+
+def stored_weights(row: NetworkRow) -> RoutingWeights:
+    return RoutingWeights(**{k: float(v) for k, v in (row.weights or {}).items()})
+
+
+def current(uow: UnitOfWork, weights: RoutingWeights | None = None) -> Current:
+    """The active network with every site's state read from storage."""
+    row = active_network_row(uow)
+    if row is None:
+        raise NoNetwork
+    network = network_of(row)
+    states = {sid: SiteState() for sid in network.sites}
+    for sid, site in network.sites.items():
+        states[sid].closed_dates = set(site.calendar.closed_dates)
+    session = uow.session
+    for site_row in session.scalars(select(SiteRow).where(SiteRow.network_id == row.id)):
+        state = states.get(site_row.site)
+        if state is not None:
+            state.open = site_row.open
+            state.closed_dates |= {date.fromisoformat(d) for d in site_row.closed_dates}
+    for machine in session.scalars(
+        select(MachineRow).where(MachineRow.network_id == row.id, MachineRow.up.is_(False))
+    ):
+        if machine.site in states:
+            states[machine.site].down.add(machine.machine)
+    for stock in session.scalars(select(StockRow).where(StockRow.network_id == row.id)):
+        if stock.site in states:
+            states[stock.site].available[stock.part] = stock.on_hand
+    reserved = session.execute(
+        select(ReservationRow.site, ReservationRow.part, func.sum(ReservationRow.qty))
+        .where(ReservationRow.released_at.is_(None))
+        .group_by(ReservationRow.site, ReservationRow.part)
+    )
+    for site_id, part, qty in reserved:
+        if site_id in states:
+            available = states[site_id].available
+            available[part] = available.get(part, Decimal(0)) - Decimal(qty)
+    for site_id, minutes in queued_minutes(uow, row.name).items():
+        if site_id in states:
+            states[site_id].queued = minutes
+    router = Router(network, states, weights or stored_weights(row))
+    return Current(row, network, router)
+
+
+def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -> list[AssignmentRow]:
+    """Offered or accepted assignments whose work is not done, oldest first: a site's queue."""
+    query = (
+        select(AssignmentRow)
+        .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
+        .where(
+            AssignmentRow.network == network,
+            AssignmentRow.status.in_(ACTIVE),
+            WorkOrderRow.status.in_(OPEN_WORK),
+        )
+        .order_by(AssignmentRow.created_at, AssignmentRow.id)
+    )
+    if site is not None:
+        query = query.where(AssignmentRow.site == site)
+    return list(uow.session.scalars(query))
+
+
+def queued_minutes(uow: UnitOfWork, network: str) -> dict[str, dict[str, float]]:
+    """Minutes of open work by site and capability."""
+    queued: dict[str, dict[str, float]] = defaultdict(dict)
+    for assignment in active_assignments(uow, network):
+        if assignment.central:
+            continue
+        site = queued[assignment.site]
+        for capability, minutes in assignment.minutes.items():
+            site[capability] = site.get(capability, 0.0) + float(minutes)
+    return queued
+
+
+def destination(ship_to: dict[str, Any]) -> GeoPoint | None:
+    """Where an order goes, located offline when the store sent no coordinates."""
+    address = Address.from_dict(ship_to or {})
+    return locate(address.latitude, address.longitude, address.city, address.country, address.postcode)
+
+
+def demand_of(work_order: WorkOrderRow, point: GeoPoint | None) -> Demand:
+    return Demand.from_translation(translation_from_dict(work_order.translation), work_order.id, point)
+
+
+def site_calendar(network: Network, state: SiteState, site_id: str) -> Calendar:
+    """The site's calendar with the days it closed for since the network was loaded."""
+    calendar = network.sites[site_id].calendar
+    if state.closed_dates == set(calendar.closed_dates):
+        return calendar
+    return Calendar(calendar.days, calendar.open, calendar.close, frozenset(state.closed_dates))

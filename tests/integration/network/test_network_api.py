@@ -1,0 +1,117 @@
+"""The network API: load, inspect sites and load, route, explain, accept and decline, site events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from microfactory.api.app import create_app
+from microfactory.catalog.load import read_catalog_file
+from microfactory.config import Settings
+from microfactory.db.engine import make_engine
+from microfactory.network.load import read_network_file
+
+from .conftest import SHARED
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TestClient]:
+    url = f"sqlite:///{tmp_path}/api.db"
+    app = create_app(Settings(database_url=url, admin_token=SecretStr("t")), make_engine(url))
+    with TestClient(app) as client:
+        client.headers["Authorization"] = "Bearer t"
+        catalog = read_catalog_file(SHARED / "examples/catalog-keypad.yaml")
+        assert client.post("/api/v1/catalogs", json=catalog).status_code == 201
+        yield client
+
+
+@pytest.fixture
+def network_document() -> dict[str, Any]:
+    return read_network_file(SHARED / "examples/network.yaml")
+
+
+def _order(client: TestClient, external_id: str, **options: Any) -> str:
+    body = {
+        "external_id": external_id,
+        "ship_to": {"city": "Berlin", "country": "DE", "latitude": 52.52, "longitude": 13.4},
+        "lines": [{"product": "KP", "options": {"keys": 4, **options}}],
+    }
+    response = client.post("/api/v1/orders", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["lines"][0]["work_order_id"])
+
+
+def test_network_endpoints_end_to_end(api: TestClient, network_document: dict[str, Any]) -> None:
+    assert api.get("/api/v1/network/sites").status_code == 404  # nothing loaded yet
+    loaded = api.post("/api/v1/network", json=network_document)
+    assert loaded.status_code == 201
+    assert loaded.json()["sites"] == ["berlin", "lyon", "milano", "central"]
+    assert api.post("/api/v1/network", json=network_document).status_code == 200
+
+    sites = api.get("/api/v1/network/sites").json()
+    assert [s["id"] for s in sites] == ["berlin", "lyon", "milano", "central"]
+    assert sites[0]["stock"]["NAMEPLATE"] == {"on_hand": 120, "available": 120}
+
+    work_order = _order(api, "A-1", engraving="Mira")
+    routed = api.post(f"/api/v1/work-orders/{work_order}/route")
+    assert routed.status_code == 200, routed.text
+    assert routed.json()["site"] == "berlin"
+    assignment = routed.json()["assignments"][0]
+    assert assignment["promised_delivery_date"]
+
+    berlin = api.get("/api/v1/network/sites/berlin").json()
+    assert berlin["stock"]["NAMEPLATE"]["available"] == 119
+    assert [a["work_order_id"] for a in berlin["assignments"]] == [work_order]
+    assert berlin["load"]["by_capability"]["fdm_print"]["queued_minutes"] > 0
+    assert api.get("/api/v1/network/sites/berlin/load").json() == berlin["load"]
+
+    routing = api.get(f"/api/v1/work-orders/{work_order}/routing").json()
+    assert routing["explanation"]["deciding_factor"]
+    assert routing["site"] == "berlin"
+
+    declined = api.post(f"/api/v1/assignments/{assignment['id']}/decline", json={"reason": "laser busy"})
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["rerouted"][0]["site"] == "milano"
+    again = api.post(f"/api/v1/assignments/{assignment['id']}/accept")
+    assert again.status_code == 409
+    new_id = declined.json()["rerouted"][0]["assignments"][0]["id"]
+    assert api.post(f"/api/v1/assignments/{new_id}/accept").json()["status"] == "accepted"
+
+    event = {"kind": "machine_down", "site": "milano", "machine": "mil-laser-1", "reason": "fire"}
+    changed = api.post("/api/v1/network/events", json=event)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["rerouted"][0]["site"] == "central"  # berlin declined, lyon has no laser
+    unknown = api.post(
+        "/api/v1/network/events", json={"kind": "machine_down", "site": "oslo", "machine": "x"}
+    )
+    assert unknown.status_code == 422
+
+
+def test_weights_and_bulk_routing(api: TestClient, network_document: dict[str, Any]) -> None:
+    api.post("/api/v1/network", json=network_document)
+    weights = api.put("/api/v1/network/weights", json={"distance": 0, "load": 1, "cost": 5, "promise": 0})
+    assert weights.json() == {"distance": 0.0, "load": 1.0, "cost": 5.0, "promise": 0.0}
+    assert api.get("/api/v1/network").json()["weights"]["cost"] == 5.0
+    for number in range(3):
+        _order(api, f"B-{number}")
+    outcomes = api.post("/api/v1/work-orders/route").json()
+    assert len(outcomes) == 3
+    assert {o["deciding_factor"] for o in outcomes} == {"cost"}
+    assert {o["site"] for o in outcomes} == {"milano"}  # the cheapest labour
+    assert api.put("/api/v1/network/weights", json={"distance": -1}).status_code == 422
+
+
+def test_an_invalid_network_is_refused_with_every_problem(
+    api: TestClient, network_document: dict[str, Any]
+) -> None:
+    network_document["sites"]["berlin"]["timezone"] = "Mars/Olympus"
+    network_document["sites"]["lyon"]["fulfilment_partner"] = "pigeon"
+    response = api.post("/api/v1/network", json=network_document)
+    assert response.status_code == 422
+    paths = {p["path"] for p in response.json()["problems"]}
+    assert paths == {"sites.berlin.timezone", "sites.lyon.fulfilment_partner"}

@@ -1,0 +1,60 @@
+"""`microfactory network ...` as an operator types it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from microfactory.cli import context
+from microfactory.cli.main import app
+from microfactory.config import get_settings
+
+from .conftest import SHARED
+
+runner = CliRunner()
+NETWORK = str(SHARED / "examples/network.yaml")
+
+
+@pytest.fixture
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    context.engine.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    context.engine.cache_clear()
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["network", "validate", NETWORK]).exit_code == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(NETWORK).read_text().replace("Europe/Rome", "Europe/Atlantis"), encoding="utf-8")
+    result = runner.invoke(app, ["network", "validate", str(bad)])
+    assert result.exit_code == 2
+    assert "sites.milano.timezone" in result.output
+
+
+def test_load_route_and_explain(configured: Path) -> None:
+    assert (
+        runner.invoke(app, ["catalog", "load", str(SHARED / "examples/catalog-keypad.yaml")]).exit_code == 0
+    )
+    loaded = runner.invoke(app, ["network", "load", NETWORK])
+    assert loaded.exit_code == 0, loaded.output
+    assert "keystone-eu loaded" in loaded.output
+    sites = runner.invoke(app, ["network", "sites"])
+    assert sites.exit_code == 0 and "milano" in sites.output
+    assert runner.invoke(app, ["network", "route"]).exit_code != 0  # neither ids nor --all
+    routed = runner.invoke(app, ["network", "route", "--all"])
+    assert routed.exit_code == 0, routed.output
+    assert "0 routing decisions" in routed.output
+    report = runner.invoke(app, ["network", "load-report", "berlin"])
+    assert report.exit_code == 0 and "fdm_print" in report.output
+    assert runner.invoke(app, ["network", "explain", "wo_nothing"]).exit_code == 2
+    weights = runner.invoke(app, ["network", "weights", "--cost", "2"])
+    assert "cost 2" in weights.output
+    down = runner.invoke(app, ["network", "event", "machine_down", "berlin", "--machine", "ber-laser-1"])
+    assert down.exit_code == 0, down.output
+    assert "0 work orders re-routed" in down.output
