@@ -113,6 +113,7 @@ def uow(engine: Engine) -> Iterator[UnitOfWork]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
+        auto_route=False,
         database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         shopify_webhook_secret=SecretStr("test-webhook-secret"),

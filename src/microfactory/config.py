@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     shopify_api_version: str = "2025-07"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     max_body_bytes: int = 1_048_576
+    auto_route: bool = True  # the API process routes released work orders in the background
+    route_interval_seconds: float = 2.0
 
     def require_admin_token(self) -> str:
         if self.admin_token is None or not self.admin_token.get_secret_value():

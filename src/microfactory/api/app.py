@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from microfactory.bootstrap import bootstrap
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
+from microfactory.network.routing_worker import RoutingWorker
 
 
 def create_app(
@@ -26,6 +29,7 @@ def create_app(
     if migrate:
         upgrade(engine)
     app = FastAPI(
+        lifespan=_lifespan,
         title="microfactory",
         version="0.1.0",
         description="Orders to local microfactories: bridge, route, schedule, make, check, ship.",
@@ -48,6 +52,24 @@ def create_app(
         return {"status": "ok", "database": engine.dialect.name}
 
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background workers live as long as the server: the router, and the Shopify inbox if started."""
+    settings: Settings = app.state.settings
+    router = None
+    if settings.auto_route:
+        router = RoutingWorker(app.state.session_factory, settings.route_interval_seconds)
+        router.start()
+    try:
+        yield
+    finally:
+        if router is not None:
+            router.stop()
+        inbox = getattr(app.state, "shopify_inbox_worker", None)
+        if inbox is not None:
+            inbox.stop()
 
 
 def _capability_routers() -> list[Any]:

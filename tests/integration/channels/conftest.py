@@ -62,6 +62,7 @@ def channel_engine(sqlite_url: str, shared: Path) -> Iterator[Engine]:
 @pytest.fixture
 def shop_settings(sqlite_url: str) -> Settings:
     return Settings(
+        auto_route=False,
         database_url=sqlite_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         shopify_webhook_secret=SecretStr(SECRET),

@@ -22,7 +22,7 @@ from .conftest import SHARED
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[TestClient]:
     url = f"sqlite:///{tmp_path}/api.db"
-    app = create_app(Settings(database_url=url, admin_token=SecretStr("t")), make_engine(url))
+    app = create_app(Settings(database_url=url, admin_token=SecretStr("t"), auto_route=False), make_engine(url))
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer t"
         catalog = read_catalog_file(SHARED / "examples/catalog-keypad.yaml")
@@ -115,3 +115,29 @@ def test_an_invalid_network_is_refused_with_every_problem(
     assert response.status_code == 422
     paths = {p["path"] for p in response.json()["problems"]}
     assert paths == {"sites.berlin.timezone", "sites.lyon.fulfilment_partner"}
+
+
+def test_the_server_routes_released_work_orders_in_the_background(
+    tmp_path: Path, network_document: dict[str, Any]
+) -> None:
+    import time
+
+    url = f"sqlite:///{tmp_path}/auto.db"
+    settings = Settings(database_url=url, admin_token=SecretStr("t"), route_interval_seconds=0.1)
+    with TestClient(create_app(settings, make_engine(url))) as client:
+        client.headers["Authorization"] = "Bearer t"
+        client.post("/api/v1/catalogs", json=read_catalog_file(SHARED / "examples/catalog-keypad.yaml"))
+        before_network = _order(client, "B-1")
+        time.sleep(0.4)  # no network yet: the work order waits, released, and nothing fails
+        assert client.get(f"/api/v1/work-orders/{before_network}").json()["status"] == "released"
+        assert client.post("/api/v1/network", json=network_document).status_code == 201
+        for _ in range(100):
+            order = client.get("/api/v1/orders", params={"external_id": "B-1"}).json()[0]
+            if order["lines"][0]["site"] is not None:
+                break
+            time.sleep(0.05)
+        line = order["lines"][0]
+        assert line["site"] == "berlin"
+        assert line["status"] == "routed"
+        assert line["promised_ship_date"] is not None
+        assert line["routing"]["deciding_factor"]
