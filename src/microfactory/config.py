@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     shopify_api_version: str = "2025-07"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     max_body_bytes: int = 1_048_576
+    shopify_inbox_autoprocess: bool = True  # the API process turns stored deliveries into orders
     auto_route: bool = True  # the API process routes released work orders in the background
     route_interval_seconds: float = 2.0
 

@@ -11,15 +11,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for the dialect: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine tuned for the dialect: SQLite gets WAL, a busy timeout, foreign keys and savepoints."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # SQLAlchemy's documented recipe: the driver's own transaction handling breaks SAVEPOINT, so
+    # the driver is told to stay out of it (isolation_level None) and BEGIN is emitted here.
+    connection.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -42,6 +42,15 @@ def record(
     uow.before_commit(_PENDING, lambda: _write(uow))
 
 
+def mark(uow: UnitOfWork) -> int:
+    """A bookmark in the changes noted so far, to forget what a rolled-back savepoint noted."""
+    return len(uow.staged.get(_PENDING, []))
+
+
+def discard_since(uow: UnitOfWork, bookmark: int) -> None:
+    del uow.staged.get(_PENDING, [])[bookmark:]
+
+
 def _write(uow: UnitOfWork) -> None:
     pending: list[dict[str, Any]] = uow.staged.pop(_PENDING, [])
     if pending:

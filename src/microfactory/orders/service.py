@@ -71,14 +71,15 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
         source_updated_at=new.source_updated_at,
         attributes=dict(new.attributes),
     )
-    uow.session.add(order)
-    for position, line in enumerate(new.lines):
-        order.lines.append(_new_line(uow, order, position, line, catalogs))
-    refresh_status(uow, order, reason=f"received from {new.channel}")
+    bookmark = audit.mark(uow)
     try:
-        uow.session.flush()
+        with uow.session.begin_nested():  # a lost race undoes this order only, not the caller's work
+            uow.session.add(order)
+            for position, line in enumerate(new.lines):
+                order.lines.append(_new_line(uow, order, position, line, catalogs))
+            refresh_status(uow, order, reason=f"received from {new.channel}")
     except IntegrityError:  # the same order arrived concurrently: the first one stands
-        uow.rollback()
+        audit.discard_since(uow, bookmark)
         winner = find_order(uow, new.channel, new.external_id)
         if winner is None:
             raise

@@ -67,13 +67,13 @@ def shop_settings(sqlite_url: str) -> Settings:
         admin_token=SecretStr(ADMIN_TOKEN),
         shopify_webhook_secret=SecretStr(SECRET),
         max_body_bytes=262_144,
+        shopify_inbox_autoprocess=False,
     )
 
 
 @pytest.fixture
 def api(shop_settings: Settings, channel_engine: Engine) -> Iterator[TestClient]:
     app = create_app(shop_settings, channel_engine)
-    app.state.shopify_inbox_autoprocess = False
     with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield client

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from microfactory.api.errors import error_body
 from microfactory.channels.shopify import fulfillment_service, verify
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
-from microfactory.channels.shopify.inbox import Delivery, InboxWorker, store_delivery, writer_lock
+from microfactory.channels.shopify.inbox import Delivery, InboxWorker, InboxWriter
 from microfactory.config import MissingSetting, Settings
 from microfactory.db.unit_of_work import UnitOfWork
 
@@ -46,7 +46,7 @@ def _refusal(request: Request, body: bytes) -> JSONResponse | None:
 
 def _worker(request: Request) -> InboxWorker | None:
     state = request.app.state
-    if getattr(state, "shopify_inbox_autoprocess", True) is False:
+    if not state.settings.shopify_inbox_autoprocess:
         return None
     worker: InboxWorker | None = getattr(state, "shopify_inbox_worker", None)
     if worker is None:
@@ -79,8 +79,11 @@ async def shopify_webhook(request: Request) -> JSONResponse:
 
 
 def _store(request: Request, delivery: Delivery) -> Any:
-    with UnitOfWork(request.app.state.session_factory) as uow, writer_lock(uow):
-        return store_delivery(uow, delivery)
+    state = request.app.state
+    writer: InboxWriter | None = getattr(state, "shopify_inbox_writer", None)
+    if writer is None:  # one per app; a race here only makes a second writer that is never used again
+        writer = state.shopify_inbox_writer = InboxWriter(state.session_factory)
+    return writer.store(delivery)
 
 
 def _admin(settings: Settings) -> ShopifyAdmin:

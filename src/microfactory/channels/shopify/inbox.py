@@ -1,7 +1,7 @@
 """The webhook inbox: store each signed delivery durably first, process it after.
 
-`store_delivery` is all the HTTP handler does after checking the signature: one INSERT, unique on
-the webhook id, committed before Shopify gets its 200. `process_pending` (run by the in-process
+Storing is all the HTTP handler does after checking the signature: an INSERT, unique on the webhook
+id, committed (in a small batch with its neighbours, see `InboxWriter`) before Shopify gets its 200. `process_pending` (run by the in-process
 `InboxWorker` and by `microfactory shopify process-inbox`) turns stored deliveries into orders, one
 transaction per delivery, so a crash at any point loses nothing and repeats nothing: deliveries
 still `received` (or `processing` past their lease) are simply taken up again.
@@ -15,12 +15,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.channels.shopify.mapping import PayloadError, order_id
@@ -96,6 +99,36 @@ def store_delivery(uow: UnitOfWork, delivery: Delivery) -> Stored:
     A body that is not JSON (with a valid signature) is stored as `failed` with the reason, so that
     an operator sees it; retrying cannot change it, so the endpoint still answers 200.
     """
+    return store_deliveries(uow, [delivery])[0]
+
+
+def store_deliveries(uow: UnitOfWork, deliveries: list[Delivery]) -> list[Stored]:
+    """Insert a batch of deliveries in one statement and one commit; duplicates store nothing.
+
+    `INSERT .. ON CONFLICT (webhook_id) DO NOTHING RETURNING` tells which rows went in: a webhook
+    id that returns nothing was there before (or earlier in the same batch).
+    """
+    rows = [_row(delivery) for delivery in deliveries]
+    insert = sqlite_insert if uow.engine.dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(WebhookDeliveryRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id)
+    )
+    inserted = {webhook_id: row_id for row_id, webhook_id in uow.session.execute(statement)}
+    uow.commit()
+    stored: list[Stored] = []
+    for row in rows:
+        row_id = inserted.pop(row["webhook_id"], None)
+        if row_id is None:
+            stored.append(Stored(None, DUPLICATE, "this webhook id was received before"))
+        else:
+            stored.append(Stored(row_id, row["status"], row["error"]))
+    return stored
+
+
+def _row(delivery: Delivery) -> dict[str, Any]:
     status: str
     reason: str | None
     external: str | None
@@ -106,27 +139,69 @@ def store_delivery(uow: UnitOfWork, delivery: Delivery) -> Stored:
         status, reason, external = FAILED, "the body is not UTF-8 text", None
     else:
         status, reason, external = _classify(text)
-    row = WebhookDeliveryRow(
-        webhook_id=delivery.webhook_id,
-        event_id=delivery.event_id,
-        topic=delivery.topic,
-        shop_domain=delivery.shop_domain,
-        api_version=delivery.api_version,
-        triggered_at=delivery.triggered_at,
-        status=status,
-        error=reason,
-        order_external_id=external,
-        body=text,
-        headers=dict(delivery.headers),
-        processed_at=utcnow() if status == FAILED else None,
-    )
-    uow.session.add(row)
-    try:
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        return Stored(None, DUPLICATE, "this webhook id was received before")
-    return Stored(row.id, status, reason)
+    now = utcnow()
+    return {
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "topic": delivery.topic,
+        "shop_domain": delivery.shop_domain,
+        "api_version": delivery.api_version,
+        "triggered_at": delivery.triggered_at,
+        "status": status,
+        "error": reason,
+        "order_external_id": external,
+        "body": text,
+        "headers": dict(delivery.headers),
+        "attempts": 0,
+        "received_at": now,
+        "claimed_at": None,
+        "processed_at": now if status == FAILED else None,
+    }
+
+
+class InboxWriter:
+    """Group commit for the inbox: many request threads, one writer, one commit per batch.
+
+    Each delivery must be durable before Shopify gets its 200, and on SQLite a commit is most of
+    that cost. A request that finds no writer at work becomes the writer and stores everything
+    queued (leader/follower), so a delivery waits at most for one batch, and a burst of webhooks
+    costs a few commits instead of one each.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], max_batch: int = 256) -> None:
+        self._factory = factory
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[tuple[Delivery, Future[Stored]]] = []
+        self._writing = False
+
+    def store(self, delivery: Delivery) -> Stored:
+        """Store one delivery durably (blocking until its batch has committed)."""
+        done: Future[Stored] = Future()
+        with self._lock:
+            self._queue.append((delivery, done))
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._write_until_empty()
+        return done.result()
+
+    def _write_until_empty(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                with UnitOfWork(self._factory) as uow, uow.write_turn():
+                    results = store_deliveries(uow, [delivery for delivery, _ in batch])
+            except Exception as error:  # nothing of the batch was stored: every sender learns it
+                for _, done in batch:
+                    done.set_exception(error)
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                done.set_result(result)
 
 
 def _classify(text: str) -> tuple[str, str | None, str | None]:
