@@ -14,8 +14,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeGuard
 
-import yaml
-
 from microfactory.catalog.model import (
     ALWAYS,
     BomLine,
@@ -39,6 +37,7 @@ from microfactory.catalog.model import (
 )
 from microfactory.catalog.options import check_value
 from microfactory.problems import Problem, ProblemsError
+from microfactory.yaml_documents import parse_mapping, read_mapping
 
 MAX_EXPANSIONS = 2000
 
@@ -49,18 +48,11 @@ class CatalogError(ProblemsError):
 
 def read_catalog_file(path: str | Path) -> dict[str, Any]:
     """Parse a catalog file as YAML; a file that is not a YAML mapping is refused with its reason."""
-    text = Path(path).read_text(encoding="utf-8")
-    return parse_catalog_text(text, str(path))
+    return read_mapping(path, "catalog", CatalogError)
 
 
 def parse_catalog_text(text: str, source: str = "catalog") -> dict[str, Any]:
-    try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise CatalogError(f"{source} is not valid YAML", [Problem("", str(error))]) from error
-    if not isinstance(document, dict):
-        raise CatalogError(f"{source} is not a catalog", [Problem("", "the document must be a mapping")])
-    return document
+    return parse_mapping(text, source, "catalog", CatalogError)
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -10,7 +10,7 @@ from rich.table import Table
 from microfactory.catalog import service
 from microfactory.catalog.load import CatalogError, build_catalog, read_catalog_file
 from microfactory.catalog.model import Catalog
-from microfactory.cli.context import console, errors, unit_of_work
+from microfactory.cli.context import console, fail, unit_of_work
 
 app = typer.Typer(help="Check and load catalogs (products, options, BOMs, routings).", no_args_is_help=True)
 
@@ -22,10 +22,7 @@ def _read(path: Path) -> tuple[dict[str, object], Catalog]:
         document = read_catalog_file(path)
         return document, build_catalog(document)
     except CatalogError as error:
-        errors.print(f"[red]{error.summary}[/red]")
-        for problem in error.problems:
-            errors.print(f"  - {problem}")
-        raise typer.Exit(2) from error
+        raise fail(error) from error
 
 
 def _summary(catalog: Catalog) -> Table:
@@ -55,10 +52,7 @@ def load(file: Path = FileArg) -> None:
         try:
             result = service.load_catalog(uow, document)
         except CatalogError as error:
-            errors.print(f"[red]{error.summary}[/red]")
-            for problem in error.problems:
-                errors.print(f"  - {problem}")
-            raise typer.Exit(2) from error
+            raise fail(error) from error
         uow.commit()
     state = "loaded" if result.created else "already loaded (unchanged)"
     console.print(f"catalog {result.catalog.name} v{result.catalog.version} {state}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
@@ -12,6 +13,7 @@ from microfactory.config import get_settings
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.problems import ProblemsError
 
 console = Console()
 errors = Console(stderr=True)
@@ -28,3 +30,14 @@ def engine() -> Engine:
 
 def unit_of_work() -> UnitOfWork:
     return UnitOfWork.for_engine(engine())
+
+
+def fail(error: ProblemsError | LookupError | ValueError) -> typer.Exit:
+    """Print what went wrong (every problem, by place) to stderr; the command exits with 2."""
+    if isinstance(error, ProblemsError):
+        errors.print(f"[red]{error.summary}[/red]")
+        for problem in error.problems:
+            errors.print(f"  - {problem}")
+    else:
+        errors.print(f"[red]{str(error).strip(chr(39))}[/red]")
+    return typer.Exit(2)

@@ -14,7 +14,7 @@ from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import catalog
-from microfactory.cli.context import console, errors
+from microfactory.cli.context import console, errors, fail
 
 app = typer.Typer(
     help="microfactory: orders from your store, made by local microfactories.",
@@ -57,11 +57,8 @@ def translate(
     except (TranslationError, CatalogError) as error:
         if as_json:
             print(json.dumps(error.as_dict(), ensure_ascii=False))
-        else:
-            errors.print(f"[red]{error.summary}[/red]")
-            for problem in error.problems:
-                errors.print(f"  - {problem}")
-        raise typer.Exit(2) from error
+            raise typer.Exit(2) from error
+        raise fail(error) from error
     if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
-from microfactory.cli.context import console, errors, unit_of_work
+from microfactory.cli.context import console, fail, unit_of_work
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
@@ -31,22 +31,12 @@ app = typer.Typer(
 FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="network YAML file")
 
 
-def _fail(error: ProblemsError | LookupError | ValueError) -> typer.Exit:
-    if isinstance(error, ProblemsError):
-        errors.print(f"[red]{error.summary}[/red]")
-        for problem in error.problems:
-            errors.print(f"  - {problem}")
-    else:
-        errors.print(f"[red]{str(error).strip(chr(39))}[/red]")
-    return typer.Exit(2)
-
-
 def _read(path: Path) -> tuple[dict[str, Any], Network]:
     try:
         document = read_network_file(path)
         return document, build_network(document)
     except NetworkError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
 
 
 def _summary(network: Network) -> Table:
@@ -92,7 +82,7 @@ def sites() -> None:
         try:
             ctx = current(uow)
         except NoNetwork as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         table = Table(title=f"network {ctx.network.name}")
         for column in ("site", "kind", "open", "machines down", "open work", "busiest (weeks)"):
             table.add_column(column)
@@ -121,7 +111,7 @@ def load_report(site: str = typer.Argument(..., help="site id")) -> None:
             if found is None:
                 raise LookupError(f"no site {site} in network {ctx.network.name}")
         except LookupError as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         load_data = load_view(ctx, found)
         work = site_assignments(uow, ctx, found.id)
     table = Table(title=f"{found.id}: load ({len(work)} work orders open)")
@@ -182,7 +172,7 @@ def route(
             else:
                 outcomes = service.route_work_orders(uow, work_orders, weights=weights)
         except LookupError as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         views = [outcome_view(o) for o in outcomes]
         uow.commit()
     table = Table(title=f"{len(views)} routing decisions")
@@ -212,7 +202,7 @@ def explain(
         try:
             view = routing_view(uow, work_order)
         except LookupError as error:
-            raise _fail(error) from error
+            raise fail(error) from error
     if as_json:
         print(json.dumps(view, ensure_ascii=False, default=str))
         return
@@ -267,7 +257,7 @@ def weights(
                 )
                 uow.commit()
         except LookupError as error:
-            raise _fail(error) from error
+            raise fail(error) from error
     console.print(", ".join(f"{name} {value:g}" for name, value in stored.as_dict().items()))
 
 
@@ -278,7 +268,7 @@ def accept(assignment: str = typer.Argument(..., help="assignment id")) -> None:
         try:
             row = service.accept(uow, assignment, actor="cli")
         except (LookupError, service.AssignmentConflict) as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         uow.commit()
     console.print(f"{row.id}: {row.work_order_id} accepted by {row.site}")
 
@@ -293,7 +283,7 @@ def decline(
         try:
             outcomes = service.decline(uow, assignment, reason, actor="cli")
         except (LookupError, service.AssignmentConflict) as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         uow.commit()
     for outcome in outcomes:
         console.print(
@@ -327,7 +317,7 @@ def event(
         try:
             outcome = site_events.apply_event(uow, happened, actor="cli")
         except (LookupError, ProblemsError) as error:
-            raise _fail(error) from error
+            raise fail(error) from error
         uow.commit()
     moved = sum(len(o.work_order_ids) for o in outcome.rerouted)
     console.print(

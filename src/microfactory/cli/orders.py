@@ -10,7 +10,7 @@ from rich.table import Table
 
 from microfactory.catalog.service import active_catalogs
 from microfactory.channels import erp
-from microfactory.cli.context import console, errors, unit_of_work
+from microfactory.cli.context import console, errors, fail, unit_of_work
 from microfactory.orders import service
 from microfactory.orders.views import order_view
 
@@ -28,10 +28,7 @@ def import_file(
         try:
             orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
         except erp.OrderFileError as error:
-            errors.print(f"[red]{error.summary}[/red]")
-            for problem in error.problems:
-                errors.print(f"  - {problem}")
-            raise typer.Exit(2) from error
+            raise fail(error) from error
         results = erp.import_orders(uow, orders)
         rows = [(r.order.external_id, r.order.id, r.order.status, r.created) for r in results]
         uow.commit()

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any, TypeGuard, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from microfactory.network.model import (
     ALWAYS_OPEN,
     DEFAULT_ACCEPT_MINUTES,
@@ -31,6 +29,7 @@ from microfactory.network.model import (
     Site,
 )
 from microfactory.problems import Problem, ProblemsError
+from microfactory.yaml_documents import parse_mapping, read_mapping
 
 PARTNER_KINDS = ("local_courier", "parcel_network")
 MODES = ("cargo_bike", "van", "truck", "air")
@@ -44,17 +43,11 @@ class NetworkError(ProblemsError):
 
 def read_network_file(path: str | Path) -> dict[str, Any]:
     """Parse a network file as YAML; a file that is not a YAML mapping is refused with its reason."""
-    return parse_network_text(Path(path).read_text(encoding="utf-8"), str(path))
+    return read_mapping(path, "network", NetworkError)
 
 
 def parse_network_text(text: str, source: str = "network") -> dict[str, Any]:
-    try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as error:
-        raise NetworkError(f"{source} is not valid YAML", [Problem("", str(error))]) from error
-    if not isinstance(document, dict):
-        raise NetworkError(f"{source} is not a network", [Problem("", "the document must be a mapping")])
-    return document
+    return parse_mapping(text, source, "network", NetworkError)
 
 
 def load_network(path: str | Path) -> Network:

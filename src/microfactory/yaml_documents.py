@@ -1,0 +1,25 @@
+"""Reading the YAML documents users hand us (catalogs, networks) into plain mappings, safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from microfactory.problems import Problem, ProblemsError
+
+
+def parse_mapping(text: str, source: str, kind: str, error: type[ProblemsError]) -> dict[str, Any]:
+    """A YAML mapping, or `error` naming why the text is not one (safe loader: no Python objects)."""
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as problem:
+        raise error(f"{source} is not valid YAML", [Problem("", str(problem))]) from problem
+    if not isinstance(document, dict):
+        raise error(f"{source} is not a {kind}", [Problem("", "the document must be a mapping")])
+    return document
+
+
+def read_mapping(path: str | Path, kind: str, error: type[ProblemsError]) -> dict[str, Any]:
+    return parse_mapping(Path(path).read_text(encoding="utf-8"), str(path), kind, error)
