@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from microfactory.catalog.model import (
     fill,
 )
 from microfactory.catalog.options import resolve_options
+from microfactory.catalog.structure import Shape, shape_of
 from microfactory.catalog.work_order import BomVariantLine, Operation, Translation
 from microfactory.problems import Problem, ProblemsError
 
@@ -60,16 +61,55 @@ def translate(catalog: Catalog, product_id: str, options: Mapping[str, object], 
 def translate_resolved(
     catalog: Catalog, product: Product, options: Mapping[str, OptionValue], qty: int
 ) -> Translation:
-    """Translate with options already checked by `resolve_options`; identical lines are memoised."""
+    """Translate with options already checked by `resolve_options`.
+
+    Identical lines are memoised; a line that differs from a known one only in parameter-only
+    options (an engraved text) reuses that structure and refills its parameters.
+    """
     key = (product.sku, tuple(options.items()), qty)
     known = catalog.memo.get(key)
     if isinstance(known, Translation):
         return known
-    result = _translate(catalog, product, options, qty)
+    shape = catalog.memo.get(("shape", product.sku))
+    if not isinstance(shape, Shape):
+        shape = catalog.memo[("shape", product.sku)] = shape_of(catalog, product)
+    structure_key = ("structure", product.sku, shape.signature(options), qty)
+    structure = catalog.memo.get(structure_key)
+    if isinstance(structure, Translation):
+        result = _refill(catalog, product, structure, options)
+    else:
+        result = _translate(catalog, product, options, qty)
+        catalog.memo[structure_key] = result
     if len(catalog.memo) >= MEMO_SIZE:
         catalog.memo.clear()
     catalog.memo[key] = result
     return result
+
+
+def _refill(
+    catalog: Catalog, product: Product, structure: Translation, options: Mapping[str, OptionValue]
+) -> Translation:
+    """The same structure for other parameter-only option values: only templated params change."""
+    operations = []
+    for operation in structure.operations:
+        source = _routing_op(catalog, product, operation)
+        if source is not None and source.templated:
+            operations.append(replace(operation, params=fill_params(source.params, options)))
+        else:
+            operations.append(operation)
+    return replace(
+        structure,
+        options=dict(options),
+        configuration_key=configuration_key(catalog.name, product.sku, options),
+        operations=tuple(operations),
+    )
+
+
+def _routing_op(catalog: Catalog, product: Product, operation: Operation) -> RoutingOp | None:
+    if operation.op == "make" and operation.id.startswith("make:"):
+        return None
+    routing = product.routing if operation.item == product.sku else catalog.parts[operation.item].routing
+    return next((op for op in routing if op.op == operation.op), None)
 
 
 def _translate(

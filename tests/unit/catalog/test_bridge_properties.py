@@ -108,7 +108,10 @@ def test_keypad_operations_follow_the_routing(keypad: Catalog, options: dict[str
         "profile": options["firmware"],
         "image": f"kp{keys}-{options['firmware']}.uf2",
     }
-    assert ops["make:HSG-TOP"].params == {"part": "HSG-TOP", "material": f"PLA-{str(options['color']).upper()}"}
+    assert ops["make:HSG-TOP"].params == {
+        "part": "HSG-TOP",
+        "material": f"PLA-{str(options['color']).upper()}",
+    }
     assert ops["KP:inspect"].params == {"checks": ["color", "engraving", "visual"]}
     assert len(ops) == len(result.operations), "operation ids are unique"
 
@@ -136,8 +139,22 @@ def test_configuration_key_is_equal_exactly_for_equal_configurations(
 
 
 def test_defaults_and_case_give_the_same_key(keypad: Catalog) -> None:
-    explicit = translate(keypad, "KP", {"keys": "4", "color": "BLACK", "engraving": "", "firmware": "Standard"})
+    explicit = translate(
+        keypad, "KP", {"keys": "4", "color": "BLACK", "engraving": "", "firmware": "Standard"}
+    )
     implicit = translate(keypad, "KP", {})
     assert explicit.configuration_key == implicit.configuration_key
     assert explicit.options == {"keys": 4, "color": "black", "engraving": "", "firmware": "standard"}
     assert implicit.configuration_key == configuration_key("keystone", "KP", implicit.options)
+
+
+@settings(max_examples=300, deadline=None)
+@given(options=keypad_options, qty=quantities)
+def test_memoised_translation_equals_translation_from_scratch(
+    keypad: Catalog, options: dict[str, object], qty: int
+) -> None:
+    """Reused structures (same shape, other engraving) give exactly what a cold translation gives."""
+    warm = translate(keypad, "KP", options, qty)
+    cold_catalog = Catalog(keypad.name, keypad.version, keypad.materials, keypad.parts, keypad.products)
+    cold = translate(cold_catalog, "KP", options, qty)
+    assert warm.as_dict() == cold.as_dict()

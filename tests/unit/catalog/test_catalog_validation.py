@@ -45,7 +45,9 @@ def test_every_problem_is_listed_by_place(shared: Path) -> None:
     document["products"]["KP"]["bom"][3]["part"] = "KEY-MODULE"
     document["products"]["KP"]["routing"][0]["when"] = {"engraving": "present"}
     problems = problems_of(document)
-    assert "unknown material 'PLA-teal' for product KP (color=teal)" in problems["parts.HSG-TOP.make.material"]
+    assert (
+        "unknown material 'PLA-teal' for product KP (color=teal)" in problems["parts.HSG-TOP.make.material"]
+    )
     assert "unknown material 'PLA-teal' for product KEY-MODULE-R" in problems["parts.KEYCAP.make.material"]
     assert problems["products.KP.routing[1].params.image"] == (
         "option 'profile' is referenced but not defined by product KP"
@@ -71,7 +73,9 @@ def test_cycle_across_two_assemblies_and_bad_when_values() -> None:
     problems = problems_of(document)
     assert problems["parts.B.bom[0].part"] == "sub-assembly cycle: A -> B -> A"
     assert "'gold' is not one of matte, gloss" in problems["parts.B.bom[0].when.finish"]
-    assert problems["products.P.bom[0].when.size"] == "option 'size' is referenced but not defined by product P"
+    assert (
+        problems["products.P.bom[0].when.size"] == "option 'size' is referenced but not defined by product P"
+    )
 
 
 def test_structure_problems() -> None:
