@@ -67,7 +67,7 @@ async def shopify_webhook(request: Request) -> JSONResponse:
         return JSONResponse(
             error_body("X-Shopify-Webhook-Id and X-Shopify-Topic headers are required"), status_code=400
         )
-    stored = await run_in_threadpool(_store, request, delivery)
+    stored = await _writer(request).store(delivery)
     if stored.status == "received":
         worker = _worker(request)
         if worker is not None:
@@ -78,12 +78,12 @@ async def shopify_webhook(request: Request) -> JSONResponse:
     return JSONResponse(content, status_code=200)
 
 
-def _store(request: Request, delivery: Delivery) -> Any:
+def _writer(request: Request) -> InboxWriter:
     state = request.app.state
     writer: InboxWriter | None = getattr(state, "shopify_inbox_writer", None)
-    if writer is None:  # one per app; a race here only makes a second writer that is never used again
+    if writer is None:  # one per app, made on the event loop's thread
         writer = state.shopify_inbox_writer = InboxWriter(state.session_factory)
-    return writer.store(delivery)
+    return writer
 
 
 def _admin(settings: Settings) -> ShopifyAdmin:

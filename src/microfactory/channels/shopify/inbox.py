@@ -9,13 +9,13 @@ still `received` (or `processing` past their lease) are simply taken up again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -160,48 +160,43 @@ def _row(delivery: Delivery) -> dict[str, Any]:
 
 
 class InboxWriter:
-    """Group commit for the inbox: many request threads, one writer, one commit per batch.
+    """Group commit for the inbox: many requests, one writer, one commit per batch.
 
     Each delivery must be durable before Shopify gets its 200, and on SQLite a commit is most of
-    that cost. A request that finds no writer at work becomes the writer and stores everything
-    queued (leader/follower), so a delivery waits at most for one batch, and a burst of webhooks
-    costs a few commits instead of one each.
+    that cost. Requests queue their delivery and await it; one writer task stores everything queued
+    in a worker thread, one statement and one commit per batch, then the next batch. A delivery
+    waits at most for the batch in progress, and a burst of webhooks costs a few commits.
     """
 
     def __init__(self, factory: sessionmaker[Session], max_batch: int = 256) -> None:
         self._factory = factory
         self._max_batch = max_batch
-        self._lock = threading.Lock()
-        self._queue: list[tuple[Delivery, Future[Stored]]] = []
-        self._writing = False
+        self._queue: list[tuple[Delivery, asyncio.Future[Stored]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
-    def store(self, delivery: Delivery) -> Stored:
-        """Store one delivery durably (blocking until its batch has committed)."""
-        done: Future[Stored] = Future()
-        with self._lock:
-            self._queue.append((delivery, done))
-            lead = not self._writing
-            self._writing = True
-        if lead:
-            self._write_until_empty()
-        return done.result()
+    async def store(self, delivery: Delivery) -> Stored:
+        """Store one delivery durably; returns once its batch has committed."""
+        done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._queue.append((delivery, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_until_empty())
+        return await done
 
-    def _write_until_empty(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-                if not batch:
-                    self._writing = False
-                    return
+    async def _write_until_empty(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
             try:
-                with UnitOfWork(self._factory) as uow, uow.write_turn():
-                    results = store_deliveries(uow, [delivery for delivery, _ in batch])
+                results = await asyncio.to_thread(self._write, [delivery for delivery, _ in batch])
             except Exception as error:  # nothing of the batch was stored: every sender learns it
                 for _, done in batch:
                     done.set_exception(error)
                 continue
             for (_, done), result in zip(batch, results, strict=True):
                 done.set_result(result)
+
+    def _write(self, deliveries: list[Delivery]) -> list[Stored]:
+        with UnitOfWork(self._factory) as uow, uow.write_turn():
+            return store_deliveries(uow, deliveries)
 
 
 def _classify(text: str) -> tuple[str, str | None, str | None]:
