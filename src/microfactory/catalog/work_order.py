@@ -73,6 +73,15 @@ class Translation:
     def total_minutes(self) -> float:
         return sum(operation.minutes for operation in self.operations)
 
+    @property
+    def critical_path_minutes(self) -> float:
+        """The longest chain of operations: no site finishes the line sooner, however many machines."""
+        finish: dict[str, float] = {}
+        for operation in self.operations:  # predecessors come first: the bridge lists them so
+            start = max((finish.get(before, 0.0) for before in operation.after), default=0.0)
+            finish[operation.id] = start + operation.minutes
+        return max(finish.values(), default=0.0)
+
     def minutes_by_capability(self) -> dict[str, float]:
         totals: dict[str, float] = {}
         for operation in self.operations:
@@ -95,6 +104,7 @@ class Translation:
                     "kind": line.kind,
                     "level": line.level,
                     "material": line.material,
+                    "unit_cost": None if line.unit_cost is None else str(line.unit_cost),
                     "rules": list(line.rules),
                 }
                 for line in self.bom
@@ -139,6 +149,7 @@ def translation_from_dict(data: Mapping[str, Any]) -> Translation:
                 level=int(line["level"]),
                 rules=tuple(line["rules"]),
                 material=line.get("material"),
+                unit_cost=None if line.get("unit_cost") is None else Decimal(str(line["unit_cost"])),
             )
             for line in data["bom"]
         ),

@@ -46,6 +46,7 @@ class Demand:
     units: int
     destination: GeoPoint | None = None
     parts_cost: Decimal = Decimal(0)
+    critical_minutes: float = 0.0  # the longest chain of its operations, however many machines
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -69,6 +70,7 @@ class Demand:
             units=translation.qty,
             destination=destination,
             parts_cost=cost,
+            critical_minutes=translation.critical_path_minutes,
         )
 
 
@@ -90,4 +92,5 @@ def merge(demands: Iterable[Demand]) -> Demand:
         units=sum(demand.units for demand in items),
         destination=items[0].destination if items else None,
         parts_cost=sum((demand.parts_cost for demand in items), Decimal(0)),
+        critical_minutes=max((demand.critical_minutes for demand in items), default=0.0),
     )

@@ -228,7 +228,7 @@ class Router:
             (queued.get(capability, 0.0) + minutes) / index.machines_up[capability]
             for capability, minutes in demand.minutes.items()
         )
-        return setup + max(finish, default=0.0)
+        return setup + max(max(finish, default=0.0), demand.critical_minutes)
 
     def _equipment_reasons(self, demand: Demand) -> list[tuple[str, _SiteIndex, tuple[str, ...]]]:
         """Per site, what equipment it lacks for this shape of work; cached, since shapes repeat."""
@@ -317,7 +317,7 @@ class Router:
             longest_wait = max(longest_wait, waiting)
             work = max(work, waiting + minutes / machines)
             cost += minutes * cost_per_minute[capability]
-        work += setup
+        work = max(work, demand.critical_minutes) + setup
         days = work / index.minutes_per_day * index.days_per_working_day
         if state.closed_dates:
             horizon = today + timedelta(days=math.ceil(days))

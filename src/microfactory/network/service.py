@@ -187,7 +187,7 @@ def _record(
         if not site.is_central:
             for part, qty in demand.parts.items():
                 uow.session.add(ReservationRow(assignment_id=row.id, site=site.id, part=part, qty=qty))
-        _move(
+        move(
             uow,
             work_order,
             site.id,
@@ -243,7 +243,18 @@ def set_promise(row: AssignmentRow, ship: Promise, first_delivery: datetime | No
     return newly
 
 
-def _move(
+def update_promise(uow: UnitOfWork, row: AssignmentRow, ship: Promise, actor: str) -> bool:
+    """Promise again; a delivery later than the first promise is flagged and audited (True)."""
+    before = row.promised_delivery_date
+    if not set_promise(row, ship):
+        return False
+    first = row.first_promised_delivery_at.date() if row.first_promised_delivery_at else before
+    reason = f"delivery now {row.promised_delivery_date}, first promised {first}"
+    audit.record(uow, "work_order", row.work_order_id, "promise_slipped", None, reason, actor)
+    return True
+
+
+def move(
     uow: UnitOfWork,
     work_order: WorkOrderRow,
     site: str | None,
@@ -344,7 +355,7 @@ def withdraw(
             end_assignment(uow, ended, status if ended is row else "released", why, actor, now)
             work_order = uow.session.get(WorkOrderRow, ended.work_order_id)
             if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
-                _move(uow, work_order, None, WorkOrderStatus.RELEASED, LineStatus.RELEASED, why, actor)
+                move(uow, work_order, None, WorkOrderStatus.RELEASED, LineStatus.RELEASED, why, actor)
                 ids.append(work_order.id)
     uow.session.flush()
     return ids

@@ -203,12 +203,10 @@ def repromise_site(
         work = ctx.router.work_minutes(site_id, demand, queued)
         for capability, minutes in demand.minutes.items():
             queued[capability] = queued.get(capability, 0.0) + minutes
-        before = row.promised_delivery_date
-        if service.set_promise(row, promise(site, partner, now, work, row.distance_km, calendar)):
+        if service.update_promise(
+            uow, row, promise(site, partner, now, work, row.distance_km, calendar), actor
+        ):
             slipped.append(row.work_order_id)
-            first = row.first_promised_delivery_at.date() if row.first_promised_delivery_at else before
-            reason = f"delivery now {row.promised_delivery_date}, first promised {first}"
-            audit.record(uow, "work_order", row.work_order_id, "promise_slipped", None, reason, actor)
         repromised.append(row.id)
     uow.session.flush()
     return repromised, slipped

@@ -22,6 +22,7 @@ from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service as order_service
 from microfactory.simulation.demo_network import load_network, route_orders
+from microfactory.simulation.demo_scheduling import plan_sites
 from microfactory.simulation.order_generator import generate_orders
 
 
@@ -122,4 +123,4 @@ def _reason(message: str) -> str:
     return message if len(message) < 70 else message[:67] + "..."
 
 
-STAGES: list[Stage] = [load_examples, load_network, take_orders, report_intake, route_orders]
+STAGES: list[Stage] = [load_examples, load_network, take_orders, report_intake, route_orders, plan_sites]

@@ -65,6 +65,7 @@ def test_intake_translates_and_keeps_problems(loaded: Engine) -> None:
             "kind": "assembly",
             "level": 1,
             "material": None,
+            "unit_cost": None,
             "rules": ["products.KP.bom[3]"],
         }
         assert wrong.status == "needs_attention"

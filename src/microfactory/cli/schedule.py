@@ -1,0 +1,192 @@
+"""`microfactory schedule ...`: solve benchmark instances and show site plans."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from microfactory.network.model import Site
+from microfactory.scheduling.cpsat import SolverSettings, solve
+from microfactory.scheduling.dispatch import Infeasible
+from microfactory.scheduling.fjs import FjsError, operation_position, read_fjs
+from microfactory.scheduling.model import Objective, SchedulingProblem
+from microfactory.scheduling.plan import Plan
+from microfactory.scheduling.site_plan import SitePlan, WorkOrderInput
+
+app = typer.Typer(
+    help="Plan machines: solve flexible job-shop instances, show and export site plans.", no_args_is_help=True
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def fjs_result(problem: SchedulingProblem, plan: Plan) -> dict[str, Any]:
+    """The JSON of `schedule solve-fjs --json` (spec/interfaces.md), operations in file order."""
+    positions = operation_position(problem)
+    return {
+        "makespan": plan.makespan,
+        "status": plan.status,
+        "lower_bound": plan.lower_bound,
+        "operations": [
+            {
+                "job": positions[a.operation][0],
+                "op": positions[a.operation][1],
+                "machine": a.machine,
+                "start": a.start,
+                "end": a.end,
+            }
+            for a in plan.assignments
+        ],
+    }
+
+
+@app.command("solve-fjs")
+def solve_fjs(
+    file: Path = typer.Argument(..., help="instance in the Brandimarte .fjs text format"),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.0, help="seconds for the solver"),
+    as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+    workers: int = typer.Option(8, "--workers", min=1, help="CP-SAT search workers"),
+) -> None:
+    """Solve a flexible job-shop instance for minimum makespan (exit 2 if the file is not valid)."""
+    try:
+        problem = read_fjs(file)
+    except FjsError as error:
+        errors.print(f"[red]{file}: not a valid .fjs file[/red]: {error}")
+        raise typer.Exit(2) from error
+    except (OSError, UnicodeDecodeError) as error:
+        errors.print(f"[red]{file}: cannot read[/red]: {error}")
+        raise typer.Exit(2) from error
+    try:
+        plan = solve(
+            problem, Objective.makespan_only(), SolverSettings(time_limit=time_limit, workers=workers)
+        )
+    except Infeasible as error:
+        errors.print(f"[red]{file}: no plan[/red]: {error}")
+        raise typer.Exit(2) from error
+    result = fjs_result(problem, plan)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"{file.name}: {len(problem.jobs)} jobs, {len(problem.machines)} machines")
+    for column in ("job", "op", "machine", "start", "end"):
+        table.add_column(column, justify="right")
+    for row in sorted(result["operations"], key=lambda r: (r["machine"], r["start"])):
+        table.add_row(*(str(row[key]) for key in ("job", "op", "machine", "start", "end")))
+    console.print(table)
+    bound = "unknown" if plan.lower_bound is None else str(plan.lower_bound)
+    console.print(
+        f"makespan [bold]{plan.makespan}[/bold] ({plan.status}), lower bound {bound}, "
+        f"{plan.seconds:.1f} s by {plan.solver}"
+    )
+
+
+SHARED = Path("../shared/examples")
+NetworkOption = typer.Option(SHARED / "network.yaml", "--network", help="network YAML, with --sample")
+CatalogOption = typer.Option(SHARED / "catalog-keypad.yaml", "--catalog", help="catalog YAML, with --sample")
+SampleOption = typer.Option(
+    0, "--sample", min=0, help="plan N sample orders from the files instead of the stored work orders"
+)
+
+
+def _site_plan(
+    site_id: str, network_file: Path, catalog_file: Path, sample: int, seed: int, time_limit: float
+) -> SitePlan:
+    from microfactory.scheduling.site_plan import SitePlanSettings, plan_site
+
+    now = datetime.now(UTC)
+    settings = SitePlanSettings(time_limit=time_limit)
+    if sample:
+        site, work_orders = _sample(site_id, network_file, catalog_file, sample, seed, now)
+    else:
+        site, work_orders = _stored(site_id, now)
+    if not work_orders:
+        errors.print(f"[yellow]{site.id} has no work orders to plan[/yellow] (route some, or use --sample N)")
+        raise typer.Exit(0)
+    try:
+        return plan_site(site, work_orders, now, settings)
+    except (ValueError, Infeasible) as error:
+        errors.print(f"[red]no plan for {site.id}[/red]: {error}")
+        raise typer.Exit(2) from error
+
+
+def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
+    from microfactory.cli.context import fail, unit_of_work
+    from microfactory.network.state import NoNetwork
+    from microfactory.scheduling.service import UnknownSite, local_site, site_work_orders
+
+    with unit_of_work() as uow:
+        try:
+            site = local_site(uow, site_id)
+        except (NoNetwork, UnknownSite) as error:
+            raise fail(error) from error
+        return site, site_work_orders(uow, site_id, now)
+
+
+def _sample(
+    site_id: str, network_file: Path, catalog_file: Path, count: int, seed: int, now: datetime
+) -> tuple[Site, list[WorkOrderInput]]:
+    from microfactory.catalog.load import CatalogError, load_catalog
+    from microfactory.network.load import NetworkError, load_network
+    from microfactory.scheduling.sample_orders import sample_work_orders
+
+    try:
+        network = load_network(network_file)
+        catalog = load_catalog(catalog_file)
+    except (NetworkError, CatalogError, OSError) as error:
+        errors.print(f"[red]cannot load the network or catalog[/red]: {error}")
+        raise typer.Exit(2) from error
+    site = network.site(site_id)
+    if site is None or site.is_central:
+        known = ", ".join(s.id for s in network.local_sites)
+        errors.print(f"[red]no local site {site_id!r}[/red]; sites: {known}")
+        raise typer.Exit(2)
+    return site, sample_work_orders(catalog, count, seed, now, site)
+
+
+@app.command("site")
+def site_command(
+    site: str = typer.Argument(..., help="site ID from the network"),
+    sample: int = SampleOption,
+    network_file: Path = NetworkOption,
+    catalog_file: Path = CatalogOption,
+    seed: int = typer.Option(7, help="random seed of the sample orders"),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
+    as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+    limit: int = typer.Option(60, "--rows", help="rows of the table to show"),
+) -> None:
+    """Plan a site's work orders (those routed to it, not started) and print the plan as a table."""
+    from microfactory.scheduling.export import demo_section, plan_json, plan_table
+
+    site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit)
+    if as_json:
+        print(json.dumps(plan_json(site_plan)))
+        return
+    console.print(plan_table(site_plan, limit))
+    demo_section([site_plan], console)
+
+
+@app.command("export")
+def export_command(
+    site: str = typer.Argument(..., help="site ID from the network"),
+    out: Path = typer.Option(Path("plans"), "--out", help="folder for <site>-plan.json and <site>-gantt.png"),
+    sample: int = SampleOption,
+    network_file: Path = NetworkOption,
+    catalog_file: Path = CatalogOption,
+    seed: int = typer.Option(7),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
+) -> None:
+    """Plan a site and export the plan as JSON and as a Gantt chart (PNG)."""
+    from microfactory.scheduling.export import gantt_png, plan_json
+
+    site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{site_plan.site}-plan.json"
+    json_path.write_text(json.dumps(plan_json(site_plan), indent=2), encoding="utf-8")
+    png_path = gantt_png(site_plan, out / f"{site_plan.site}-gantt.png")
+    console.print(f"wrote {json_path} and {png_path}")

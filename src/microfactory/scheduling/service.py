@@ -1,0 +1,116 @@
+"""Scheduling use cases: plan a site's real work orders, as routing left them.
+
+A site plans the work orders offered to it or accepted by it that have not started, released now
+(their parts are reserved on assignment) and due when routing promised to ship them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from microfactory.catalog.work_order import translation_from_dict
+from microfactory.db.tables.network import AssignmentRow
+from microfactory.db.tables.orders import WorkOrderRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.network import service as network_service
+from microfactory.network.model import Site
+from microfactory.network.promise import promise
+from microfactory.network.state import (
+    ACTIVE,
+    NoNetwork,
+    active_assignments,
+    active_network_row,
+    current,
+    network_of,
+    site_calendar,
+)
+from microfactory.orders.model import LineStatus, WorkOrderStatus
+from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, WorkOrderInput, plan_site
+
+PLANNED = (WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value)
+DEFAULT_DUE = timedelta(days=7)  # for work without a promise (none should be; routing promises)
+
+
+class UnknownSite(LookupError):
+    pass
+
+
+def local_site(uow: UnitOfWork, site_id: str) -> Site:
+    """A local site of the loaded network (the central factory plans its own work)."""
+    row = active_network_row(uow)
+    if row is None:
+        raise NoNetwork
+    network = network_of(row)
+    site = network.site(site_id)
+    if site is None or site.is_central:
+        known = ", ".join(s.id for s in network.local_sites)
+        raise UnknownSite(f"no local site {site_id!r} (sites: {known})")
+    return site
+
+
+def site_work_orders(uow: UnitOfWork, site_id: str, now: datetime) -> list[WorkOrderInput]:
+    """The site's work orders that are not started, oldest assignment first."""
+    rows = uow.session.execute(
+        select(WorkOrderRow, AssignmentRow)
+        .join(AssignmentRow, AssignmentRow.work_order_id == WorkOrderRow.id)
+        .where(
+            AssignmentRow.site == site_id,
+            AssignmentRow.status.in_(ACTIVE),
+            WorkOrderRow.status.in_(PLANNED),
+        )
+        .order_by(AssignmentRow.created_at, WorkOrderRow.id)
+    ).all()
+    return [
+        WorkOrderInput(
+            id=work_order.id,
+            translation=translation_from_dict(work_order.translation),
+            release=now,
+            due=assignment.promised_ship_at or now + DEFAULT_DUE,
+        )
+        for work_order, assignment in rows
+    ]
+
+
+def plan_and_promise(
+    uow: UnitOfWork,
+    site_id: str,
+    now: datetime,
+    settings: SitePlanSettings | None = None,
+    actor: str = "scheduler",
+) -> tuple[SitePlan, list[str]]:
+    """Plan a site, mark its work orders scheduled, and promise each one its planned finish.
+
+    Routing promised from an estimate of the site's queue; the plan knows. A delivery that moves
+    past the first promise made is flagged and audited. Returns the plan and the slipped work orders.
+    """
+    site_plan = plan_for_site(uow, site_id, now, settings)
+    ctx = current(uow)
+    site = ctx.network.sites[site_id]
+    partner = ctx.network.partner_of(site)
+    calendar = site_calendar(ctx.network, ctx.router.states[site_id], site_id)
+    finished = site_plan.completions
+    slipped: list[str] = []
+    for row in active_assignments(uow, ctx.row.name, site_id):
+        done = finished.get(row.work_order_id)
+        if done is None:
+            continue
+        ship = promise(site, partner, done, 0.0, row.distance_km, calendar)
+        if network_service.update_promise(uow, row, ship, actor):
+            slipped.append(row.work_order_id)
+        work_order = uow.session.get(WorkOrderRow, row.work_order_id)
+        if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
+            reason = f"planned at {site_id} to finish {done.isoformat()}"
+            network_service.move(
+                uow, work_order, site_id, WorkOrderStatus.SCHEDULED, LineStatus.SCHEDULED, reason, actor
+            )
+    return site_plan, slipped
+
+
+def plan_for_site(
+    uow: UnitOfWork, site_id: str, now: datetime, settings: SitePlanSettings | None = None
+) -> SitePlan:
+    """Plan a site from storage; raises `NoNetwork`, `UnknownSite`, or `ValueError` for work it cannot make."""
+    site = local_site(uow, site_id)
+    return plan_site(site, site_work_orders(uow, site_id, now), now, settings)
