@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import typer
@@ -15,8 +16,9 @@ from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.problems import ProblemsError
 
-console = Console()
-errors = Console(stderr=True)
+# A pipe or a CI log gets wide tables too, rather than Rich's 80-column fallback.
+console = Console(width=None if sys.stdout.isatty() else 120)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 @lru_cache(maxsize=1)

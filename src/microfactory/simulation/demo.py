@@ -44,7 +44,10 @@ Stage = Callable[[DemoRun], None]
 
 
 def run_demo(orders: int, seed: int, shared: Path, console: Console | None = None) -> DemoRun:
-    console = console or Console()
+    if console is None:
+        from microfactory.cli.context import console as shared_console
+
+        console = shared_console
     if not (shared / "examples" / "catalog-keypad.yaml").exists():
         raise SystemExit(f"the example files are not in {shared.resolve()}: pass --shared PATH")
     run = DemoRun(shared=shared, seed=seed, order_count=orders, console=console)
