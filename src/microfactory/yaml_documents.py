@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -23,3 +23,17 @@ def parse_mapping(text: str, source: str, kind: str, error: type[ProblemsError])
 
 def read_mapping(path: str | Path, kind: str, error: type[ProblemsError]) -> dict[str, Any]:
     return parse_mapping(Path(path).read_text(encoding="utf-8"), str(path), kind, error)
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A YAML number (booleans are ints to Python, never to a user)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def refusal_summary(kind: str, name: object, count: int) -> str:
+    """`catalog keystone has 3 problems`: the headline of a refused document."""
+    return f"{kind} {name} has {count} problem{'s' * (count != 1)}"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from microfactory.catalog.model import (
     ALWAYS,
@@ -37,7 +37,7 @@ from microfactory.catalog.model import (
 )
 from microfactory.catalog.options import check_value
 from microfactory.problems import Problem, ProblemsError
-from microfactory.yaml_documents import parse_mapping, read_mapping
+from microfactory.yaml_documents import is_number, parse_mapping, read_mapping, refusal_summary
 
 MAX_EXPANSIONS = 2000
 
@@ -66,17 +66,12 @@ def build_catalog(document: Mapping[str, Any]) -> Catalog:
     catalog = builder.build(document)
     if builder.problems or catalog is None:
         name = document.get("catalog", "catalog") if isinstance(document, Mapping) else "catalog"
-        count = len(builder.problems)
-        raise CatalogError(f"catalog {name} has {count} problem{'s' * (count != 1)}", builder.problems)
+        raise CatalogError(refusal_summary("catalog", name, len(builder.problems)), builder.problems)
     return catalog
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _decimal(value: object) -> Decimal | None:
-    if not _is_number(value) and not isinstance(value, str):
+    if not is_number(value) and not isinstance(value, str):
         return None
     try:
         number = Decimal(str(value))
@@ -157,21 +152,21 @@ class _Builder:
         if not isinstance(capability, str) or not capability:
             self.error(f"{path}.capability", "a capability (text) is required")
         minutes = spec.get("minutes")
-        if not _is_number(minutes) or minutes < 0:
+        if not is_number(minutes) or minutes < 0:
             self.error(f"{path}.minutes", "minutes must be a number of at least 0")
         material = spec.get("material")
         if material is not None and not isinstance(material, str):
             self.error(f"{path}.material", "material must be a material ID (text)")
         mass = spec.get("mass_g")
-        if mass is not None and (not _is_number(mass) or mass < 0):
+        if mass is not None and (not is_number(mass) or mass < 0):
             self.error(f"{path}.mass_g", "mass_g must be a number of at least 0")
-        if self.problems and not (isinstance(capability, str) and _is_number(minutes)):
+        if self.problems and not (isinstance(capability, str) and is_number(minutes)):
             return None
         return MakeSpec(
             str(capability),
-            float(minutes) if _is_number(minutes) else 0.0,
+            float(minutes) if is_number(minutes) else 0.0,
             material if isinstance(material, str) else None,
-            float(mass) if _is_number(mass) else None,
+            float(mass) if is_number(mass) else None,
         )
 
     def buy(self, raw: object, path: str) -> BuySpec | None:
@@ -209,7 +204,7 @@ class _Builder:
             names = placeholders(raw)
             if len(names) == 1 and raw.strip() == "{" + names[0] + "}":
                 return Quantity(option=names[0])
-        elif _is_number(raw) and raw > 0:
+        elif is_number(raw) and raw > 0:
             return Quantity(fixed=Decimal(str(raw)))
         self.error(path, f"qty must be a positive number or '{{option}}', not {raw!r}")
         return None
@@ -282,13 +277,13 @@ class _Builder:
         return RoutingOp(name, capability, minutes, dict(params), when, _tuple(after), path, templated)
 
     def minutes(self, raw: object, path: str) -> Minutes | None:
-        if _is_number(raw) and raw >= 0:
+        if is_number(raw) and raw >= 0:
             return Minutes(float(raw))
-        if isinstance(raw, Mapping) and _is_number(raw.get("base")):
+        if isinstance(raw, Mapping) and is_number(raw.get("base")):
             per = self.mapping(raw.get("per"), f"{path}.per")
             pairs = []
             for option, each in per.items():
-                if not _is_number(each):
+                if not is_number(each):
                     self.error(f"{path}.per.{option}", "minutes per unit must be a number")
                 else:
                     pairs.append((str(option), float(each)))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from microfactory.network.model import (
@@ -29,7 +29,7 @@ from microfactory.network.model import (
     Site,
 )
 from microfactory.problems import Problem, ProblemsError
-from microfactory.yaml_documents import parse_mapping, read_mapping
+from microfactory.yaml_documents import is_number, is_whole, parse_mapping, read_mapping, refusal_summary
 
 PARTNER_KINDS = ("local_courier", "parcel_network")
 MODES = ("cargo_bike", "van", "truck", "air")
@@ -61,17 +61,8 @@ def build_network(document: Mapping[str, Any]) -> Network:
     network = builder.build(document)
     if builder.problems or network is None:
         name = document.get("network", "network") if isinstance(document, Mapping) else "network"
-        count = len(builder.problems)
-        raise NetworkError(f"network {name} has {count} problem{'s' * (count != 1)}", builder.problems)
+        raise NetworkError(refusal_summary("network", name, len(builder.problems)), builder.problems)
     return network
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_whole(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class _Builder:
@@ -108,7 +99,7 @@ class _Builder:
             if required:
                 self.error(f"{path}.{key}", f"{key} (a number of at least 0) is required")
             return None
-        if not _is_number(value):
+        if not is_number(value):
             self.error(f"{path}.{key}", f"{key} must be a number of at least 0, not {value!r}")
             return None
         try:
@@ -122,7 +113,7 @@ class _Builder:
 
     def whole(self, spec: Mapping[str, Any], key: str, path: str, default: int, minimum: int = 0) -> int:
         value = spec.get(key, default)
-        if not _is_whole(value) or value < minimum:
+        if not is_whole(value) or value < minimum:
             self.error(f"{path}.{key}", f"{key} must be a whole number of at least {minimum}, not {value!r}")
             return default
         return value
@@ -159,7 +150,7 @@ class _Builder:
         if mode not in MODES:
             self.error(f"{path}.mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         radius = spec.get("radius_km")
-        if radius is not None and (not _is_number(radius) or radius <= 0):
+        if radius is not None and (not is_number(radius) or radius <= 0):
             self.error(f"{path}.radius_km", f"radius_km must be a positive number, not {radius!r}")
             radius = None
         carrier = self.text(spec, "carrier", path, required=False)
@@ -213,7 +204,7 @@ class _Builder:
         self, spec: Mapping[str, Any], path: str, common: dict[str, Any], location: Location | None
     ) -> Site | None:
         lead = spec.get("lead_time_days")
-        if not _is_whole(lead) or lead < 0:
+        if not is_whole(lead) or lead < 0:
             self.error(f"{path}.lead_time_days", "a central site needs lead_time_days, a whole number >= 0")
         overhead = self.amount(spec, "unit_overhead", path, required=False) or Decimal(0)
         capabilities = spec.get("capabilities")
@@ -224,7 +215,7 @@ class _Builder:
             self.error(f"{path}.capabilities", "capabilities must be text")
         timezone = self.timezone(spec, path, required=False) or "UTC"
         calendar = self.calendar(spec["calendar"], f"{path}.calendar") if "calendar" in spec else ALWAYS_OPEN
-        if location is None or calendar is None or not _is_whole(lead):
+        if location is None or calendar is None or not is_whole(lead):
             return None
         return Site(
             **common,
@@ -273,16 +264,16 @@ class _Builder:
         spec = self.mapping(raw, path)
         lat, lon, country = spec.get("lat"), spec.get("lon"), spec.get("country", "")
         ok = True
-        if not _is_number(lat) or not -90 <= lat <= 90:
+        if not is_number(lat) or not -90 <= lat <= 90:
             self.error(f"{path}.lat", f"lat must be a number from -90 to 90, not {lat!r}")
             ok = False
-        if not _is_number(lon) or not -180 <= lon <= 180:
+        if not is_number(lon) or not -180 <= lon <= 180:
             self.error(f"{path}.lon", f"lon must be a number from -180 to 180, not {lon!r}")
             ok = False
         if not isinstance(country, str) or (country and not re.fullmatch(r"[A-Za-z]{2}", country)):
             self.error(f"{path}.country", f"country must be an ISO 3166-1 alpha-2 code, not {country!r}")
             ok = False
-        if not ok or not _is_number(lat) or not _is_number(lon):
+        if not ok or not is_number(lat) or not is_number(lon):
             return None
         return Location(float(lat), float(lon), str(country).upper())
 
