@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -43,8 +43,8 @@ RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED = (
     "failed",
 )
 LEASE = timedelta(minutes=5)  # a delivery `processing` for longer was abandoned by a dead process
-BUSY_WINDOW = 0.05  # seconds since the last delivery during which the worker yields to intake
-BUSY_PAUSE = 0.01
+BUSY_WINDOW = 0.2  # seconds since the last delivery during which the worker yields to intake
+BUSY_PAUSE = 0.05
 MAX_ATTEMPTS = 5  # transient failures (a locked database) are retried this often, then marked failed
 KEPT_HEADERS = (
     "x-shopify-topic",
@@ -110,13 +110,14 @@ def store_deliveries(uow: UnitOfWork, deliveries: list[Delivery]) -> list[Stored
     """
     rows = [_row(delivery) for delivery in deliveries]
     insert = sqlite_insert if uow.engine.dialect.name == "sqlite" else postgresql_insert
+    table = cast(Table, WebhookDeliveryRow.__table__)
     statement = (
-        insert(WebhookDeliveryRow)
-        .values(rows)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(WebhookDeliveryRow.id, WebhookDeliveryRow.webhook_id)
-    )
-    inserted = {webhook_id: row_id for row_id, webhook_id in uow.session.execute(statement)}
+        .returning(table.c.id, table.c.webhook_id)
+    )  # one cached statement, run for many rows at once ("insertmanyvalues")
+    result = uow.session.connection().execute(statement, rows)
+    inserted = {webhook_id: row_id for row_id, webhook_id in result}
     uow.commit()
     stored: list[Stored] = []
     for row in rows:
