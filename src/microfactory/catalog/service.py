@@ -7,6 +7,7 @@ it was made with, and names the catalog version.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ def load_catalog(uow: UnitOfWork, document: Mapping[str, Any]) -> LoadResult:
         return LoadResult(catalog, created=False)
     uow.session.add(CatalogVersionRow(name=catalog.name, version=catalog.version, document=dict(document)))
     _BUILT[(catalog.name, catalog.version)] = catalog
+    uow.after_commit(lambda: _ACTIVE.pop(str(uow.engine.url), None))
     return LoadResult(catalog, created=True)
 
 
@@ -96,23 +98,39 @@ def _has_placeholder(product: Product) -> bool:
     return product.shopify is not None and re.search(r"\{", product.shopify.sku) is not None
 
 
-_ACTIVE: dict[tuple[str, int, int], CatalogSet] = {}
+FRESH_FOR = 1.0  # seconds: another process's new catalog is seen within this long
+
+
+@dataclass
+class _Active:
+    state: tuple[int, int]
+    catalogs: CatalogSet
+    checked: float
+
+
+_ACTIVE: dict[str, _Active] = {}
 
 
 def active_catalogs(uow: UnitOfWork) -> CatalogSet:
     """The newest version of each catalog name, newest-loaded catalog first.
 
-    Built once per database and state of its catalog table (row count and newest id), since intake
-    asks on every order and catalogs change rarely.
+    Intake asks on every order and catalogs change rarely: the set is rebuilt only when the catalog
+    table's state (row count, newest id) changed, and that state is read at most once a second. A
+    catalog loaded by this process is seen at once (`load_catalog` forgets the cached set).
     """
+    key = str(uow.engine.url)
+    known = _ACTIVE.get(key)
+    now = time.monotonic()
+    if known is not None and now - known.checked < FRESH_FOR:
+        return known.catalogs
     count, newest_id = uow.session.execute(
         select(func.count(CatalogVersionRow.id), func.coalesce(func.max(CatalogVersionRow.id), 0))
     ).one()
-    state = (str(uow.engine.url), int(count), int(newest_id))
-    if state not in _ACTIVE:
-        _ACTIVE.clear()
-        _ACTIVE[state] = _newest_catalogs(uow)
-    return _ACTIVE[state]
+    state = (int(count), int(newest_id))
+    if known is None or known.state != state:
+        known = _ACTIVE[key] = _Active(state, _newest_catalogs(uow), now)
+    known.checked = now
+    return known.catalogs
 
 
 def _newest_catalogs(uow: UnitOfWork) -> CatalogSet:
