@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from microfactory.catalog.work_order import Translation
@@ -47,6 +47,9 @@ class Demand:
     destination: GeoPoint | None = None
     parts_cost: Decimal = Decimal(0)
     critical_minutes: float = 0.0  # the longest chain of its operations, however many machines
+    # minutes of the operations that use a material, by (capability, material): that work waits
+    # for the machines loaded with the material, not for every machine of the capability
+    material_minutes: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -71,19 +74,37 @@ class Demand:
             destination=destination,
             parts_cost=cost,
             critical_minutes=translation.critical_path_minutes,
+            material_minutes=minutes_by_material(
+                (op.capability, op.material, op.minutes) for op in translation.operations
+            ),
         )
+
+
+def minutes_by_material(
+    operations: Iterable[tuple[str, str | None, float]],
+) -> dict[tuple[str, str], float]:
+    """Minutes by (capability, material) of (capability, material, minutes) operations that have one."""
+    totals: dict[tuple[str, str], float] = {}
+    for capability, material, minutes in operations:
+        if material is not None:
+            key = (capability, material)
+            totals[key] = totals.get(key, 0.0) + minutes
+    return totals
 
 
 def merge(demands: Iterable[Demand]) -> Demand:
     """The demands of an order that must stay together, as one."""
     items = list(demands)
     minutes: dict[str, float] = {}
+    material_minutes: dict[tuple[str, str], float] = {}
     parts: dict[str, Decimal] = {}
     for demand in items:
         for capability, value in demand.minutes.items():
             minutes[capability] = minutes.get(capability, 0.0) + value
         for part, qty in demand.parts.items():
             parts[part] = parts.get(part, Decimal(0)) + qty
+        for key, value in demand.material_minutes.items():
+            material_minutes[key] = material_minutes.get(key, 0.0) + value
     return Demand(
         work_order_ids=tuple(wid for demand in items for wid in demand.work_order_ids),
         minutes=minutes,
@@ -93,4 +114,5 @@ def merge(demands: Iterable[Demand]) -> Demand:
         destination=items[0].destination if items else None,
         parts_cost=sum((demand.parts_cost for demand in items), Decimal(0)),
         critical_minutes=max((demand.critical_minutes for demand in items), default=0.0),
+        material_minutes=material_minutes,
     )

@@ -1,7 +1,8 @@
 """Where each work order is made: feasibility, a weighted score, and an explanation of the choice.
 
 Pure and fast. A `Router` holds the network, the moving state of every site (machines down, stock
-on hand less reservations, minutes queued per capability) and per-site sets precomputed from them,
+on hand less reservations, minutes queued per capability and per capability and material) and
+per-site sets precomputed from them,
 so that one decision is a few set operations and a little arithmetic per site: 10,000 work orders
 over 50 sites route in a few seconds on one core.
 
@@ -47,6 +48,9 @@ class SiteState:
     closed_dates: set[date] = field(default_factory=set)
     available: dict[str, Decimal] = field(default_factory=dict)  # on hand less reservations
     queued: dict[str, float] = field(default_factory=dict)  # minutes by capability
+    # the part of `queued` that needs a material, by (capability, material): it waits for the
+    # machines loaded with that material only
+    queued_materials: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, site: Site) -> SiteState:
@@ -110,6 +114,7 @@ class _SiteIndex:
         "lat",
         "lon",
         "machines_up",
+        "material_machines_up",
         "materials",
         "minutes_per_day",
         "minutes_per_week",
@@ -130,9 +135,13 @@ class _SiteIndex:
         self.all_materials = frozenset((m.capability, x) for m in site.machines for x in m.materials)
         self.materials = frozenset((m.capability, x) for m in up for x in m.materials)
         self.machines_up: dict[str, int] = {}
+        self.material_machines_up: dict[tuple[str, str], int] = {}  # loaded with the material
         self.cost_per_minute: dict[str, float] = {}
         for machine in up:
             self.machines_up[machine.capability] = self.machines_up.get(machine.capability, 0) + 1
+            for material in machine.materials:
+                key = (machine.capability, material)
+                self.material_machines_up[key] = self.material_machines_up.get(key, 0) + 1
             rate = labour if machine.rate_per_hour is None else float(machine.rate_per_hour) / 60
             known = self.cost_per_minute.get(machine.capability)
             self.cost_per_minute[machine.capability] = rate if known is None else min(known, rate)
@@ -218,17 +227,31 @@ class Router:
         reasons = self._index[site_id].missing_equipment(demand.capabilities, demand.materials)
         return reasons if self.states[site_id].open else ("closed", *reasons)
 
-    def work_minutes(self, site_id: str, demand: Demand, queued: Mapping[str, float]) -> float:
-        """Working minutes until the demand is done at the site behind `queued` work (re-promising)."""
+    def work_minutes(
+        self,
+        site_id: str,
+        demand: Demand,
+        queued: Mapping[str, float],
+        queued_materials: Mapping[tuple[str, str], float] | None = None,
+    ) -> float:
+        """Working minutes until the demand is done at the site behind queued work (re-promising).
+
+        `queued` is by capability, `queued_materials` the part of it that needs a material, by
+        (capability, material); see `_finish`.
+        """
         index = self._index[site_id]
         if index.central:
             return 0.0
         setup = len(demand.materials) * index.site.material_change_minutes
-        finish = (
-            (queued.get(capability, 0.0) + minutes) / index.machines_up[capability]
-            for capability, minutes in demand.minutes.items()
+        finish = max(
+            (
+                (queued.get(capability, 0.0) + minutes) / index.machines_up[capability]
+                for capability, minutes in demand.minutes.items()
+            ),
+            default=0.0,
         )
-        return setup + max(max(finish, default=0.0), demand.critical_minutes)
+        finish = _material_finish(index, demand, queued_materials or {}, finish)
+        return setup + max(finish, demand.critical_minutes)
 
     def _equipment_reasons(self, demand: Demand) -> list[tuple[str, _SiteIndex, tuple[str, ...]]]:
         """Per site, what equipment it lacks for this shape of work; cached, since shapes repeat."""
@@ -317,6 +340,8 @@ class Router:
             longest_wait = max(longest_wait, waiting)
             work = max(work, waiting + minutes / machines)
             cost += minutes * cost_per_minute[capability]
+        if demand.material_minutes:
+            work = _material_finish(index, demand, state.queued_materials, work)
         work = max(work, demand.critical_minutes) + setup
         days = work / index.minutes_per_day * index.days_per_working_day
         if state.closed_dates:
@@ -351,6 +376,9 @@ class Router:
             state.available[part] = state.available.get(part, Decimal(0)) - qty
         for capability, minutes in decision.demand.minutes.items():
             state.queued[capability] = state.queued.get(capability, 0.0) + minutes
+        queued_materials = state.queued_materials
+        for key, minutes in decision.demand.material_minutes.items():
+            queued_materials[key] = queued_materials.get(key, 0.0) + minutes
 
     def unassign(self, site_id: str, demand: Demand) -> None:
         """Give back what `assign` took (a decline, a cancellation, a re-route)."""
@@ -361,6 +389,9 @@ class Router:
             state.available[part] = state.available.get(part, Decimal(0)) + qty
         for capability, minutes in demand.minutes.items():
             state.queued[capability] = max(0.0, state.queued.get(capability, 0.0) - minutes)
+        queued_materials = state.queued_materials
+        for key, minutes in demand.material_minutes.items():
+            queued_materials[key] = max(0.0, queued_materials.get(key, 0.0) - minutes)
 
     def route_order(
         self,
@@ -390,6 +421,27 @@ class Router:
         for decision in decisions:
             self.assign(decision)
         return decisions
+
+
+def _material_finish(
+    index: _SiteIndex,
+    demand: Demand,
+    queued_materials: Mapping[tuple[str, str], float],
+    finish: float,
+) -> float:
+    """`finish` (working minutes until the demand's work is done, capability by capability), later
+    where a material's work waits for the few machines loaded with it.
+
+    Per (capability, material) of the demand: (queued + its minutes) / machines up of the capability
+    loaded with the material. A material no machine up is loaded with (a site that cannot make the
+    demand, or the central factory) falls back on the capability's machines.
+    """
+    loaded = index.material_machines_up
+    for key, minutes in demand.material_minutes.items():
+        machines = loaded.get(key) or index.machines_up.get(key[0])
+        if machines:
+            finish = max(finish, (queued_materials.get(key, 0.0) + minutes) / machines)
+    return finish
 
 
 def _rank(candidate: Candidate) -> tuple[float, float, str]:

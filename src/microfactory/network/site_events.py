@@ -194,15 +194,18 @@ def repromise_site(
     partner = ctx.network.partner_of(site)
     calendar = site_calendar(ctx.network, ctx.router.states[site_id], site_id)
     queued: dict[str, float] = {}
+    queued_materials: dict[tuple[str, str], float] = {}
     repromised: list[str] = []
     slipped: list[str] = []
     for row in active_assignments(uow, ctx.row.name, site_id):
         demand = demand_of(_work_order(uow, row), None)
         if ctx.router.equipment_reasons(site_id, demand):
             continue  # started work the site cannot finish now: a person decides, the promise stands
-        work = ctx.router.work_minutes(site_id, demand, queued)
+        work = ctx.router.work_minutes(site_id, demand, queued, queued_materials)
         for capability, minutes in demand.minutes.items():
             queued[capability] = queued.get(capability, 0.0) + minutes
+        for key, minutes in demand.material_minutes.items():
+            queued_materials[key] = queued_materials.get(key, 0.0) + minutes
         if service.update_promise(
             uow, row, promise(site, partner, now, work, row.distance_km, calendar), actor
         ):

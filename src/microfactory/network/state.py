@@ -1,7 +1,8 @@
 """The network as stored and as it stands now, read into the pure router.
 
 One query per table: machines down, sites closed, stock counted, parts reserved and minutes queued
-by the active assignments. Routing then runs in memory and the service writes back what it chose.
+by the active assignments (by capability as stored with them, and by capability and material from
+their work orders' operations). Routing then runs in memory and the service writes back what it chose.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.network.demand import Demand, RoutingWeights
+from microfactory.network.demand import Demand, RoutingWeights, minutes_by_material
 from microfactory.network.geo import GeoPoint, locate
 from microfactory.network.load import build_network
 from microfactory.network.model import Calendar, Network
@@ -100,9 +101,10 @@ def current(uow: UnitOfWork, weights: RoutingWeights | None = None) -> Current:
         if site_id in states:
             available = states[site_id].available
             available[part] = available.get(part, Decimal(0)) - Decimal(qty)
-    for site_id, minutes in queued_minutes(uow, row.name).items():
+    for site_id, (minutes, by_material) in queued_minutes(uow, row.name).items():
         if site_id in states:
             states[site_id].queued = minutes
+            states[site_id].queued_materials = by_material
     router = Router(network, states, weights or stored_weights(row))
     return Current(row, network, router)
 
@@ -124,15 +126,36 @@ def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -
     return list(uow.session.scalars(query))
 
 
-def queued_minutes(uow: UnitOfWork, network: str) -> dict[str, dict[str, float]]:
-    """Minutes of open work by site and capability."""
-    queued: dict[str, dict[str, float]] = defaultdict(dict)
-    for assignment in active_assignments(uow, network):
-        if assignment.central:
-            continue
-        site = queued[assignment.site]
-        for capability, minutes in assignment.minutes.items():
-            site[capability] = site.get(capability, 0.0) + float(minutes)
+Queue = tuple[dict[str, float], dict[tuple[str, str], float]]
+
+
+def queued_minutes(uow: UnitOfWork, network: str) -> dict[str, Queue]:
+    """Minutes of open work by site: by capability, and by (capability, material).
+
+    By capability as stored with each assignment; by material from its work order's operations
+    (read straight from the stored translation, without rebuilding it), in the same query.
+    """
+    rows = uow.session.execute(
+        select(AssignmentRow.site, AssignmentRow.minutes, WorkOrderRow.translation)
+        .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
+        .where(
+            AssignmentRow.network == network,
+            AssignmentRow.status.in_(ACTIVE),
+            AssignmentRow.central.is_(False),
+            WorkOrderRow.status.in_(OPEN_WORK),
+        )
+    )
+    queued: dict[str, Queue] = defaultdict(lambda: ({}, {}))
+    for site_id, stored, translation in rows:
+        by_capability, by_material = queued[site_id]
+        for capability, minutes in stored.items():
+            by_capability[capability] = by_capability.get(capability, 0.0) + float(minutes)
+        operations = (translation or {}).get("operations", ())
+        found = minutes_by_material(
+            (op["capability"], op.get("material"), float(op["minutes"])) for op in operations
+        )
+        for key, minutes in found.items():
+            by_material[key] = by_material.get(key, 0.0) + minutes
     return queued
 
 
