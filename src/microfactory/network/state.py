@@ -24,7 +24,7 @@ from microfactory.db.tables.network import (
     SiteRow,
     StockRow,
 )
-from microfactory.db.tables.orders import WorkOrderRow
+from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.demand import Demand, RoutingWeights, minutes_by_material
 from microfactory.network.geo import GeoPoint, locate
@@ -110,16 +110,22 @@ def current(uow: UnitOfWork, weights: RoutingWeights | None = None) -> Current:
 
 
 def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -> list[AssignmentRow]:
-    """Offered or accepted assignments whose work is not done, oldest first: a site's queue."""
+    """Offered or accepted assignments whose work is not done, oldest order first: a site's queue.
+
+    Ordered as routing takes work (by order, then line), so that re-promising walks the queue in
+    the order the promises were first made.
+    """
     query = (
         select(AssignmentRow)
         .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
+        .join(OrderLineRow, OrderLineRow.id == WorkOrderRow.order_line_id)
+        .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
         .where(
             AssignmentRow.network == network,
             AssignmentRow.status.in_(ACTIVE),
             WorkOrderRow.status.in_(OPEN_WORK),
         )
-        .order_by(AssignmentRow.created_at, AssignmentRow.id)
+        .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
     )
     if site is not None:
         query = query.where(AssignmentRow.site == site)
