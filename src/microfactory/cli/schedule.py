@@ -125,7 +125,7 @@ def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
             site = local_site(uow, site_id)
         except (NoNetwork, UnknownSite) as error:
             raise fail(error) from error
-        return site, site_work_orders(uow, site_id, now)
+        return site, site_work_orders(uow, site, now)
 
 
 def _sample(

@@ -6,7 +6,8 @@ A site plans the work orders offered to it or accepted by it that have not start
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -50,13 +51,17 @@ def local_site(uow: UnitOfWork, site_id: str) -> Site:
     return site
 
 
-def site_work_orders(uow: UnitOfWork, site_id: str, now: datetime) -> list[WorkOrderInput]:
-    """The site's work orders that are not started, oldest assignment first."""
+def site_work_orders(uow: UnitOfWork, site: Site, now: datetime) -> list[WorkOrderInput]:
+    """The site's work orders that are not started, in queue order.
+
+    Each is due by the close of its promised ship day at the site: the customer was promised a
+    date, and work done any time that day keeps it.
+    """
     rows = uow.session.execute(
         select(WorkOrderRow, AssignmentRow)
         .join(AssignmentRow, AssignmentRow.work_order_id == WorkOrderRow.id)
         .where(
-            AssignmentRow.site == site_id,
+            AssignmentRow.site == site.id,
             AssignmentRow.status.in_(ACTIVE),
             WorkOrderRow.status.in_(PLANNED),
         )
@@ -67,10 +72,18 @@ def site_work_orders(uow: UnitOfWork, site_id: str, now: datetime) -> list[WorkO
             id=work_order.id,
             translation=translation_from_dict(work_order.translation),
             release=now,
-            due=assignment.promised_ship_at or now + DEFAULT_DUE,
+            due=_close_of(site, assignment.promised_ship_date) or now + DEFAULT_DUE,
         )
         for work_order, assignment in rows
     ]
+
+
+def _close_of(site: Site, day: str | None) -> datetime | None:
+    """The end of a site-local working day, in UTC."""
+    if not day:
+        return None
+    closing = datetime.combine(date.fromisoformat(day), site.calendar.close, ZoneInfo(site.timezone))
+    return closing.astimezone(UTC)
 
 
 def plan_and_promise(
@@ -113,4 +126,4 @@ def plan_for_site(
 ) -> SitePlan:
     """Plan a site from storage; raises `NoNetwork`, `UnknownSite`, or `ValueError` for work it cannot make."""
     site = local_site(uow, site_id)
-    return plan_site(site, site_work_orders(uow, site_id, now), now, settings)
+    return plan_site(site, site_work_orders(uow, site, now), now, settings)

@@ -26,7 +26,7 @@ SECONDS_PER_SITE = 4.0
 def plan_sites(run: DemoRun) -> None:
     now = datetime.now(UTC)
     with run.unit_of_work() as uow:
-        sites = [site.id for site in current(uow).network.local_sites if site_work_orders(uow, site.id, now)]
+        sites = [site.id for site in current(uow).network.local_sites if site_work_orders(uow, site, now)]
     plans: list[SitePlan] = []
     slipped = 0
     settings = SitePlanSettings(time_limit=SECONDS_PER_SITE)

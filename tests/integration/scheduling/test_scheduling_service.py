@@ -16,7 +16,7 @@ from microfactory.network.load import read_network_file
 from microfactory.network.state import NoNetwork
 from microfactory.orders import service as order_service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
-from microfactory.scheduling.service import UnknownSite, plan_for_site, site_work_orders
+from microfactory.scheduling.service import UnknownSite, local_site, plan_for_site, site_work_orders
 from microfactory.scheduling.site_plan import SitePlanSettings
 from microfactory.scheduling.validate import validate
 
@@ -46,10 +46,12 @@ def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, shared: Path)
         uow.commit()
         assert {outcome.site for outcome in outcomes} == {"berlin"}
     with UnitOfWork.for_engine(engine) as uow:
-        work_orders = site_work_orders(uow, "berlin", NOW)
+        berlin, lyon = local_site(uow, "berlin"), local_site(uow, "lyon")
+        work_orders = site_work_orders(uow, berlin, NOW)
         assert len(work_orders) == 6
-        assert all(w.due > NOW for w in work_orders)
-        assert site_work_orders(uow, "lyon", NOW) == []
+        # due at the close of the promised ship day in Berlin: 18:00 CET is 17:00 UTC
+        assert {w.due for w in work_orders} == {datetime(2026, 3, 2, 17, 0, tzinfo=UTC)}
+        assert site_work_orders(uow, lyon, NOW) == []
         with pytest.raises(UnknownSite, match="sites: berlin, lyon, milano"):
             plan_for_site(uow, "central", NOW)
         site_plan = plan_for_site(uow, "berlin", NOW, SitePlanSettings(time_limit=2))
