@@ -1,4 +1,4 @@
-"""Fixtures of the channel tests: a migrated SQLite database with the keypad catalog, the API with
+"""Fixtures of the channel tests: a migrated database (SQLite, PostgreSQL) with the keypad catalog, the API with
 its inbox worker off (tests process explicitly), signed deliveries, and the fake Shopify Admin API."""
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ EXTRAS = {
 
 
 @pytest.fixture
-def channel_engine(sqlite_url: str, shared: Path) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
+def channel_engine(database_url: str, shared: Path) -> Iterator[Engine]:
+    """Every channel test runs on SQLite and on PostgreSQL (see tests/conftest.py)."""
+    engine = make_engine(database_url)
     upgrade(engine)
     with UnitOfWork.for_engine(engine) as uow:
         load_catalog(uow, read_catalog_file(shared / "examples" / "catalog-keypad.yaml"))
@@ -60,10 +61,10 @@ def channel_engine(sqlite_url: str, shared: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def shop_settings(sqlite_url: str) -> Settings:
+def shop_settings(database_url: str) -> Settings:
     return Settings(
         auto_route=False,
-        database_url=sqlite_url,
+        database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         shopify_webhook_secret=SecretStr(SECRET),
         max_body_bytes=262_144,

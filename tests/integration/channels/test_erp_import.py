@@ -76,13 +76,13 @@ def test_json_import_and_refusals(api: TestClient) -> None:
 
 
 def test_cli_import_list_show_and_needs_attention(
-    tmp_path: Path, sqlite_url: str, channel_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, channel_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from microfactory.cli import context
     from microfactory.cli.main import app
     from microfactory.config import get_settings
 
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
     context.engine.cache_clear()
     try:
