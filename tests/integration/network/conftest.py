@@ -27,8 +27,9 @@ LYON = Address(name="Hugo Martin", city="Lyon", country="FR", latitude=45.764, l
 
 
 @pytest.fixture
-def net_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/t.db")
+def net_engine(database_url: str) -> Iterator[Engine]:
+    """Every network service test runs on SQLite and on PostgreSQL (see tests/conftest.py)."""
+    engine = make_engine(database_url)
     upgrade(engine)
     with UnitOfWork.for_engine(engine) as uow:
         catalog_service.load_catalog(uow, read_catalog_file(SHARED / "examples/catalog-keypad.yaml"))
