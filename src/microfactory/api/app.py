@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
+from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import catalogs, orders, tokens
 from microfactory.bootstrap import bootstrap
 from microfactory.config import Settings, get_settings
@@ -39,8 +40,9 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
     for router in (orders.router, catalogs.router, tokens.router, *_capability_routers()):
-        app.include_router(router)
+        app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:

@@ -31,6 +31,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return JSONResponse(
+                error_body("the request body is not valid JSON", [unreadable]), status_code=422
+            )
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ProblemsError)
@@ -40,6 +45,25 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LookupError)
     async def not_found(_: Request, exc: LookupError) -> JSONResponse:
         return JSONResponse(error_body(str(exc).strip("'\"")), status_code=404)
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> dict[str, str] | None:
+    """What made FastAPI give up on a body, which its own "error parsing the body" 400 never says.
+
+    FastAPI turns only JSONDecodeError into a validation error; bytes that are not UTF-8, nesting
+    deeper than the parser's stack, or integers too long to convert all end as that bare 400.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        message = f"the body is not UTF-8 text: byte 0x{byte} at position {cause.start}"
+    elif isinstance(cause, RecursionError):
+        message = "the body is nested too deeply"
+    else:
+        message = f"the body could not be read as JSON: {cause}"
+    return {"path": "", "message": message}
 
 
 class BodySizeLimit:

@@ -22,18 +22,20 @@ class AddressIn(BaseModel):
     country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2")
     phone: str = Field("", max_length=40)
     company: str = Field("", max_length=200)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
+    # strict: `false` or "52.5" must not quietly become a coordinate the router trusts
+    latitude: float | None = Field(None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(None, ge=-180, le=180, strict=True)
 
 
 class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: str = Field(..., min_length=1, max_length=120)
-    qty: int = Field(1, ge=1, le=10_000)
+    qty: int = Field(1, ge=1, le=10_000, strict=True)  # `true`, 2.0 or "3" are not quantities
     options: dict[str, Any] = Field(default_factory=dict)
     external_id: str | None = Field(None, max_length=120)
-    unit_price: Decimal | None = None
+    # the column is NUMERIC(14, 4): refuse what it cannot hold instead of failing or rounding
+    unit_price: Decimal | None = Field(None, max_digits=14, decimal_places=4)
 
 
 class OrderIn(BaseModel):
@@ -46,7 +48,7 @@ class OrderIn(BaseModel):
     name: str | None = Field(None, max_length=120)
     email: str | None = Field(None, max_length=320)
     currency: str | None = Field(None, min_length=3, max_length=3)
-    allow_split: bool = False
+    allow_split: bool = Field(False, strict=True)
 
     def to_new_order(self) -> NewOrder:
         return NewOrder(
@@ -75,7 +77,7 @@ class LineCorrection(BaseModel):
 
     product: str | None = Field(None, min_length=1, max_length=120)
     options: dict[str, Any] | None = None
-    qty: int | None = Field(None, ge=1, le=10_000)
+    qty: int | None = Field(None, ge=1, le=10_000, strict=True)
 
 
 class Cancellation(BaseModel):

@@ -50,6 +50,9 @@ class Imported:
 
 def parse(content: str, kind: str, catalogs: SkuMatcher) -> list[NewOrder]:
     """Orders from a CSV or JSON document (`kind` is "csv" or "json")."""
+    if "\x00" in content:  # PostgreSQL cannot store it; refuse the file rather than fail mid-import
+        line = content.count("\n", 0, content.index("\x00")) + 1
+        raise OrderFileError("not a text file", [Problem(f"line {line}", "the file holds a NUL character")])
     if kind == "json":
         return parse_json(content, catalogs)
     if kind == "csv":
@@ -58,7 +61,17 @@ def parse(content: str, kind: str, catalogs: SkuMatcher) -> list[NewOrder]:
 
 
 def parse_csv(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""))
+    try:
+        return _parse_csv(reader, catalogs)
+    except csv.Error as error:  # a stray quote or carriage return, an overlong cell: say where
+        raise OrderFileError(
+            "not a readable CSV file",
+            [Problem(f"line {reader.line_num}", f"the CSV cannot be read: {error}")],
+        ) from error
+
+
+def _parse_csv(reader: csv.DictReader[str], catalogs: SkuMatcher) -> list[NewOrder]:
     columns = [c.strip() for c in reader.fieldnames or []]
     problems = []
     if "order_id" not in columns:
@@ -95,9 +108,11 @@ def parse_csv(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
 
 def parse_json(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
     try:
-        document = json.loads(content)
+        document = json.loads(content, parse_constant=_no_constant)
     except ValueError as error:
         raise OrderFileError("not JSON", [Problem("", f"the document is not valid JSON: {error}")]) from error
+    except RecursionError as error:
+        raise OrderFileError("not JSON", [Problem("", "the document is nested too deeply")]) from error
     items = document.get("orders") if isinstance(document, dict) else document
     if not isinstance(items, list):
         raise OrderFileError("not an order file", [Problem("orders", "expected a list of orders")])
@@ -119,6 +134,11 @@ def parse_json(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
     if problems:
         raise OrderFileError("orders the file does not describe fully", problems)
     return orders
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, though Python reads them; no column can store them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def import_orders(uow: UnitOfWork, orders: Iterable[NewOrder]) -> list[Imported]:

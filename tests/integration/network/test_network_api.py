@@ -22,7 +22,9 @@ from .conftest import SHARED
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[TestClient]:
     url = f"sqlite:///{tmp_path}/api.db"
-    app = create_app(Settings(database_url=url, admin_token=SecretStr("t"), auto_route=False), make_engine(url))
+    app = create_app(
+        Settings(database_url=url, admin_token=SecretStr("t"), auto_route=False), make_engine(url)
+    )
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer t"
         catalog = read_catalog_file(SHARED / "examples/catalog-keypad.yaml")

@@ -10,6 +10,7 @@ from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
 from microfactory.catalog.service import active_catalogs
 from microfactory.channels import erp
+from microfactory.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -28,7 +29,12 @@ async def import_orders(request: Request, uow: Uow, caller: Caller) -> dict[str,
     """Import orders from CSV (`Content-Type: text/csv`) or JSON; refused whole (422) if unreadable."""
     body = await request.body()
     kind = "csv" if "csv" in request.headers.get("content-type", "") else "json"
-    text = body.decode("utf-8", errors="replace")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:  # replacing bytes would import altered ids and names
+        byte = body[error.start : error.start + 1].hex()
+        problem = Problem("", f"the file is not UTF-8 text: byte 0x{byte} at position {error.start}")
+        raise erp.OrderFileError("not a text file", [problem]) from error
     orders = erp.parse(text, kind, active_catalogs(uow))
     results = erp.import_orders(uow, orders)
     summary = [

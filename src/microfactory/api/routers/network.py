@@ -27,12 +27,14 @@ router = APIRouter(prefix="/api/v1", tags=["network"])
 
 
 class WeightsIn(BaseModel):
+    """Strict numbers: `false` is not a weight of 0."""
+
     model_config = ConfigDict(extra="forbid")
 
-    distance: float = Field(1.0, ge=0, le=1000)
-    load: float = Field(1.0, ge=0, le=1000)
-    cost: float = Field(1.0, ge=0, le=1000)
-    promise: float = Field(1.0, ge=0, le=1000)
+    distance: float = Field(1.0, ge=0, le=1000, strict=True)
+    load: float = Field(1.0, ge=0, le=1000, strict=True)
+    cost: float = Field(1.0, ge=0, le=1000, strict=True)
+    promise: float = Field(1.0, ge=0, le=1000, strict=True)
 
     def to_weights(self) -> RoutingWeights:
         return RoutingWeights(self.distance, self.load, self.cost, self.promise)
@@ -56,7 +58,7 @@ class EventIn(BaseModel):
     machine: str | None = Field(None, max_length=80)
     day: date | None = Field(None, alias="date", description="site_closed / site_open: that day only")
     part: str | None = Field(None, max_length=120)
-    qty: Decimal | None = Field(None, ge=0)
+    qty: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=4)  # NUMERIC(14, 4)
     reason: str = Field("", max_length=500)
 
 

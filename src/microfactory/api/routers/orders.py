@@ -14,6 +14,9 @@ from microfactory.orders.views import line_view, order_view, work_order_view
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
+# Both databases take a signed 64-bit OFFSET and raise past it (a 500); no list is anywhere near this.
+MAX_OFFSET = 2**31 - 1
+
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
 def create_order(body: OrderIn, uow: Uow, caller: Caller, response: Response) -> dict[str, Any]:
@@ -34,7 +37,7 @@ def list_orders(
     external_id: str | None = None,
     status_: str | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     """Orders, filtered; with channel and external_id, the one order a store knows by its own id."""
     if external_id is not None:
@@ -105,7 +108,7 @@ def list_work_orders(
     status_: str | None = Query(None, alias="status"),
     site: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     """Work orders, filtered by status and site, oldest first."""
     return [work_order_view(wo) for wo in service.list_work_orders(uow, status_, site, limit, offset)]
