@@ -18,7 +18,7 @@ from benchmarks.result import Result
 
 
 def main(selected: list[str]) -> int:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 140)  # a log gets the whole table
     names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
     if selected:
         names = [n for n in names if n.removeprefix("bench_") in selected or n in selected]
