@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from microfactory.api.errors import error_body
 from microfactory.channels.shopify import fulfillment_service, verify
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
-from microfactory.channels.shopify.inbox import Delivery, InboxWorker, InboxWriter
+from microfactory.channels.shopify.inbox import Delivery
+from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
 from microfactory.config import MissingSetting, Settings
 from microfactory.db.unit_of_work import UnitOfWork
 

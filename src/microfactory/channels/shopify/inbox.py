@@ -9,12 +9,9 @@ still `received` (or `processing` past their lease) are simply taken up again.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +21,7 @@ from sqlalchemy import Table, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from microfactory.channels.shopify.mapping import PayloadError, order_id
 from microfactory.channels.shopify.order_sync import sync_order
@@ -43,8 +40,6 @@ RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED = (
     "failed",
 )
 LEASE = timedelta(minutes=5)  # a delivery `processing` for longer was abandoned by a dead process
-BUSY_WINDOW = 0.2  # seconds since the last delivery during which the worker yields to intake
-BUSY_PAUSE = 0.05
 MAX_ATTEMPTS = 5  # transient failures (a locked database) are retried this often, then marked failed
 KEPT_HEADERS = (
     "x-shopify-topic",
@@ -160,46 +155,6 @@ def _row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-class InboxWriter:
-    """Group commit for the inbox: many requests, one writer, one commit per batch.
-
-    Each delivery must be durable before Shopify gets its 200, and on SQLite a commit is most of
-    that cost. Requests queue their delivery and await it; one writer task stores everything queued
-    in a worker thread, one statement and one commit per batch, then the next batch. A delivery
-    waits at most for the batch in progress, and a burst of webhooks costs a few commits.
-    """
-
-    def __init__(self, factory: sessionmaker[Session], max_batch: int = 256) -> None:
-        self._factory = factory
-        self._max_batch = max_batch
-        self._queue: list[tuple[Delivery, asyncio.Future[Stored]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def store(self, delivery: Delivery) -> Stored:
-        """Store one delivery durably; returns once its batch has committed."""
-        done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.append((delivery, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_until_empty())
-        return await done
-
-    async def _write_until_empty(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-            try:
-                results = await asyncio.to_thread(self._write, [delivery for delivery, _ in batch])
-            except Exception as error:  # nothing of the batch was stored: every sender learns it
-                for _, done in batch:
-                    done.set_exception(error)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                done.set_result(result)
-
-    def _write(self, deliveries: list[Delivery]) -> list[Stored]:
-        with UnitOfWork(self._factory) as uow, uow.write_turn():
-            return store_deliveries(uow, deliveries)
-
-
 def _classify(text: str) -> tuple[str, str | None, str | None]:
     try:
         payload = json.loads(text)
@@ -229,12 +184,6 @@ class ProcessReport:
 _processing = threading.Lock()  # one processor per process: SQLite has one writer anyway
 
 
-def writer_lock(uow: UnitOfWork) -> contextlib.AbstractContextManager[Any]:
-    """Taken around every inbox write: on SQLite, threads queue for their turn here rather than in
-    SQLite's sleeping busy handler, which made the slowest webhook answers slow."""
-    return uow.write_turn()
-
-
 def process_pending(
     uow: UnitOfWork,
     limit: int = 1000,
@@ -260,7 +209,7 @@ def process_pending(
             if not ids:
                 break
             for delivery_id in ids:
-                with writer_lock(uow):
+                with uow.write_turn():
                     if _claim(uow, delivery_id):
                         _process_one(uow, delivery_id, report)
                 if between is not None:
@@ -376,56 +325,3 @@ def _attempts(uow: UnitOfWork, delivery_id: int) -> int:
     )
     uow.session.rollback()
     return int(value or 0)
-
-
-class InboxWorker:
-    """A background thread of the API process that drains the inbox soon after each delivery.
-
-    `kick` wakes it; it also wakes every `interval` seconds to pick up deliveries left by a crash or
-    stored by another process. It is a convenience for latency, not a guarantee: the CLI command
-    `process-inbox` does the same work from cron or by hand.
-    """
-
-    def __init__(self, factory: sessionmaker[Session], interval: float = 5.0) -> None:
-        self._factory = factory
-        self._interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._last_kick = 0.0
-
-    def kick(self) -> None:
-        self._last_kick = time.monotonic()
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="shopify-inbox", daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _give_way(self) -> None:
-        """While deliveries are arriving, answering them comes first: processing can wait a little."""
-        if time.monotonic() - self._last_kick < BUSY_WINDOW:
-            self._stop.wait(BUSY_PAUSE)
-        else:
-            time.sleep(0)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            try:
-                with UnitOfWork(self._factory) as uow:
-                    report = process_pending(uow, between=self._give_way)
-                if report.retried:
-                    self._stop.wait(0.2)
-                    self._wake.set()
-            except Exception:  # keep the worker alive; the delivery rows say what failed
-                log.exception("shopify inbox worker")
-                self._stop.wait(1.0)
