@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
-from microfactory.api.routers import catalogs, orders, tokens
+from microfactory.api.routers import catalogs, erp, network, orders, shopify, tokens
 from microfactory.bootstrap import bootstrap
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
@@ -41,7 +41,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
-    for router in (orders.router, catalogs.router, tokens.router, *_capability_routers()):
+    for router in (orders.router, catalogs.router, tokens.router, network.router, shopify.router, erp.router):
         app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 
     @app.get("/healthz", tags=["health"])
@@ -72,19 +72,3 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         inbox = getattr(app.state, "shopify_inbox_worker", None)
         if inbox is not None:
             inbox.stop()
-
-
-def _capability_routers() -> list[Any]:
-    """Routers of capabilities that later issues add (network, channels, scheduling, ...)."""
-    found = []
-    import importlib
-
-    for name in ("network", "shopify", "erp", "scheduling"):
-        try:
-            module = importlib.import_module(f"microfactory.api.routers.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"microfactory.api.routers.{name}":
-                raise
-            continue
-        found.append(module.router)
-    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog
+from microfactory.cli import catalog, network, orders, schedule, shopify
 from microfactory.cli.context import console, errors, fail
 
 app = typer.Typer(
@@ -23,14 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 
-for _group in ("network", "schedule", "shopify", "orders"):
-    try:
-        _module = importlib.import_module(f"microfactory.cli.{_group}")
-    except ModuleNotFoundError as _error:
-        if _error.name != f"microfactory.cli.{_group}":
-            raise
-        continue
-    app.add_typer(_module.app, name=_group)
+for group, module in (("network", network), ("schedule", schedule), ("shopify", shopify), ("orders", orders)):
+    app.add_typer(module.app, name=group)
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
