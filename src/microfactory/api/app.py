@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
 from microfactory.network.routing_worker import RoutingWorker
+from microfactory.orders.intake_queue import IntakeQueue
+from microfactory.orders.views import order_view
 
 
 def create_app(
@@ -38,6 +41,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.intake_queue = IntakeQueue(app.state.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
@@ -60,6 +64,7 @@ def create_app(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background workers live as long as the server: the router, and the Shopify inbox if started."""
     settings: Settings = app.state.settings
+    gc.freeze()  # what start-up built lives as long as the process: keep it out of every collection
     router = None
     if settings.auto_route:
         router = RoutingWorker(app.state.session_factory, settings.route_interval_seconds)

@@ -6,7 +6,7 @@ one it sent first. Lines that cannot be made wait in *needs attention*; `correct
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,55 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
     if known is not None:
         return IntakeResult(get_order(uow, known), created=False)
     catalogs = catalogs if catalogs is not None else active_catalogs(uow)
+    bookmark = audit.mark(uow)
+    try:
+        with uow.session.begin_nested():  # a lost race undoes this order only, not the caller's work
+            order = _new_order(uow, new, catalogs)
+    except IntegrityError:  # the same order arrived concurrently: the first one stands
+        audit.discard_since(uow, bookmark)
+        winner = find_order(uow, new.channel, new.external_id)
+        if winner is None:
+            raise
+        return IntakeResult(winner, created=False)
+    return IntakeResult(order, created=True)
+
+
+def intake_many(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[IntakeResult]:
+    """Accept several orders in one flush: what a burst of API requests costs as one write.
+
+    Orders already stored, and repeats within the batch, come back as they are (created False). The
+    one flush fails only if another process stored one of the orders meanwhile; then the batch is
+    taken again order by order, each in its own savepoint, so that only the duplicate is refused.
+    """
+    keys = {(new.channel, new.external_id) for new in batch}
+    stored = {
+        (order.channel, order.external_id): order
+        for order in uow.session.scalars(
+            select(OrderRow)
+            .where(OrderRow.external_id.in_({external for _, external in keys}))
+            .options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
+        )
+        if (order.channel, order.external_id) in keys
+    }
+    catalogs = active_catalogs(uow)
+    bookmark = audit.mark(uow)
+    results: list[IntakeResult] = []
+    try:
+        with uow.session.begin_nested():
+            for new in batch:
+                key = (new.channel, new.external_id)
+                if key in stored:
+                    results.append(IntakeResult(stored[key], created=False))
+                else:
+                    stored[key] = _new_order(uow, new, catalogs)
+                    results.append(IntakeResult(stored[key], created=True))
+    except IntegrityError:
+        audit.discard_since(uow, bookmark)
+        return [intake(uow, new, catalogs) for new in batch]
+    return results
+
+
+def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow:
     order = OrderRow(
         id=new_id("ord"),
         channel=new.channel,
@@ -71,20 +120,11 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
         source_updated_at=new.source_updated_at,
         attributes=dict(new.attributes),
     )
-    bookmark = audit.mark(uow)
-    try:
-        with uow.session.begin_nested():  # a lost race undoes this order only, not the caller's work
-            uow.session.add(order)
-            for position, line in enumerate(new.lines):
-                order.lines.append(_new_line(uow, order, position, line, catalogs))
-            refresh_status(uow, order, reason=f"received from {new.channel}")
-    except IntegrityError:  # the same order arrived concurrently: the first one stands
-        audit.discard_since(uow, bookmark)
-        winner = find_order(uow, new.channel, new.external_id)
-        if winner is None:
-            raise
-        return IntakeResult(winner, created=False)
-    return IntakeResult(order, created=True)
+    uow.session.add(order)
+    for position, line in enumerate(new.lines):
+        order.lines.append(_new_line(uow, order, position, line, catalogs))
+    refresh_status(uow, order, reason=f"received from {new.channel}")
+    return order
 
 
 def _new_line(

@@ -13,7 +13,7 @@ from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
 from microfactory.db.tables.orders import AuditEventRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.orders import service
+from microfactory.orders import audit, service
 from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
@@ -161,3 +161,26 @@ def test_same_catalog_version_with_other_content_is_refused(loaded: Engine, shar
     document["products"]["KP"]["name"] = "Renamed"
     with UnitOfWork.for_engine(loaded) as uow, pytest.raises(Exception, match="raise the version"):
         catalog_service.load_catalog(uow, document)
+
+
+def test_intake_many_writes_a_batch_once_and_knows_repeats(loaded: Engine) -> None:
+    with UnitOfWork.for_engine(loaded) as uow:
+        first = service.intake(uow, order("B-1", NewOrderLine(qty=1, product="KP")))
+        uow.commit()
+    batch = [
+        order("B-1", NewOrderLine(qty=1, product="KP")),  # stored before
+        order("B-2", NewOrderLine(qty=2, product="KEY-MODULE-R", options={"color": "teal"})),
+        order("B-2", NewOrderLine(qty=2, product="KEY-MODULE-R", options={"color": "teal"})),  # repeat
+        order("B-3", NewOrderLine(qty=1, product="KP", options={"keys": 7})),
+    ]
+    with UnitOfWork.for_engine(loaded) as uow:
+        results = service.intake_many(uow, batch)
+        uow.commit()
+        assert [r.created for r in results] == [False, True, False, True]
+        assert results[0].order.id == first.order.id
+        assert results[1].order.id == results[2].order.id
+        assert results[3].order.status == "needs_attention"
+    with UnitOfWork.for_engine(loaded) as uow:
+        assert len(service.list_orders(uow, channel="test")) == 3
+        trail = audit.history(uow, [results[1].order.id])
+        assert [e.to_status for e in trail] == ["accepted"]  # one order, recorded once

@@ -1,5 +1,5 @@
 """The inbox's two background parts in the API process: the writer that stores deliveries in
-batches (group commit), and the worker that turns stored deliveries into orders soon after.
+batches, and the worker that turns stored deliveries into orders soon after.
 
 Neither is needed for correctness: a delivery is stored before its 200, and `process_pending` (also
 `microfactory shopify process-inbox`) picks up whatever a crash left behind.
@@ -7,7 +7,6 @@ Neither is needed for correctness: a delivery is stored before its 200, and `pro
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -15,6 +14,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.channels.shopify.inbox import Delivery, Stored, process_pending, store_deliveries
+from microfactory.db.group_commit import GroupCommit
 from microfactory.db.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -24,39 +24,16 @@ BUSY_PAUSE = 0.05
 
 
 class InboxWriter:
-    """Group commit for the inbox: many requests, one writer, one commit per batch.
-
-    Each delivery must be durable before Shopify gets its 200, and on SQLite a commit is most of
-    that cost. Requests queue their delivery and await it; one writer task stores everything queued
-    in a worker thread, one statement and one commit per batch, then the next batch. A delivery
-    waits at most for the batch in progress, and a burst of webhooks costs a few commits.
-    """
+    """Stores deliveries with group commit (`db.group_commit`): a burst of webhooks costs a few
+    commits, and each delivery is still durable before its 200."""
 
     def __init__(self, factory: sessionmaker[Session], max_batch: int = 256) -> None:
         self._factory = factory
-        self._max_batch = max_batch
-        self._queue: list[tuple[Delivery, asyncio.Future[Stored]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._group = GroupCommit(self._write, max_batch)
 
     async def store(self, delivery: Delivery) -> Stored:
         """Store one delivery durably; returns once its batch has committed."""
-        done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.append((delivery, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_until_empty())
-        return await done
-
-    async def _write_until_empty(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-            try:
-                results = await asyncio.to_thread(self._write, [delivery for delivery, _ in batch])
-            except Exception as error:  # nothing of the batch was stored: every sender learns it
-                for _, done in batch:
-                    done.set_exception(error)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                done.set_result(result)
+        return await self._group.submit(delivery)
 
     def _write(self, deliveries: list[Delivery]) -> list[Stored]:
         with UnitOfWork(self._factory) as uow, uow.write_turn():

@@ -1,0 +1,34 @@
+"""Order intake for the API with group commit (`db.group_commit`): orders that arrive together
+are written together, one flush and one commit per burst, each answered once it is durable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from microfactory.db.group_commit import GroupCommit
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.orders.model import NewOrder
+from microfactory.orders.service import IntakeResult, intake_many
+
+View = Callable[[IntakeResult], Any]
+
+
+class IntakeQueue:
+    """`await submit(order)` returns (view of the order, created) once its batch has committed."""
+
+    def __init__(self, factory: sessionmaker[Session], view: View, max_batch: int = 32) -> None:
+        self._factory = factory
+        self._view = view
+        self._group = GroupCommit(self._write, max_batch)
+
+    async def submit(self, order: NewOrder) -> tuple[Any, bool]:
+        return await self._group.submit(order)
+
+    def _write(self, orders: list[NewOrder]) -> list[tuple[Any, bool]]:
+        with UnitOfWork(self._factory) as uow, uow.write_turn():
+            results = intake_many(uow, orders)
+            uow.commit()
+            return [(self._view(result), result.created) for result in results]
