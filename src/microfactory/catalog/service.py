@@ -6,7 +6,6 @@ it was made with, and names the catalog version.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ class CatalogSet:
 
 
 def _has_placeholder(product: Product) -> bool:
-    return product.shopify is not None and re.search(r"\{", product.shopify.sku) is not None
+    return product.shopify is not None and "{" in product.shopify.sku
 
 
 FRESH_FOR = 1.0  # seconds: another process's new catalog is seen within this long

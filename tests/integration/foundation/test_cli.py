@@ -13,26 +13,15 @@ from microfactory.cli.main import app
 runner = CliRunner()
 
 
+def translate_args(shared: Path, *options: str) -> list[str]:
+    """`translate --catalog <example> --product KP --option ... --json`."""
+    pairs = [part for option in options for part in ("--option", option)]
+    return ["translate", "--catalog", str(shared / "examples/catalog-keypad.yaml"), "--product", "KP", *pairs]
+
+
 def test_translate_json_matches_the_contract(shared: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "translate",
-            "--catalog",
-            str(shared / "examples/catalog-keypad.yaml"),
-            "--product",
-            "KP",
-            "--option",
-            "keys=8",
-            "--option",
-            "color=Teal",
-            "--option",
-            "engraving=Mira's Deck",
-            "--qty",
-            "2",
-            "--json",
-        ],
-    )
+    args = translate_args(shared, "keys=8", "color=Teal", "engraving=Mira's Deck")
+    result = runner.invoke(app, [*args, "--qty", "2", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) >= {"configuration_key", "bom", "operations"}
@@ -46,21 +35,7 @@ def test_translate_json_matches_the_contract(shared: Path) -> None:
 
 
 def test_translate_invalid_options_exit_2_with_problems(shared: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "translate",
-            "--catalog",
-            str(shared / "examples/catalog-keypad.yaml"),
-            "--product",
-            "KP",
-            "--option",
-            "keys=7",
-            "--option",
-            "colour=red",
-            "--json",
-        ],
-    )
+    result = runner.invoke(app, [*translate_args(shared, "keys=7", "colour=red"), "--json"])
     assert result.exit_code == 2
     data = json.loads(result.stdout)
     assert data["error"] == "invalid options for KP"

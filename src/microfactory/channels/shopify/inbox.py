@@ -88,17 +88,11 @@ class Stored:
     reason: str | None = None
 
 
-def store_delivery(uow: UnitOfWork, delivery: Delivery) -> Stored:
-    """Insert the delivery and commit; a webhook id seen before is a duplicate and stores nothing.
+def store_deliveries(uow: UnitOfWork, deliveries: list[Delivery]) -> list[Stored]:
+    """Insert a batch of deliveries in one statement and one commit; duplicates store nothing.
 
     A body that is not JSON (with a valid signature) is stored as `failed` with the reason, so that
     an operator sees it; retrying cannot change it, so the endpoint still answers 200.
-    """
-    return store_deliveries(uow, [delivery])[0]
-
-
-def store_deliveries(uow: UnitOfWork, deliveries: list[Delivery]) -> list[Stored]:
-    """Insert a batch of deliveries in one statement and one commit; duplicates store nothing.
 
     `INSERT .. ON CONFLICT (webhook_id) DO NOTHING RETURNING` tells which rows went in: a webhook
     id that returns nothing was there before (or earlier in the same batch).
