@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
+from rich.table import Table
 
 from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
 from microfactory.channels.shopify.inbox import process_pending
+from microfactory.channels.shopify.inbox_status import inbox_status
 from microfactory.channels.shopify.reconcile import reconcile as reconcile_orders
 from microfactory.cli.context import console, engine, errors, unit_of_work
 from microfactory.config import MissingSetting, get_settings
@@ -70,6 +72,30 @@ def process_inbox(
     )
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def inbox(failed: int = typer.Option(10, help="show this many of the newest failures")) -> None:
+    """What the webhook inbox holds: deliveries by status, the backlog, and why deliveries failed."""
+    with unit_of_work() as uow:
+        status = inbox_status(uow, failed)
+    console.print(", ".join(f"{count} {name}" for name, count in status.counts.items()))
+    if status.oldest_pending is not None:
+        console.print(f"{status.pending} waiting since {status.oldest_pending.isoformat()}")
+    if status.failed:
+        table = Table(
+            "webhook id", "topic", "order", "received", "error", title="failed deliveries, newest first"
+        )
+        for row in status.failed:
+            cells = (
+                row["webhook_id"],
+                row["topic"],
+                row["order_external_id"],
+                row["received_at"],
+                row["error"],
+            )
+            table.add_row(*(cell or "" for cell in cells))
+        console.print(table)
 
 
 @app.command("register-fulfillment-service")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another process's transaction
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -32,7 +37,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -53,3 +58,36 @@ def write_lock(engine: Engine) -> AbstractContextManager[Any]:
     if engine.dialect.name != "sqlite":
         return nullcontext()
     return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+
+
+@contextmanager
+def unwaited_write(engine: Engine) -> Iterator[Connection | None]:
+    """A SQLite write transaction begun only if it needs no waiting; None when it would.
+
+    For callers that must not block (the event loop's thread): the write lock of this process is
+    tried, not waited for, and SQLite's busy wait is off for the transaction, so a lock held by
+    another process fails at once with an error `is_busy` recognises. Either way the caller sends the
+    write to a thread that may wait. Nothing is written when the transaction fails.
+    """
+    lock = _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+    if not lock.acquire(blocking=False):
+        yield None
+        return
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout=0")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    finally:
+        lock.release()
+
+
+def is_busy(error: OperationalError) -> bool:
+    """True when SQLite refused because another connection holds its lock."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

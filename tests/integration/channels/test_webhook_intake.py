@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -78,17 +79,49 @@ def test_a_huge_body_gets_413(api: TestClient, channel_engine: Engine) -> None:
     assert _count(channel_engine, WebhookDeliveryRow) == 0
 
 
-def test_malformed_json_with_a_valid_signature_is_kept_as_failed(
-    api: TestClient, deliver: Deliver, channel_engine: Engine, process: Any
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"id": 12, "line_items": [', "line 1 column"),
+        (b'[{"id": 12}]', "not a JSON object"),
+        (b'{"id": 12, "note": "caf\xe9"}', "UTF-8"),
+        (b'{"id": 12, "total_price": NaN}', "expected a JSON value"),
+        (b"[" * 5000 + b"]" * 5000, "depth limit"),
+    ],
+)
+def test_a_signed_body_that_is_not_a_json_object_gets_400_and_nothing_is_stored(
+    deliver: Deliver, channel_engine: Engine, body: bytes, named: str
 ) -> None:
-    response = deliver(b'{"id": 12, "line_items": [', webhook_id="wh-bad")
-    assert response.status_code == 200
-    assert response.json()["status"] == "failed"
-    assert "not valid JSON" in response.json()["reason"]
-    assert process().total == 0
+    response = deliver(body, webhook_id="wh-bad")
+    assert response.status_code == 400
+    assert response.json()["error"] == "the body is not valid JSON"
+    assert named in response.json()["problems"][0]["message"]
+    assert _count(channel_engine, WebhookDeliveryRow) == 0
+
+
+def test_a_delivery_without_its_id_headers_gets_400_naming_them(
+    api: TestClient, channel_engine: Engine
+) -> None:
+    body = b'{"id": 1, "line_items": []}'
+    headers = signed_headers(body, "orders/create")
+    del headers["X-Shopify-Webhook-Id"], headers["X-Shopify-Topic"]
+    response = api.post("/webhooks/shopify", content=body, headers=headers)
+    assert response.status_code == 400
+    assert {p["path"] for p in response.json()["problems"]} == {
+        "headers.X-Shopify-Webhook-Id",
+        "headers.X-Shopify-Topic",
+    }
+    assert _count(channel_engine, WebhookDeliveryRow) == 0
+
+
+def test_an_order_topic_without_an_order_id_is_kept_as_failed(
+    deliver: Deliver, channel_engine: Engine, process: Any
+) -> None:
+    assert deliver({"line_items": []}, webhook_id="wh-no-id").json()["status"] == "received"
+    assert process().failed == 1
     with UnitOfWork.for_engine(channel_engine) as uow:
         row = uow.session.scalar(select(WebhookDeliveryRow))
-        assert row is not None and row.status == "failed" and row.webhook_id == "wh-bad"
+        assert row is not None and row.status == "failed" and "no id" in (row.error or "")
     assert _count(channel_engine, OrderRow) == 0
 
 
@@ -277,3 +310,44 @@ def test_missing_webhook_id_is_a_bad_request(api: TestClient) -> None:
     headers = signed_headers(body, "orders/create")
     del headers["X-Shopify-Webhook-Id"]
     assert api.post("/webhooks/shopify", content=body, headers=headers).status_code == 400
+
+
+def test_the_inbox_shows_counts_backlog_and_why_deliveries_failed(
+    api: TestClient,
+    deliver: Deliver,
+    process: Any,
+    order_create: dict[str, Any],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deliver(order_create, webhook_id="wh-good")
+    deliver(order_create, webhook_id="wh-good")  # a retry: refused by the unique webhook id
+    deliver({"line_items": []}, webhook_id="wh-no-id")
+    waiting = api.get("/api/v1/shopify/inbox").json()
+    assert waiting["counts"]["received"] == 2 and waiting["pending"] == 2
+    assert waiting["oldest_pending_received_at"] is not None
+    process()
+    status = api.get("/api/v1/shopify/inbox").json()
+    assert status["counts"] == {"received": 0, "processing": 0, "processed": 1, "duplicate": 0, "failed": 1}
+    assert status["pending"] == 0 and status["oldest_pending_received_at"] is None
+    (failure,) = status["failed"]
+    assert failure["webhook_id"] == "wh-no-id" and "no id" in failure["error"]
+    assert api.get("/api/v1/shopify/inbox", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+    from typer.testing import CliRunner
+
+    from microfactory.cli import context
+    from microfactory.cli.main import app
+    from microfactory.config import get_settings
+
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    context.engine.cache_clear()
+    try:
+        shown = CliRunner().invoke(app, ["shopify", "inbox"])
+    finally:
+        get_settings.cache_clear()
+        context.engine.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert "1 processed" in shown.output and "1 failed" in shown.output
+    assert "wh-no-id" in shown.output and "no id" in shown.output

@@ -7,6 +7,7 @@ is checked before anything is parsed or stored. A wrong or missing signature get
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -16,12 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from microfactory.api.errors import error_body
 from microfactory.channels.shopify import fulfillment_service, verify
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
-from microfactory.channels.shopify.inbox import Delivery
+from microfactory.channels.shopify.inbox import RECEIVED, Delivery
 from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
+from microfactory.channels.shopify.mapping import PayloadError
 from microfactory.config import MissingSetting, Settings
 from microfactory.db.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["shopify"])
+log = logging.getLogger(__name__)
 
 SECRET_SETTING = "MICROFACTORY_SHOPIFY_WEBHOOK_SECRET"
 
@@ -56,34 +59,44 @@ def _worker(request: Request) -> InboxWorker | None:
     return worker
 
 
-@router.post("/webhooks/shopify", responses={401: {}, 413: {}, 503: {}})
+@router.post("/webhooks/shopify", responses={400: {}, 401: {}, 413: {}, 503: {}})
 async def shopify_webhook(request: Request) -> JSONResponse:
-    """Verify, store in the inbox, answer: processing happens after the 200 (see docs/decisions/0003)."""
+    """Verify, check, store in the inbox, answer: processing happens after the 200 (docs/decisions/0003).
+
+    A delivery without its id headers, or whose body is not a JSON object, gets 400 naming the
+    problem and is not stored: no retry could turn it into an order.
+    """
     body = await request.body()
     refused = _refusal(request, body)
     if refused is not None:
         return refused
-    delivery = Delivery.from_headers(request.headers, body)
-    if not delivery.webhook_id or not delivery.topic:
-        return JSONResponse(
-            error_body("X-Shopify-Webhook-Id and X-Shopify-Topic headers are required"), status_code=400
-        )
+    try:
+        delivery = Delivery.read(_shopify_headers(request), body)
+    except PayloadError as error:
+        log.warning("shopify delivery refused: %s", error.summary)
+        return JSONResponse(error.as_dict(), status_code=400)
     stored = await _writer(request).store(delivery)
-    if stored.status == "received":
+    if stored.status == RECEIVED:
         worker = _worker(request)
         if worker is not None:
             worker.kick()
-    content: dict[str, Any] = {"status": stored.status, "id": stored.delivery_id}
-    if stored.reason:
-        content["reason"] = stored.reason
-    return JSONResponse(content, status_code=200)
+    return JSONResponse({"status": stored.status, "id": stored.delivery_id}, status_code=200)
+
+
+def _shopify_headers(request: Request) -> dict[str, str]:
+    """Shopify's `x-shopify-*` headers as a plain dict (ASGI gives lower-case names), read once."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in request.scope["headers"]
+        if name.startswith(b"x-shopify-")
+    }
 
 
 def _writer(request: Request) -> InboxWriter:
     state = request.app.state
     writer: InboxWriter | None = getattr(state, "shopify_inbox_writer", None)
     if writer is None:  # one per app, made on the event loop's thread
-        writer = state.shopify_inbox_writer = InboxWriter(state.session_factory)
+        writer = state.shopify_inbox_writer = InboxWriter(state.engine)
     return writer
 
 

@@ -1,7 +1,8 @@
 """The webhook inbox: store each signed delivery durably first, process it after.
 
-Storing is all the HTTP handler does after checking the signature: an INSERT, unique on the webhook
-id, committed (in a small batch with its neighbours, see `InboxWriter`) before Shopify gets its 200. `process_pending` (run by the in-process
+After checking the signature the HTTP handler only reads the headers, checks the body is a JSON
+object, and stores it: an INSERT, unique on the webhook id, committed (in a small batch with its
+neighbours, see `InboxWriter`) before Shopify gets its 200. `process_pending` (run by the in-process
 `InboxWorker` and by `microfactory shopify process-inbox`) turns stored deliveries into orders, one
 transaction per delivery, so a crash at any point loses nothing and repeats nothing: deliveries
 still `received` (or `processing` past their lease) are simply taken up again.
@@ -9,7 +10,6 @@ still `received` (or `processing` past their lease) are simply taken up again.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
+import orjson
+from sqlalchemy import Connection, Table, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from microfactory.channels.shopify.mapping import PayloadError, order_id
+from microfactory.channels.shopify.mapping import PayloadError, order_id, parse_time
 from microfactory.channels.shopify.order_sync import sync_order
 from microfactory.db.base import utcnow
 from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,8 @@ class Delivery:
 
     webhook_id: str
     topic: str
-    body: bytes
+    body: str  # the raw body, checked to be UTF-8 JSON
+    order_external_id: str | None = None  # the order the body is about, when it is one
     shop_domain: str = ""
     event_id: str | None = None
     api_version: str | None = None
@@ -65,14 +68,27 @@ class Delivery:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], body: bytes) -> Delivery:
-        """Read Shopify's `X-Shopify-*` headers (case-insensitive mapping, as Starlette gives)."""
-        from microfactory.channels.shopify.mapping import parse_time
+    def read(cls, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Read Shopify's `X-Shopify-*` headers (lower-case names) and check the body is a JSON object.
 
+        Raises `PayloadError` naming each problem: a delivery without its ids cannot be deduplicated,
+        and a body that is not JSON can never become an order, so neither is stored.
+        """
+        webhook_id = (headers.get("x-shopify-webhook-id") or "").strip()[:120]
+        topic = (headers.get("x-shopify-topic") or "").strip()[:80]
+        missing = [
+            Problem(f"headers.{name}", "the header is required")
+            for name, value in (("X-Shopify-Webhook-Id", webhook_id), ("X-Shopify-Topic", topic))
+            if not value
+        ]
+        if missing:
+            raise PayloadError("the delivery lacks Shopify's headers", missing)
+        payload = read_payload(body)
         return cls(
-            webhook_id=(headers.get("x-shopify-webhook-id") or "").strip()[:120],
-            topic=(headers.get("x-shopify-topic") or "").strip()[:80],
-            body=body,
+            webhook_id=webhook_id,
+            topic=topic,
+            body=body.decode("utf-8"),
+            order_external_id=_order_id(payload) if topic in ORDER_TOPICS else None,
             shop_domain=(headers.get("x-shopify-shop-domain") or "").strip()[:255],
             event_id=(headers.get("x-shopify-event-id") or "").strip()[:120] or None,
             api_version=(headers.get("x-shopify-api-version") or "").strip()[:20] or None,
@@ -81,55 +97,53 @@ class Delivery:
         )
 
 
+def read_payload(body: bytes | str) -> dict[str, Any]:
+    """The body as a JSON object; `PayloadError` says why when it is not one."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise PayloadError("the body is not valid JSON", [Problem("", str(error))]) from None
+    if not isinstance(payload, dict):
+        raise PayloadError("the body is not valid JSON", [Problem("", "the body is not a JSON object")])
+    return payload
+
+
+def _order_id(payload: dict[str, Any]) -> str | None:
+    try:
+        return order_id(payload)
+    except PayloadError:
+        return None  # kept: processing marks it failed and says why
+
+
 @dataclass(frozen=True)
 class Stored:
     delivery_id: int | None
-    status: str  # received | duplicate | failed
-    reason: str | None = None
+    status: str  # received | duplicate
 
 
-def store_deliveries(uow: UnitOfWork, deliveries: list[Delivery]) -> list[Stored]:
-    """Insert a batch of deliveries in one statement and one commit; duplicates store nothing.
-
-    A body that is not JSON (with a valid signature) is stored as `failed` with the reason, so that
-    an operator sees it; retrying cannot change it, so the endpoint still answers 200.
+def store_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[Stored]:
+    """Insert a batch of deliveries in one statement; duplicates store nothing. The caller commits.
 
     `INSERT .. ON CONFLICT (webhook_id) DO NOTHING RETURNING` tells which rows went in: a webhook
     id that returns nothing was there before (or earlier in the same batch).
     """
     rows = [_row(delivery) for delivery in deliveries]
-    insert = sqlite_insert if uow.engine.dialect.name == "sqlite" else postgresql_insert
+    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
     table = cast(Table, WebhookDeliveryRow.__table__)
     statement = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["webhook_id"])
         .returning(table.c.id, table.c.webhook_id)
     )  # one cached statement, run for many rows at once ("insertmanyvalues")
-    result = uow.session.connection().execute(statement, rows)
-    inserted = {webhook_id: row_id for row_id, webhook_id in result}
-    uow.commit()
+    inserted = {webhook_id: row_id for row_id, webhook_id in connection.execute(statement, rows)}
     stored: list[Stored] = []
     for row in rows:
         row_id = inserted.pop(row["webhook_id"], None)
-        if row_id is None:
-            stored.append(Stored(None, DUPLICATE, "this webhook id was received before"))
-        else:
-            stored.append(Stored(row_id, row["status"], row["error"]))
+        stored.append(Stored(None, DUPLICATE) if row_id is None else Stored(row_id, RECEIVED))
     return stored
 
 
 def _row(delivery: Delivery) -> dict[str, Any]:
-    status: str
-    reason: str | None
-    external: str | None
-    try:
-        text = delivery.body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = delivery.body.decode("utf-8", errors="replace")
-        status, reason, external = FAILED, "the body is not UTF-8 text", None
-    else:
-        status, reason, external = _classify(text)
-    now = utcnow()
     return {
         "webhook_id": delivery.webhook_id,
         "event_id": delivery.event_id,
@@ -137,29 +151,16 @@ def _row(delivery: Delivery) -> dict[str, Any]:
         "shop_domain": delivery.shop_domain,
         "api_version": delivery.api_version,
         "triggered_at": delivery.triggered_at,
-        "status": status,
-        "error": reason,
-        "order_external_id": external,
-        "body": text,
+        "status": RECEIVED,
+        "error": None,
+        "order_external_id": delivery.order_external_id,
+        "body": delivery.body,
         "headers": dict(delivery.headers),
         "attempts": 0,
-        "received_at": now,
+        "received_at": utcnow(),
         "claimed_at": None,
-        "processed_at": now if status == FAILED else None,
+        "processed_at": None,
     }
-
-
-def _classify(text: str) -> tuple[str, str | None, str | None]:
-    try:
-        payload = json.loads(text)
-    except ValueError as error:
-        return FAILED, f"the body is not valid JSON: {error}", None
-    if not isinstance(payload, dict):
-        return FAILED, "the body is not a JSON object", None
-    try:
-        return RECEIVED, None, order_id(payload)
-    except PayloadError:
-        return RECEIVED, None, None  # topics other than orders may carry no order id
 
 
 @dataclass
@@ -299,8 +300,7 @@ def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
     """Do what the topic asks; returns what happened, for the report (e.g. `order created`)."""
     if topic not in ORDER_TOPICS:
         return f"topic {topic!r} is not handled; stored only"
-    payload: Any = json.loads(body)
-    outcome = sync_order(uow, payload, cancelled=topic == "orders/cancelled")
+    outcome = sync_order(uow, read_payload(body), cancelled=topic == "orders/cancelled")
     return f"order {outcome.action}"
 
 
