@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from microfactory.channels.shopify.inbox import FAILED, PROCESSING, RECEIVED
+from microfactory.channels.shopify.inbox import DUPLICATE, FAILED, PROCESSED, PROCESSING, RECEIVED
 from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.unit_of_work import UnitOfWork
 
-STATUSES = ("received", "processing", "processed", "duplicate", "failed")
+STATUSES = (RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED)
 
 
 @dataclass(frozen=True)
