@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import typer
@@ -12,7 +13,7 @@ from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
 from microfactory.channels.shopify.inbox import process_pending
 from microfactory.channels.shopify.inbox_status import inbox_status
 from microfactory.channels.shopify.reconcile import reconcile as reconcile_orders
-from microfactory.cli.context import console, engine, errors, unit_of_work
+from microfactory.cli.context import console, engine, errors, fail, unit_of_work
 from microfactory.config import MissingSetting, get_settings
 from microfactory.db.engine import make_session_factory
 
@@ -127,3 +128,42 @@ def sync_fulfilments(limit: int = typer.Option(200, help="at most this many ship
         errors.print(f"  [yellow]{error}[/yellow]")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _shipment_line(value: str) -> fulfilment_sync.ShipmentLine:
+    """`LINE_ID:QTY` as a shipment line; anything else is a usage error naming the value."""
+    line_id, _, qty = value.rpartition(":")
+    try:
+        number = int(qty)
+    except ValueError:
+        number = None
+    if not line_id.strip() or number is None:
+        raise typer.BadParameter(f"{value!r} is not LINE_ID:QTY (e.g. line_3f2a...:2)", param_hint="--line")
+    return fulfilment_sync.ShipmentLine(line_id.strip(), number)
+
+
+@app.command()
+def ship(
+    order_id: str = typer.Argument(..., help="order id (ord_...)"),
+    tracking: str = typer.Option(..., "--tracking", help="the parcel's tracking number"),
+    company: str | None = typer.Option(None, "--company", help="carrier, as Shopify spells it"),
+    url: str | None = typer.Option(None, "--url", help="tracking URL"),
+    line: list[str] | None = typer.Option(
+        None, "--line", help="LINE_ID:QTY the parcel holds (repeat); none: everything still open"
+    ),
+    key: str | None = typer.Option(None, "--key", help="idempotency key (default: order and tracking)"),
+) -> None:
+    """Say a parcel of a Shopify order shipped; `sync-fulfilments` then tells Shopify (safe to repeat)."""
+    lines = [_shipment_line(value) for value in line] if line else None
+    with unit_of_work() as uow:
+        try:
+            row, created = fulfilment_sync.queue_shipment(uow, order_id, tracking, company, url, key, lines)
+        except (fulfilment_sync.ShipmentRefused, LookupError, fulfilment_sync.NotAShopifyOrder) as error:
+            raise fail(error) from error
+        view = fulfilment_sync.shipment_view(row)
+        uow.commit()
+    state = "queued" if created else "already queued"
+    errors.print(
+        f"{state}: {view['id']} ({view['status']}); `microfactory shopify sync-fulfilments` sends it"
+    )
+    print(json.dumps(view, ensure_ascii=False, indent=2))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from microfactory.db.tables.channels import FulfillmentRequestRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
 from tests.integration.channels.conftest import SECRET, updated
-from tests.integration.channels.fake_shopify import FakeShop
+from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -38,16 +39,62 @@ def test_reconcile_pages_through_orders_and_twice_changes_nothing(
     for order in _orders(order_create, 7):
         shop.add_order(order)
     shop.orders.append(updated(order_create, "2026-10-01T00:00:00Z", id=6999))  # before --since
-    pages = list(
-        admin.pages("orders.json", {"status": "any", "updated_at_min": SINCE.isoformat(), "limit": 3})
-    )
-    assert [len(page["orders"]) for page in pages] == [3, 3, 1]
+    paged = list(admin.orders_updated_since(SINCE, page_size=3))
+    assert [order["id"] for order in paged] == [7000 + n for n in range(7)]  # least recently updated first
+    assert shop.requests.count("graphql OrdersUpdatedSince") == 3  # pages of 3, 3 and 1
     first = reconcile(factory, admin, SINCE)
     assert first.seen == 7 and first.actions == {"created": 7}
     second = reconcile(factory, admin, SINCE)
     assert second.seen == 7 and second.actions == {"unchanged": 7}
     with UnitOfWork(factory) as uow:
         assert len(service.list_orders(uow, channel="shopify")) == 7
+
+
+def _big_order(order_create: dict[str, Any], lines: int) -> dict[str, Any]:
+    """An order with `lines` line items (replacement key modules), each with its own id."""
+    item = order_create["line_items"][1]
+    items = [
+        {**item, "id": 90_000 + n, "admin_graphql_api_id": f"gid://shopify/LineItem/{90_000 + n}"}
+        for n in range(lines)
+    ]
+    return updated(order_create, "2026-11-21T08:00:00Z", id=7100, name="#2100",
+                   admin_graphql_api_id="gid://shopify/Order/7100", line_items=items)  # fmt: skip
+
+
+def test_line_items_beyond_the_first_page_are_fetched_not_dropped(
+    fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin, factory: Any, order_create: dict[str, Any]
+) -> None:
+    shop, _ = fake_shop
+    big = _big_order(order_create, 215)
+    shop.add_order(big)
+    (payload,) = admin.orders_updated_since(SINCE, lines_page=10)
+    assert [item["id"] for item in payload["line_items"]] == [item["id"] for item in big["line_items"]]
+    assert shop.requests.count("graphql OrderLineItems") == 3  # 10 came with the order, then 100, 100, 5
+    assert admin.order(7100) == payload  # the fulfillment service's read pages the same way
+    assert admin.order(424242) is None  # Shopify answers `order: null` for an order it does not have
+
+    shop.orders = [_big_order(order_create, 12)]
+    assert reconcile(factory, admin, SINCE).actions == {"created": 1}
+    with UnitOfWork(factory) as uow:
+        taken = service.find_order(uow, "shopify", "7100")
+        assert taken is not None and len(taken.lines) == 12
+
+
+def test_an_order_whose_line_items_stop_coming_is_refused_not_cut() -> None:
+    """Shopify loses the order between two pages of its line items: nothing is taken in."""
+    first_page = {
+        "id": "gid://shopify/Order/7000", "legacyResourceId": "7000", "name": "#2000",
+        "lineItems": {"nodes": [{"id": "gid://shopify/LineItem/1", "quantity": 1}],
+                      "pageInfo": {"hasNextPage": True, "endCursor": "c1"}},
+    }  # fmt: skip
+    answers = iter([{"order": first_page}, {"order": None}])
+
+    def shopify(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": next(answers)})
+
+    admin = ShopifyAdmin("shop.example", TOKEN, "2025-07", transport=httpx.MockTransport(shopify))
+    with admin, pytest.raises(AdminApiError, match=r"7000 \(#2000\): only 1 of its line items"):
+        admin.order(7000)
 
 
 def test_429_with_retry_after_and_graphql_throttling_are_waited_out(
@@ -178,9 +225,10 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
 
     query = "/shopify/fetch_tracking_numbers?order_names[]=%232002.1&order_names[]=%239999.1&shop=keystone-test.myshopify.com"
     assert api.get(query).status_code == 401
-    answer = api.get(query, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, b"")}).json()
+    signature = sign(SECRET, query.split("?", 1)[1].encode())  # Shopify signs a GET's query string
+    answer = api.get(query, headers={"X-Shopify-Hmac-Sha256": signature}).json()
     assert answer == {
-        "tracking_numbers": {"#2002.1": "TRACK-42", "#9999.1": None},
+        "tracking_numbers": {"#2002.1": "TRACK-42"},
         "message": answer["message"],
         "success": True,
     }

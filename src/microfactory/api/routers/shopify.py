@@ -129,15 +129,41 @@ async def fulfillment_order_notification(request: Request) -> JSONResponse:
 
 
 @router.get("/shopify/fetch_tracking_numbers", responses={401: {}, 503: {}})
+@router.get("/shopify/fetch_tracking_numbers.json", responses={401: {}, 503: {}}, include_in_schema=False)
 async def fetch_tracking_numbers(request: Request) -> JSONResponse:
-    """Tracking numbers by fulfillment name (`#1001.1`), in the shape Shopify expects back."""
-    body = await request.body()
-    refused = _refusal(request, body)
+    """Tracking numbers by fulfillment name (`#1001.1`), in the shape Shopify expects back.
+
+    Both paths are served: the GraphQL docs name `<callback>/fetch_tracking_numbers`, the REST docs'
+    example and real requests carry `.json`. The GET has no body, so the signature covers the query.
+    """
+    refused = _query_refusal(request)
     if refused is not None:
         return refused
-    names = request.query_params.getlist("order_names[]") or request.query_params.getlist("order_names")
-    answer = await run_in_threadpool(_tracking, request, names)
+    answer = await run_in_threadpool(_tracking, request, _order_names(request))
     return JSONResponse(answer, status_code=status.HTTP_200_OK)
+
+
+def _query_refusal(request: Request) -> JSONResponse | None:
+    """503 without a configured secret, 401 unless the header signs this exact query string."""
+    secret = _secret(request.app.state.settings)
+    if secret is None:
+        return JSONResponse(
+            error_body(f"{SECRET_SETTING} is not set: Shopify requests cannot be verified"), status_code=503
+        )
+    raw_query: bytes = request.scope.get("query_string", b"")
+    if not verify.verify_query(secret, raw_query, request.headers.get("x-shopify-hmac-sha256")):
+        return JSONResponse(
+            error_body("invalid or missing X-Shopify-Hmac-Sha256 signature of the query string"),
+            status_code=401,
+        )
+    return None
+
+
+def _order_names(request: Request) -> list[str]:
+    """`order_names[]` (the documented example) and `order_names` (the parameter's name), once each."""
+    params = request.query_params
+    names = params.getlist("order_names[]") + params.getlist("order_names")
+    return [name for name in dict.fromkeys(names) if name]
 
 
 def _tracking(request: Request, names: list[str]) -> dict[str, Any]:

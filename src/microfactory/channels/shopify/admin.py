@@ -1,4 +1,4 @@
-"""A small client for Shopify's Admin API: GraphQL with cost throttling, REST pages via Link headers.
+"""A small client for Shopify's Admin GraphQL API, with cost throttling, and the orders it reads.
 
 Shopify limits apps two ways: HTTP 429 with `Retry-After` (REST, and GraphQL when overwhelmed), and
 GraphQL's calculated query cost, reported in `extensions.cost.throttleStatus` (`currentlyAvailable`,
@@ -6,6 +6,10 @@ GraphQL's calculated query cost, reported in `extensions.cost.throttleStatus` (`
 waits as told in both cases, backs off on 5xx and network errors for reads, and never re-sends a
 mutation whose outcome is unknown: callers make those idempotent by checking first (see
 `fulfilment_sync`).
+
+Orders are read with GraphQL only (the REST Admin API is legacy since 2024-10) and handed out as
+their webhook JSON (`graphql_orders.webhook_payload`), every line item fetched, so reconciliation and
+the fulfillment service feed `order_sync.sync_order` exactly as webhooks do.
 """
 
 from __future__ import annotations
@@ -19,6 +23,20 @@ from typing import Any, Self
 
 import httpx
 
+from microfactory.channels.shopify.graphql_orders import (
+    LINE_ITEMS_QUERY,
+    LINES_PAGE,
+    MORE_LINES_PAGE,
+    ORDER_QUERY,
+    ORDERS_PAGE,
+    ORDERS_QUERY,
+    IncompleteOrder,
+    line_items_page,
+    order_gid,
+    updated_since_filter,
+    webhook_payload,
+)
+from microfactory.channels.shopify.mapping import MAX_LINES
 from microfactory.config import MissingSetting, Settings
 
 Sleep = Callable[[float], None]
@@ -163,49 +181,62 @@ class ShopifyAdmin:
             self.last_cost = float(requested)
         return self.last_cost
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
-        """A REST GET with retries on 429 (`Retry-After`), 5xx and network errors."""
-        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in range(self.policy.attempts):
-            try:
-                response = self._client.get(url, params=params)
-            except httpx.TransportError as error:
-                if attempt + 1 == self.policy.attempts:
-                    raise AdminApiError(f"GET {path} failed: {error!r}") from error
-                self._wait(self.policy.backoff(attempt))
-                continue
-            if response.status_code == 429:
-                self._wait(_retry_after(response) or self.policy.backoff(attempt))
-                continue
-            if response.status_code >= 500 and attempt + 1 < self.policy.attempts:
-                self._wait(self.policy.backoff(attempt))
-                continue
-            if response.status_code >= 400:
-                raise AdminApiError(f"GET {path}: HTTP {response.status_code}: {response.text[:300]}")
-            return response
-        raise AdminApiError(f"GET {path} still rate limited after {self.policy.attempts} attempts")
+    def orders_updated_since(
+        self, since: datetime, page_size: int = ORDERS_PAGE, lines_page: int = LINES_PAGE
+    ) -> Iterator[dict[str, Any]]:
+        """Every order updated at or after `since` (no status filter: closed and cancelled ones too),
+        least recently updated first, as webhook JSON.
 
-    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
-        """Every page of a REST list, following `Link: <...page_info=...>; rel="next"`."""
-        response = self.get(path, params)
-        while True:
-            yield _json(response)
-            following = response.links.get("next", {}).get("url")
-            if not following:
-                return
-            response = self.get(following)  # page_info URLs carry every parameter themselves
-
-    def orders_updated_since(self, since: datetime, page_size: int = 250) -> Iterator[dict[str, Any]]:
-        """Every order (open, closed, cancelled) updated at or after `since`, oldest pages first.
-
-        REST `orders.json` is used rather than GraphQL because it returns orders in exactly the JSON
-        shape webhooks deliver, so reconciliation maps them with the same code.
+        Sorted by `updated_at`, an order edited while we page moves behind the cursor and is met
+        again later rather than skipped.
         """
-        params = {"status": "any", "updated_at_min": since.isoformat(), "limit": page_size}
-        for page in self.pages("orders.json", params):
-            for order in page.get("orders", []) if isinstance(page, dict) else []:
-                if isinstance(order, dict):
-                    yield order
+        variables: dict[str, Any] = {
+            "first": page_size,
+            "after": None,
+            "query": updated_since_filter(since),
+            "lineItems": lines_page,
+        }
+        while True:
+            connection = _field(self.graphql(ORDERS_QUERY, variables), "orders")
+            for node in connection.get("nodes") or []:
+                if isinstance(node, dict):
+                    yield self._webhook_payload(node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            if not page.get("endCursor"):
+                raise AdminApiError("orders: Shopify reports another page but gives no cursor to it")
+            variables["after"] = page["endCursor"]
+
+    def order(self, order_id: int | str, lines_page: int = LINES_PAGE) -> dict[str, Any] | None:
+        """One order by its numeric id (or GID) as webhook JSON; None when Shopify has no such order."""
+        node = _field(
+            self.graphql(ORDER_QUERY, {"id": order_gid(order_id), "lineItems": lines_page}), "order"
+        )
+        return self._webhook_payload(node) if node else None
+
+    def _webhook_payload(self, node: dict[str, Any]) -> dict[str, Any]:
+        """The order's webhook JSON, after fetching the line items beyond its first page."""
+        items, page = line_items_page(node)
+        while page.get("hasNextPage") and page.get("endCursor") and len(items) <= MAX_LINES:
+            variables = {
+                "id": node.get("id"),
+                "first": MORE_LINES_PAGE,
+                "after": page["endCursor"],
+            }
+            more = _field(_field(self.graphql(LINE_ITEMS_QUERY, variables), "order"), "lineItems")
+            page = more.get("pageInfo") or {"hasNextPage": True}  # no answer: still incomplete
+            items.extend(more.get("nodes") or [])
+        try:
+            return webhook_payload({**node, "lineItems": {"nodes": items, "pageInfo": page}})
+        except IncompleteOrder as error:
+            raise AdminApiError(str(error)) from error
+
+
+def _field(data: object, name: str) -> dict[str, Any]:
+    """`data[name]` when it is an object, else empty (a missing order, a partial answer)."""
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

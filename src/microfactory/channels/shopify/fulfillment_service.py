@@ -6,11 +6,14 @@ fulfillment orders assigned to it in that state (`assignedFulfillmentOrders`) an
 each one. Rules: a fulfillment request is accepted when we hold the order (taking it in from the
 Admin API first if its webhook has not arrived yet) and rejected when it is cancelled; a
 cancellation request is accepted, and our order cancelled, only while no work on it has started.
+Shopify also polls `GET <callback>/fetch_tracking_numbers` (signed over the query string, see
+`verify.verify_query`); `tracking_numbers` answers it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +33,8 @@ from microfactory.orders.model import STARTED_LINE, STARTED_WORK, OrderStatus, W
 FULFILLMENT_REQUEST = "FULFILLMENT_REQUEST"
 CANCELLATION_REQUEST = "CANCELLATION_REQUEST"
 KINDS = {FULFILLMENT_REQUEST: "FULFILLMENT_REQUESTED", CANCELLATION_REQUEST: "CANCELLATION_REQUESTED"}
+MAX_TRACKING_NAMES = 250  # names answered per fetch_tracking_numbers request
+_FULFILLMENT_SUFFIX = re.compile(r"(.+)\.\d+")
 
 ASSIGNED_QUERY = """
 query AssignedFulfillmentOrders($status: FulfillmentOrderAssignmentStatus!, $after: String) {
@@ -86,7 +91,12 @@ def notification_kind(body: bytes) -> str | None:
 
 
 def register(admin: ShopifyAdmin, callback_url: str, name: str = "microfactory") -> dict[str, Any]:
-    """Create the fulfillment service (and with it its location) in the shop."""
+    """Create the fulfillment service (and with it its location) in the shop.
+
+    `trackingSupport: true` makes Shopify poll `<callback>/fetch_tracking_numbers` (we answer it, and
+    push tracking with every fulfillment anyway); `inventoryManagement: false` means Shopify never
+    calls `<callback>/fetch_stock`, so we serve no such endpoint.
+    """
     data = admin.graphql(REGISTER, {"name": name, "callbackUrl": callback_url}, mutation=True)
     payload = data["fulfillmentServiceCreate"]
     _raise_user_errors(payload, "fulfillmentServiceCreate")
@@ -161,13 +171,13 @@ def _started(status: str, work_order: Any) -> bool:
 
 
 def _take_in(uow: UnitOfWork, admin: ShopifyAdmin, shopify_order_id: str) -> OrderRow | None:
-    """The webhook may not have arrived yet: fetch the order itself (same JSON as the webhook)."""
+    """The webhook may not have arrived yet: fetch the order itself (GraphQL `order`, handed back as
+    the webhook's JSON, so it is taken in exactly as its webhook would be)."""
     try:
-        response = admin.get(f"orders/{shopify_order_id}.json")
+        payload = admin.order(shopify_order_id)
     except AdminApiError:
         return None
-    payload = response.json().get("order")
-    if not isinstance(payload, dict):
+    if payload is None:
         return None
     outcome = sync_order(uow, payload)
     return service.get_order(uow, outcome.order_id)
@@ -192,22 +202,39 @@ def _record(
 
 
 def tracking_numbers(uow: UnitOfWork, names: list[str]) -> dict[str, Any]:
-    """Shopify's `fetch_tracking_numbers` answer: fulfillment name (`#1001.1`) to tracking number."""
-    found: dict[str, str | None] = {}
-    for name in names[:250]:
-        base = name.rsplit(".", 1)[0] if "." in name else name
-        number = uow.session.scalar(
-            select(FulfilmentSyncRow.tracking_number)
-            .where(FulfilmentSyncRow.order_name == base[:120])
-            .order_by(desc(FulfilmentSyncRow.created_at))
-            .limit(1)
-        )
-        found[name] = number
+    """Shopify's `fetch_tracking_numbers` answer: fulfillment name (`#1001.1`) to tracking number.
+
+    The shape is the documented one (REST FulfillmentService, "fetch_tracking_numbers"). A name we
+    hold no tracking number for is left out rather than answered with null: Shopify documents only
+    strings as values, and Shopify's own ActiveFulfillment library treats an order not found as
+    success with no entry. Shopify asks again at its next hourly poll.
+    """
+    found: dict[str, str] = {}
+    for name in names[:MAX_TRACKING_NAMES]:
+        number = _latest_tracking_number(uow, _order_name(name))
+        if number:
+            found[name] = number
     return {
         "tracking_numbers": found,
         "message": "Successfully received the tracking numbers",
         "success": True,
     }
+
+
+def _order_name(fulfillment_name: str) -> str:
+    """`#1001.1` → `#1001`: a fulfillment is named after its order plus `.N`; dots elsewhere stay."""
+    match = _FULFILLMENT_SUFFIX.fullmatch(fulfillment_name)
+    return match.group(1) if match else fulfillment_name
+
+
+def _latest_tracking_number(uow: UnitOfWork, order_name: str) -> str | None:
+    """The newest parcel's number: Shopify numbers all of an order's fulfillments, ours and others."""
+    return uow.session.scalar(
+        select(FulfilmentSyncRow.tracking_number)
+        .where(FulfilmentSyncRow.order_name == order_name[:120])
+        .order_by(desc(FulfilmentSyncRow.created_at))
+        .limit(1)
+    )
 
 
 def _raise_user_errors(payload: Any, what: str) -> None:

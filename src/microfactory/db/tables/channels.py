@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microfactory.db.base import Base, utcnow
@@ -52,6 +52,8 @@ class FulfilmentSyncRow(Base):
     tracking_number: Mapped[str] = mapped_column(String(120))
     tracking_company: Mapped[str | None] = mapped_column(String(120))
     tracking_url: Mapped[str | None] = mapped_column(String(500))
+    # What the parcel holds: [{"line_id", "qty", "line_item_id"}]; None is everything still open.
+    lines: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), index=True)  # pending | sent | failed
     shopify_fulfillment_id: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(default=0)
