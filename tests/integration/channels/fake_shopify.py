@@ -245,8 +245,10 @@ def _fulfillment_create(shop: FakeShop, fulfillment: dict[str, Any]) -> dict[str
         fo["status"] = "CLOSED" if left == 0 else "IN_PROGRESS"
     gid = touched[0][0]
     tracking = fulfillment.get("trackingInfo") or {}
+    order_name = next(o["name"] for o in shop.orders if f"gid://shopify/Order/{o['id']}" == gid)
     created = {
         "id": f"gid://shopify/Fulfillment/{sum(len(v) for v in shop.fulfillments.values()) + 1}",
+        "name": f"{order_name}.{len(shop.fulfillments.get(gid, [])) + 1}",  # Shopify's "#1042.2"
         "status": "SUCCESS",
         "trackingInfo": [{key: tracking.get(key) for key in ("number", "company", "url")}],
         "fulfillmentLineItems": {
@@ -257,7 +259,7 @@ def _fulfillment_create(shop: FakeShop, fulfillment: dict[str, Any]) -> dict[str
         },
     }
     shop.fulfillments.setdefault(gid, []).append(created)
-    return {"fulfillment": {"id": created["id"], "status": "SUCCESS"}, "userErrors": []}
+    return {"fulfillment": {key: created[key] for key in ("id", "name", "status")}, "userErrors": []}
 
 
 def _fulfillment_order(shop: FakeShop, fo_id: str) -> tuple[str, dict[str, Any]] | None:

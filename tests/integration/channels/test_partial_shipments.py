@@ -18,11 +18,12 @@ from typer.testing import CliRunner
 from microfactory.channels.shopify import fulfilment_sync
 from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.fulfilment_sync import ShipmentLine
+from microfactory.channels.shopify.verify import sign
 from microfactory.db.migrate import alembic_config, upgrade
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
-from tests.integration.channels.conftest import Deliver
+from tests.integration.channels.conftest import SECRET, Deliver
 from tests.integration.channels.fake_shopify import FakeShop
 
 KEYPAD, KEYS, CABLE = "13579246801357", "13579246801358", "13579246801359"
@@ -131,6 +132,35 @@ def test_two_parcels_each_fulfil_only_their_lines(
     assert tracking == ["BER-1", "STOCK-2"]
     assert _row(factory, "BER-1").status == "sent" and _row(factory, "STOCK-2").status == "sent"
     assert fulfilment_sync.sync_pending(factory, admin).sent == 0
+
+
+def test_each_parcel_answers_fetch_tracking_numbers_under_its_own_fulfillment_name(
+    fake_shop: tuple[FakeShop, str],
+    admin: ShopifyAdmin,
+    factory: Any,
+    api: TestClient,
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+) -> None:
+    shop, _ = fake_shop
+    shop.add_order(order)
+    with UnitOfWork(factory) as uow:
+        for tracking, line in (("BER-1", KEYPAD), ("STOCK-2", CABLE)):
+            lines = [ShipmentLine(taken_in[line], 1)]
+            fulfilment_sync.request_fulfilment(uow, taken_in["order"], tracking, lines=lines)
+        uow.commit()
+    assert fulfilment_sync.sync_pending(factory, admin).sent == 2
+    name = order["name"]
+    assert [_row(factory, t).shopify_fulfillment_name for t in ("BER-1", "STOCK-2")] == [
+        f"{name}.1",
+        f"{name}.2",
+    ]
+    query = f"order_names[]={name.replace('#', '%23')}.1&order_names[]={name.replace('#', '%23')}.2"
+    answer = api.get(
+        f"/shopify/fetch_tracking_numbers?{query}",
+        headers={"X-Shopify-Hmac-Sha256": sign(SECRET, query.encode())},
+    )
+    assert answer.json()["tracking_numbers"] == {f"{name}.1": "BER-1", f"{name}.2": "STOCK-2"}
 
 
 def test_a_partial_parcel_leaves_the_rest_open_and_everything_else_ships_later(

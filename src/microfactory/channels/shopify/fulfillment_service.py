@@ -211,7 +211,7 @@ def tracking_numbers(uow: UnitOfWork, names: list[str]) -> dict[str, Any]:
     """
     found: dict[str, str] = {}
     for name in names[:MAX_TRACKING_NAMES]:
-        number = _latest_tracking_number(uow, _order_name(name))
+        number = _tracking_number_of(uow, name) or _latest_tracking_number(uow, _order_name(name))
         if number:
             found[name] = number
     return {
@@ -227,8 +227,18 @@ def _order_name(fulfillment_name: str) -> str:
     return match.group(1) if match else fulfillment_name
 
 
+def _tracking_number_of(uow: UnitOfWork, fulfillment_name: str) -> str | None:
+    """The number of the parcel Shopify named so when we created its fulfillment (`#1042.2`)."""
+    return uow.session.scalar(
+        select(FulfilmentSyncRow.tracking_number)
+        .where(FulfilmentSyncRow.shopify_fulfillment_name == fulfillment_name[:120])
+        .limit(1)
+    )
+
+
 def _latest_tracking_number(uow: UnitOfWork, order_name: str) -> str | None:
-    """The newest parcel's number: Shopify numbers all of an order's fulfillments, ours and others."""
+    """The newest parcel's number, for a fulfillment whose name we never learnt (created elsewhere,
+    or before names were kept): Shopify numbers all of an order's fulfillments, ours and others."""
     return uow.session.scalar(
         select(FulfilmentSyncRow.tracking_number)
         .where(FulfilmentSyncRow.order_name == order_name[:120])

@@ -42,7 +42,7 @@ query OrderFulfillmentState($id: ID!) {
   order(id: $id) {
     id
     name
-    fulfillments(first: 50) { id status trackingInfo(first: 10) { number company url } }
+    fulfillments(first: 50) { id name status trackingInfo(first: 10) { number company url } }
     fulfillmentOrders(first: 50) {
       nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } } }
     }
@@ -52,7 +52,7 @@ query OrderFulfillmentState($id: ID!) {
 CREATE = """
 mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
-    fulfillment { id status }
+    fulfillment { id name status }
     userErrors { field message }
   }
 }
@@ -243,7 +243,7 @@ def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int
                 continue
             row.attempts += 1
             try:
-                fulfillment_id, existed = _sync_one(admin, row)
+                fulfillment, existed = _sync_one(admin, row)
             except AdminApiError as error:
                 row.last_error = str(error)[:4000]
                 if row.attempts >= MAX_ATTEMPTS:
@@ -254,7 +254,8 @@ def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int
                 report.errors.append(f"{row.order_name or row.order_id}: {error}")
             else:
                 row.status = SENT
-                row.shopify_fulfillment_id = fulfillment_id
+                row.shopify_fulfillment_id = str(fulfillment["id"])
+                row.shopify_fulfillment_name = _text(fulfillment.get("name"))
                 row.last_error = None
                 if existed:
                     report.already_there += 1
@@ -264,15 +265,15 @@ def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int
     return report
 
 
-def _sync_one(admin: ShopifyAdmin, row: FulfilmentSyncRow) -> tuple[str | None, bool]:
-    """(fulfillment id, whether it already existed): check first, then create."""
+def _sync_one(admin: ShopifyAdmin, row: FulfilmentSyncRow) -> tuple[dict[str, Any], bool]:
+    """(the fulfillment's id and name, whether it already existed): check first, then create."""
     state = (admin.graphql(ORDER_STATE, {"id": row.shopify_order_id}) or {}).get("order")
     if state is None:
         raise AdminApiError(f"Shopify does not know order {row.shopify_order_id}")
     for fulfillment in state.get("fulfillments") or []:
         numbers = {info.get("number") for info in fulfillment.get("trackingInfo") or []}
         if row.tracking_number in numbers:
-            return str(fulfillment["id"]), True
+            return fulfillment, True
     open_orders = _open_fulfillment_orders(state)
     if row.lines is None:
         if not open_orders:
@@ -295,7 +296,12 @@ def _sync_one(admin: ShopifyAdmin, row: FulfilmentSyncRow) -> tuple[str | None, 
     errors = payload.get("userErrors") or []
     if errors:
         raise AdminApiError("fulfillmentCreate refused: " + "; ".join(str(e.get("message")) for e in errors))
-    return str(payload["fulfillment"]["id"]), False
+    return dict(payload["fulfillment"]), False
+
+
+def _text(value: object) -> str | None:
+    """Shopify's fulfillment name (`#1042.2`), which its `fetch_tracking_numbers` asks by."""
+    return str(value)[:120] if value else None
 
 
 def _open_fulfillment_orders(state: dict[str, Any]) -> list[dict[str, Any]]:

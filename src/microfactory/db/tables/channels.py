@@ -56,6 +56,7 @@ class FulfilmentSyncRow(Base):
     lines: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), index=True)  # pending | sent | failed
     shopify_fulfillment_id: Mapped[str | None] = mapped_column(String(120))
+    shopify_fulfillment_name: Mapped[str | None] = mapped_column(String(120), index=True)  # "#1042.2"
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""fulfilment lines: what each parcel reported to Shopify holds (partial and split shipments)
+"""fulfilment lines and names: what each parcel reported to Shopify holds, and what Shopify calls it
 
 Revision ID: 0004
 Revises: 0003
@@ -19,8 +19,16 @@ def upgrade() -> None:
     # Nullable: the shipments queued before this revision meant "everything still open", as NULL does.
     with op.batch_alter_table("shopify_fulfilment_syncs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lines", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("shopify_fulfillment_name", sa.String(length=120), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_shopify_fulfilment_syncs_shopify_fulfillment_name"),
+            ["shopify_fulfillment_name"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("shopify_fulfilment_syncs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shopify_fulfilment_syncs_shopify_fulfillment_name"))
+        batch_op.drop_column("shopify_fulfillment_name")
         batch_op.drop_column("lines")
