@@ -2,7 +2,9 @@
 
 Work orders come from the example keypad catalog (every configuration translated once, as intake
 does), customers are spread over Europe, stock is finite so that sites run out as the run goes on.
-The figure is the pure router's: choosing, explaining and reserving, without the database.
+The figure is the pure router's: choosing, explaining and reserving, without the database. Each
+work order's ship estimate lays it behind the queue on the machines of every site that can make
+it (network/site_queue.py), so the queues grow as the run assigns work, as they do in production.
 """
 
 from __future__ import annotations

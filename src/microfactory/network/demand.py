@@ -6,9 +6,10 @@ Plain data shared by routing, the service that feeds it from storage, and the be
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from microfactory.catalog.work_order import Translation
 from microfactory.network.geo import GeoPoint
@@ -35,6 +36,19 @@ class RoutingWeights:
         return {name: float(getattr(self, name)) for name in COMPONENTS}
 
 
+class Step(NamedTuple):
+    """One operation of a work order as routing lays it on a site's machines.
+
+    A named tuple, not a dataclass: a demand's steps are a cache key on every routing decision,
+    and a tuple hashes in C.
+    """
+
+    capability: str
+    material: str | None
+    minutes: float
+    after: tuple[int, ...]  # indices of the steps that must end first, all earlier in the demand
+
+
 @dataclass(frozen=True, slots=True)
 class Demand:
     """What a work order (or an order kept together) asks of a site."""
@@ -46,14 +60,33 @@ class Demand:
     units: int
     destination: GeoPoint | None = None
     parts_cost: Decimal = Decimal(0)
-    critical_minutes: float = 0.0  # the longest chain of its operations, however many machines
-    # minutes of the operations that use a material, by (capability, material): that work waits
-    # for the machines loaded with the material, not for every machine of the capability
+    # minutes of the operations that use a material, by (capability, material): that work runs on
+    # the machines loaded with the material only (what `work` lays for a demand without steps)
     material_minutes: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # its operations, predecessors first: laid on a site's machines they give its finish, the
+    # longest chain of operations and the queue ahead included (site_queue.py)
+    steps: tuple[Step, ...] = ()
 
     @property
     def capabilities(self) -> frozenset[str]:
         return frozenset(self.minutes)
+
+    @property
+    def work(self) -> tuple[Step, ...]:
+        """The steps to lay on machines: the operations, or for a demand made by hand without them,
+        one independent step per capability (and per material where its minutes say which)."""
+        if self.steps:
+            return self.steps
+        found: list[Step] = []
+        for capability, minutes in self.minutes.items():
+            rest = minutes
+            for (cap, material), part in self.material_minutes.items():
+                if cap == capability:
+                    found.append(Step(capability, material, part, ()))
+                    rest -= part
+            if rest > 0 or not any(step.capability == capability for step in found):
+                found.append(Step(capability, None, max(0.0, rest), ()))
+        return tuple(found)
 
     @classmethod
     def from_translation(
@@ -73,9 +106,11 @@ class Demand:
             units=translation.qty,
             destination=destination,
             parts_cost=cost,
-            critical_minutes=translation.critical_path_minutes,
             material_minutes=minutes_by_material(
                 (op.capability, op.material, op.minutes) for op in translation.operations
+            ),
+            steps=steps_of(
+                (op.id, op.capability, op.material, op.minutes, op.after) for op in translation.operations
             ),
         )
 
@@ -92,13 +127,37 @@ def minutes_by_material(
     return totals
 
 
+def steps_of(operations: Iterable[tuple[str, str, str | None, float, Sequence[str]]]) -> tuple[Step, ...]:
+    """Steps of (id, capability, material, minutes, ids after) operations listed predecessors first,
+    as translation lists them."""
+    position: dict[str, int] = {}
+    steps: list[Step] = []
+    for op_id, capability, material, minutes, after in operations:
+        steps.append(
+            Step(capability, material, float(minutes), tuple(position[a] for a in after if a in position))
+        )
+        position[op_id] = len(position)
+    return tuple(steps)
+
+
+def steps_from_stored(translation: Mapping[str, Any]) -> tuple[Step, ...]:
+    """Steps straight from a work order's stored translation (JSON), without rebuilding it."""
+    return steps_of(
+        (op["id"], op["capability"], op.get("material"), float(op["minutes"]), op.get("after", ()))
+        for op in translation.get("operations", ())
+    )
+
+
 def merge(demands: Iterable[Demand]) -> Demand:
     """The demands of an order that must stay together, as one."""
     items = list(demands)
     minutes: dict[str, float] = {}
     material_minutes: dict[tuple[str, str], float] = {}
     parts: dict[str, Decimal] = {}
+    steps: list[Step] = []
     for demand in items:
+        offset = len(steps)
+        steps += (step._replace(after=tuple(offset + a for a in step.after)) for step in demand.work)
         for capability, value in demand.minutes.items():
             minutes[capability] = minutes.get(capability, 0.0) + value
         for part, qty in demand.parts.items():
@@ -113,6 +172,6 @@ def merge(demands: Iterable[Demand]) -> Demand:
         units=sum(demand.units for demand in items),
         destination=items[0].destination if items else None,
         parts_cost=sum((demand.parts_cost for demand in items), Decimal(0)),
-        critical_minutes=max((demand.critical_minutes for demand in items), default=0.0),
         material_minutes=material_minutes,
+        steps=tuple(steps),
     )

@@ -66,7 +66,8 @@ def finish_time(calendar: Calendar, timezone: str, start: datetime, work_minutes
     """When `work_minutes` of working time, begun at `start`, are done; in UTC.
 
     Work runs only inside opening hours on working days that are not closed; zero minutes of work
-    finish at the next moment the site is open.
+    finish at the next moment the site is open, or at the closing itself: work a plan finishes at
+    closing time ships that day.
     """
     _require_aware(start)
     tz = zone(timezone)
@@ -80,7 +81,7 @@ def finish_time(calendar: Calendar, timezone: str, start: datetime, work_minutes
             opening = datetime.combine(day, calendar.open, tz)
             closing = datetime.combine(day, calendar.close, tz)
             begin = max(opening, local) if day == local.date() else opening
-            if begin < closing:
+            if begin < closing or (begin == closing and not remaining):
                 available = (closing - begin).total_seconds() / 60
                 if remaining <= available:
                     return (begin + timedelta(minutes=remaining)).astimezone(UTC)

@@ -1,10 +1,9 @@
 """Where each work order is made: feasibility, a weighted score, and an explanation of the choice.
 
 Pure and fast. A `Router` holds the network, the moving state of every site (machines down, stock
-on hand less reservations, minutes queued per capability and per capability and material) and
-per-site sets precomputed from them,
-so that one decision is a few set operations and a little arithmetic per site: 10,000 work orders
-over 50 sites route in a few seconds on one core.
+on hand less reservations, the queue of open work) and per-site sets precomputed from them
+(`site_state.py`), so that one decision is a few set operations and one greedy pass over each
+candidate's machines: 10,000 work orders over 50 sites route in a few seconds on one core.
 
 A site is a candidate when it can make all of the work order: every capability on a machine that
 is up, every material on a machine of the right capability, every bought-in part in stock. Among
@@ -14,13 +13,15 @@ thing to an operator (1,000 km, a week of queued work, twice the cheapest cost, 
     score = w_distance * km / 1000 + w_load * queued weeks + w_cost * (cost / cheapest - 1)
             + w_promise * days to ship / 7
 
+The ship estimate lays the work order behind the site's queue on its machines, the way the site
+plan runs it (`site_queue.py`): a promise is what the site can keep, and a busier site promises later.
 The central factory is the fallback: it wins only when no local site can make the work order.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,33 +29,16 @@ from typing import Any
 
 __all__ = ["Candidate", "Decision", "Demand", "Router", "RoutingWeights", "SiteState", "merge"]
 
-from microfactory.network.demand import COMPONENTS, Demand, RoutingWeights, merge
-from microfactory.network.geo import EARTH_RADIUS_KM
-from microfactory.network.model import Network, Site
+from microfactory.network.demand import COMPONENTS, Demand, RoutingWeights, Step, merge
+from microfactory.network.model import Network
+from microfactory.network.site_queue import Program, Queued
+from microfactory.network.site_state import SiteIndex, SiteState, missing_stock
 
 DISTANCE_SCALE_KM = 1000.0
 PROMISE_SCALE_DAYS = 7.0
 ONLY_FEASIBLE = "only feasible site"
 CENTRAL_FALLBACK = "no local site can make it: central fallback"
 NOTHING_FEASIBLE = "no site can make it"
-
-
-@dataclass(slots=True)
-class SiteState:
-    """What changes at a site between decisions: machines down, closures, stock, queue."""
-
-    down: set[str] = field(default_factory=set)  # machine ids
-    open: bool = True  # False: closed until further notice
-    closed_dates: set[date] = field(default_factory=set)
-    available: dict[str, Decimal] = field(default_factory=dict)  # on hand less reservations
-    queued: dict[str, float] = field(default_factory=dict)  # minutes by capability
-    # the part of `queued` that needs a material, by (capability, material): it waits for the
-    # machines loaded with that material only
-    queued_materials: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    @classmethod
-    def initial(cls, site: Site) -> SiteState:
-        return cls(available=dict(site.stock), closed_dates=set(site.calendar.closed_dates))
 
 
 @dataclass(slots=True)
@@ -99,103 +83,25 @@ class Decision:
         return explain(self)
 
 
-class _SiteIndex:
-    """Sets and rates of one site, precomputed from its machines and which of them are up."""
+_ShapeKey = tuple[frozenset[str], frozenset[tuple[str, str]], tuple[Step, ...]]
 
-    __slots__ = (
-        "all_capabilities",
-        "all_materials",
-        "capabilities",
-        "central",
-        "cos_lat",
-        "cost_per_minute",
-        "days_per_working_day",
-        "labour_per_minute",
-        "lat",
-        "lon",
-        "machines_up",
-        "material_machines_up",
-        "materials",
-        "minutes_per_day",
-        "minutes_per_week",
-        "site",
-    )
 
-    def __init__(self, site: Site, state: SiteState) -> None:
+class _Shape:
+    """One site judged for one shape of work (its steps): what equipment it lacks, the steps
+    compiled for its machines, and the finish last found behind its queue (kept while the queue
+    has not changed: shapes repeat, and most sites do not change between two decisions)."""
+
+    __slots__ = ("finish", "index", "program", "reasons", "site", "version")
+
+    def __init__(
+        self, site: str, index: SiteIndex, reasons: tuple[str, ...], program: Program | None
+    ) -> None:
         self.site = site
-        self.central = site.is_central
-        self.lat = math.radians(site.location.lat)
-        self.lon = math.radians(site.location.lon)
-        self.cos_lat = math.cos(self.lat)
-        labour = float(site.labour_rate_per_hour) / 60
-        self.labour_per_minute = labour
-        up = [m for m in site.machines if m.id not in state.down]
-        self.all_capabilities = site.all_capabilities()
-        self.capabilities = self.all_capabilities if site.is_central else frozenset(m.capability for m in up)
-        self.all_materials = frozenset((m.capability, x) for m in site.machines for x in m.materials)
-        self.materials = frozenset((m.capability, x) for m in up for x in m.materials)
-        self.machines_up: dict[str, int] = {}
-        self.material_machines_up: dict[tuple[str, str], int] = {}  # loaded with the material
-        self.cost_per_minute: dict[str, float] = {}
-        for machine in up:
-            self.machines_up[machine.capability] = self.machines_up.get(machine.capability, 0) + 1
-            for material in machine.materials:
-                key = (machine.capability, material)
-                self.material_machines_up[key] = self.material_machines_up.get(key, 0) + 1
-            rate = labour if machine.rate_per_hour is None else float(machine.rate_per_hour) / 60
-            known = self.cost_per_minute.get(machine.capability)
-            self.cost_per_minute[machine.capability] = rate if known is None else min(known, rate)
-        calendar = site.calendar
-        self.minutes_per_day = max(1, calendar.minutes_per_day)
-        self.minutes_per_week = max(1, calendar.minutes_per_week)
-        self.days_per_working_day = 7 / max(1, len(calendar.days))
-
-    def distance(self, lat: float, lon: float, cos_lat: float) -> float:
-        """Great-circle km to a point given in radians (with its latitude's cosine, computed once)."""
-        a = math.sin((lat - self.lat) / 2) ** 2 + self.cos_lat * cos_lat * math.sin((lon - self.lon) / 2) ** 2
-        return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-    def missing_equipment(
-        self, capabilities: frozenset[str], materials: frozenset[tuple[str, str]]
-    ) -> tuple[str, ...]:
-        """Capabilities and materials the site lacks on machines that are up, each reason named."""
-        reasons: list[str] = []
-        site = self.site
-        if not self.capabilities.issuperset(capabilities):
-            for capability in sorted(capabilities - self.capabilities):
-                if capability in self.all_capabilities:
-                    ids = [m.id for m in site.machines if m.capability == capability]
-                    reasons.append(f"machine {', '.join(ids)} down")
-                else:
-                    reasons.append(f"no machine with capability {capability}")
-        if not self.central and not self.materials.issuperset(materials):
-            for capability, material in sorted(materials - self.materials):
-                if capability not in self.capabilities:
-                    continue  # already said: the capability itself is missing
-                if (capability, material) in self.all_materials:
-                    ids = [
-                        m.id for m in site.machines if m.capability == capability and material in m.materials
-                    ]
-                    reasons.append(f"machine {', '.join(ids)} down")
-                else:
-                    reasons.append(f"no machine loaded with {material} for {capability}")
-        return tuple(reasons)
-
-
-def _missing_stock(parts: Mapping[str, Decimal], available: Mapping[str, Decimal]) -> list[str]:
-    reasons = []
-    for part, qty in parts.items():
-        have = available.get(part, _ZERO)
-        if have < qty:
-            reasons.append(f"stock: {part} {_number(have)} < {_number(qty)}")
-    return reasons
-
-
-_ZERO = Decimal(0)
-
-
-def _number(value: Decimal) -> str:
-    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+        self.index = index
+        self.reasons = reasons
+        self.program = program
+        self.version = 0
+        self.finish = 0.0
 
 
 class Router:
@@ -212,57 +118,48 @@ class Router:
         self.states: dict[str, SiteState] = {
             sid: (states or {}).get(sid) or SiteState.initial(site) for sid, site in network.sites.items()
         }
-        self._index = {sid: _SiteIndex(site, self.states[sid]) for sid, site in network.sites.items()}
-        self._equipment: dict[
-            tuple[frozenset[str], frozenset[tuple[str, str]]], list[tuple[str, _SiteIndex, tuple[str, ...]]]
-        ] = {}
+        self._index = {sid: SiteIndex(site, self.states[sid]) for sid, site in network.sites.items()}
+        self._shapes: dict[_ShapeKey, list[_Shape]] = {}
 
     def refresh(self, site_id: str) -> None:
-        """Rebuild a site's sets after its machines changed state."""
-        self._index[site_id] = _SiteIndex(self.network.sites[site_id], self.states[site_id])
-        self._equipment.clear()
+        """Rebuild a site's sets after its machines changed state (its queue is laid again)."""
+        self._index[site_id] = SiteIndex(self.network.sites[site_id], self.states[site_id])
+        self._shapes.clear()
 
     def equipment_reasons(self, site_id: str, demand: Demand) -> tuple[str, ...]:
         """Why the site's machines, or its being closed, rule the demand out now; stock aside."""
         reasons = self._index[site_id].missing_equipment(demand.capabilities, demand.materials)
         return reasons if self.states[site_id].open else ("closed", *reasons)
 
-    def work_minutes(
-        self,
-        site_id: str,
-        demand: Demand,
-        queued: Mapping[str, float],
-        queued_materials: Mapping[tuple[str, str], float] | None = None,
-    ) -> float:
-        """Working minutes until the demand is done at the site behind queued work (re-promising).
-
-        `queued` is by capability, `queued_materials` the part of it that needs a material, by
-        (capability, material); see `_finish`.
-        """
+    def queue_minutes(self, site_id: str, demands: Sequence[Demand], now: datetime) -> list[float | None]:
+        """Working minutes from `now` until each demand is done, laid in this order on the site's
+        machines up with nothing else queued: re-promising a site's whole queue, first come first
+        served. None for a demand the machines up cannot run."""
         index = self._index[site_id]
         if index.central:
-            return 0.0
-        setup = len(demand.materials) * index.site.material_change_minutes
-        finish = max(
-            (
-                (queued.get(capability, 0.0) + minutes) / index.machines_up[capability]
-                for capability, minutes in demand.minutes.items()
-            ),
-            default=0.0,
-        )
-        finish = _material_finish(index, demand, queued_materials or {}, finish)
-        return setup + max(finish, demand.critical_minutes)
+            return [0.0 for _ in demands]
+        laid = index.machines.queue(index.clock(self.states[site_id], now))
+        found: list[float | None] = []
+        for demand in demands:
+            program = index.machines.compile(demand.work)
+            found.append(None if program is None else laid.work_minutes(laid.add(program)))
+        return found
 
-    def _equipment_reasons(self, demand: Demand) -> list[tuple[str, _SiteIndex, tuple[str, ...]]]:
-        """Per site, what equipment it lacks for this shape of work; cached, since shapes repeat."""
-        key = (demand.capabilities, demand.materials)
-        found = self._equipment.get(key)
+    def _judged(self, demand: Demand) -> list[_Shape]:
+        """Per site, what equipment it lacks for this shape of work and the work compiled for its
+        machines; cached, since shapes repeat."""
+        steps = demand.work
+        key = (demand.capabilities, demand.materials, steps)
+        found = self._shapes.get(key)
         if found is None:
-            found = [
-                (sid, index, index.missing_equipment(demand.capabilities, demand.materials))
-                for sid, index in self._index.items()
-            ]
-            self._equipment[key] = found
+            found = []
+            for sid, index in self._index.items():
+                reasons = index.missing_equipment(demand.capabilities, demand.materials)
+                program = None if index.central or reasons else index.machines.compile(steps)
+                if program is None and not index.central and not reasons:
+                    reasons = index.machines.unrunnable(steps)  # a material the demand did not declare
+                found.append(_Shape(sid, index, reasons, program))
+            self._shapes[key] = found
         return found
 
     def route(self, demand: Demand, now: datetime, excluded: Mapping[str, str] | None = None) -> Decision:
@@ -281,13 +178,14 @@ class Router:
             lat = math.radians(point.lat)
             target = (lat, math.radians(point.lon), math.cos(lat))
         states = self.states
-        for sid, index, equipment in self._equipment_reasons(demand):
+        for shape in self._judged(demand):
+            sid, index = shape.site, shape.index
             state = states[sid]
-            reasons: tuple[str, ...] | list[str] = equipment
+            reasons: tuple[str, ...] | list[str] = shape.reasons
             if not state.open:
                 reasons = ["closed", *reasons]
             if not index.central:
-                stock = _missing_stock(demand.parts, state.available)
+                stock = missing_stock(demand.parts, state.available)
                 if stock:
                     reasons = [*reasons, *stock]
             if excluded and sid in excluded:
@@ -296,7 +194,7 @@ class Router:
             if not reasons or index.central:
                 if target is not None:
                     candidate.distance_km = index.distance(*target)
-                self._measure(candidate, index, state, demand, today)
+                self._measure(candidate, shape, state, demand, now, today)
             if index.central:
                 central = candidate
             else:
@@ -320,8 +218,9 @@ class Router:
 
     @staticmethod
     def _measure(
-        candidate: Candidate, index: _SiteIndex, state: SiteState, demand: Demand, today: date
+        candidate: Candidate, shape: _Shape, state: SiteState, demand: Demand, now: datetime, today: date
     ) -> None:
+        index = shape.index
         site = index.site
         if index.central:
             candidate.cost = float(demand.parts_cost) + float(site.unit_overhead) * demand.units
@@ -332,17 +231,15 @@ class Router:
         cost_per_minute = index.cost_per_minute
         setup = len(demand.materials) * site.material_change_minutes
         longest_wait = 0.0
-        work = 0.0
         cost = float(demand.parts_cost) + setup * index.labour_per_minute
         for capability, minutes in demand.minutes.items():
-            machines = machines_up[capability]
-            waiting = queued.get(capability, 0.0) / machines
-            longest_wait = max(longest_wait, waiting)
-            work = max(work, waiting + minutes / machines)
+            longest_wait = max(longest_wait, queued.get(capability, 0.0) / machines_up[capability])
             cost += minutes * cost_per_minute[capability]
-        if demand.material_minutes:
-            work = _material_finish(index, demand, state.queued_materials, work)
-        work = max(work, demand.critical_minutes) + setup
+        laid = index.laid(state, now)
+        if shape.version != laid.version:
+            assert shape.program is not None  # `_judged` gives a reason to every site it cannot compile for
+            shape.finish, shape.version = laid.finish(shape.program), laid.version
+        work = laid.work_minutes(shape.finish)
         days = work / index.minutes_per_day * index.days_per_working_day
         if state.closed_dates:
             horizon = today + timedelta(days=math.ceil(days))
@@ -368,17 +265,24 @@ class Router:
             candidate.score = sum(components.values())
 
     def assign(self, decision: Decision) -> None:
-        """Take the decision: reserve the parts and queue the minutes at the chosen site."""
+        """Take the decision: reserve the parts and queue the work at the chosen site, laid on its
+        machines at once, so that the next work order routed waits behind it."""
         if decision.site is None or decision.central:
             return
+        demand = decision.demand
         state = self.states[decision.site]
-        for part, qty in decision.demand.parts.items():
+        for part, qty in demand.parts.items():
             state.available[part] = state.available.get(part, Decimal(0)) - qty
-        for capability, minutes in decision.demand.minutes.items():
+        for capability, minutes in demand.minutes.items():
             state.queued[capability] = state.queued.get(capability, 0.0) + minutes
-        queued_materials = state.queued_materials
-        for key, minutes in decision.demand.material_minutes.items():
-            queued_materials[key] = queued_materials.get(key, 0.0) + minutes
+        steps = demand.work
+        state.queue.append(Queued(demand.work_order_ids, steps))
+        index = self._index[decision.site]
+        laid = index.laid_if_any()
+        if laid is not None:
+            program = index.machines.compile(steps)
+            if program is not None:
+                laid.add(program)
 
     def unassign(self, site_id: str, demand: Demand) -> None:
         """Give back what `assign` took (a decline, a cancellation, a re-route)."""
@@ -389,9 +293,8 @@ class Router:
             state.available[part] = state.available.get(part, Decimal(0)) + qty
         for capability, minutes in demand.minutes.items():
             state.queued[capability] = max(0.0, state.queued.get(capability, 0.0) - minutes)
-        queued_materials = state.queued_materials
-        for key, minutes in demand.material_minutes.items():
-            queued_materials[key] = max(0.0, queued_materials.get(key, 0.0) - minutes)
+        state.take_out(demand.work_order_ids, demand.work)
+        self._index[site_id].forget_laid()
 
     def route_order(
         self,
@@ -421,27 +324,6 @@ class Router:
         for decision in decisions:
             self.assign(decision)
         return decisions
-
-
-def _material_finish(
-    index: _SiteIndex,
-    demand: Demand,
-    queued_materials: Mapping[tuple[str, str], float],
-    finish: float,
-) -> float:
-    """`finish` (working minutes until the demand's work is done, capability by capability), later
-    where a material's work waits for the few machines loaded with it.
-
-    Per (capability, material) of the demand: (queued + its minutes) / machines up of the capability
-    loaded with the material. A material no machine up is loaded with (a site that cannot make the
-    demand, or the central factory) falls back on the capability's machines.
-    """
-    loaded = index.material_machines_up
-    for key, minutes in demand.material_minutes.items():
-        machines = loaded.get(key) or index.machines_up.get(key[0])
-        if machines:
-            finish = max(finish, (queued_materials.get(key, 0.0) + minutes) / machines)
-    return finish
 
 
 def _rank(candidate: Candidate) -> tuple[float, float, str]:

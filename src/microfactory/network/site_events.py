@@ -184,7 +184,8 @@ def _work_order(uow: UnitOfWork, row: AssignmentRow) -> WorkOrderRow:
 def repromise_site(
     uow: UnitOfWork, site_id: str, now: datetime | None = None, actor: str = "system"
 ) -> tuple[list[str], list[str]]:
-    """Promise again every open assignment at the site, first come first served.
+    """Promise again every open assignment at the site, first come first served: the queue laid
+    again on the machines up, from now, as routing laid it.
 
     Returns the assignment ids re-promised and the work orders whose promise slipped.
     """
@@ -193,19 +194,19 @@ def repromise_site(
     site = ctx.network.sites[site_id]
     partner = ctx.network.partner_of(site)
     calendar = site_calendar(ctx.network, ctx.router.states[site_id], site_id)
-    queued: dict[str, float] = {}
-    queued_materials: dict[tuple[str, str], float] = {}
-    repromised: list[str] = []
-    slipped: list[str] = []
+    rows: list[AssignmentRow] = []
+    demands = []
     for row in active_assignments(uow, ctx.row.name, site_id):
         demand = demand_of(_work_order(uow, row), None)
         if ctx.router.equipment_reasons(site_id, demand):
             continue  # started work the site cannot finish now: a person decides, the promise stands
-        work = ctx.router.work_minutes(site_id, demand, queued, queued_materials)
-        for capability, minutes in demand.minutes.items():
-            queued[capability] = queued.get(capability, 0.0) + minutes
-        for key, minutes in demand.material_minutes.items():
-            queued_materials[key] = queued_materials.get(key, 0.0) + minutes
+        rows.append(row)
+        demands.append(demand)
+    repromised: list[str] = []
+    slipped: list[str] = []
+    for row, work in zip(rows, ctx.router.queue_minutes(site_id, demands, now), strict=True):
+        if work is None:
+            continue
         if service.update_promise(
             uow, row, promise(site, partner, now, work, row.distance_km, calendar), actor
         ):

@@ -1,8 +1,9 @@
 """The network as stored and as it stands now, read into the pure router.
 
-One query per table: machines down, sites closed, stock counted, parts reserved and minutes queued
-by the active assignments (by capability as stored with them, and by capability and material from
-their work orders' operations). Routing then runs in memory and the service writes back what it chose.
+One query per table: machines down, sites closed, stock counted, parts reserved, and the open work
+queued at each site by the active assignments: minutes by capability as stored with them, and each
+work order's operations, in the order the promises were made, which routing lays on the site's
+machines (`site_queue.py`). Routing then runs in memory and the service writes back what it chose.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.network.demand import Demand, RoutingWeights, minutes_by_material
+from microfactory.network.demand import Demand, RoutingWeights, steps_from_stored
 from microfactory.network.geo import GeoPoint, locate
 from microfactory.network.load import build_network
 from microfactory.network.model import Calendar, Network
 from microfactory.network.routing import Router, SiteState
+from microfactory.network.site_queue import Queued
 from microfactory.orders.model import Address
 
 ACTIVE = ("offered", "accepted")
@@ -101,10 +103,10 @@ def current(uow: UnitOfWork, weights: RoutingWeights | None = None) -> Current:
         if site_id in states:
             available = states[site_id].available
             available[part] = available.get(part, Decimal(0)) - Decimal(qty)
-    for site_id, (minutes, by_material) in queued_minutes(uow, row.name).items():
+    for site_id, (minutes, queue) in queued_work(uow, row.name).items():
         if site_id in states:
             states[site_id].queued = minutes
-            states[site_id].queued_materials = by_material
+            states[site_id].queue = queue
     router = Router(network, states, weights or stored_weights(row))
     return Current(row, network, router)
 
@@ -132,36 +134,34 @@ def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -
     return list(uow.session.scalars(query))
 
 
-Queue = tuple[dict[str, float], dict[tuple[str, str], float]]
+Queue = tuple[dict[str, float], list[Queued]]
 
 
-def queued_minutes(uow: UnitOfWork, network: str) -> dict[str, Queue]:
-    """Minutes of open work by site: by capability, and by (capability, material).
+def queued_work(uow: UnitOfWork, network: str) -> dict[str, Queue]:
+    """Open work by site: minutes by capability, and the work itself in queue order.
 
-    By capability as stored with each assignment; by material from its work order's operations
-    (read straight from the stored translation, without rebuilding it), in the same query.
+    By capability as stored with each assignment; the steps straight from its work order's stored
+    translation (without rebuilding it), in the same query, ordered as `active_assignments`.
     """
     rows = uow.session.execute(
-        select(AssignmentRow.site, AssignmentRow.minutes, WorkOrderRow.translation)
+        select(AssignmentRow.site, AssignmentRow.minutes, WorkOrderRow.id, WorkOrderRow.translation)
         .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
+        .join(OrderLineRow, OrderLineRow.id == WorkOrderRow.order_line_id)
+        .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
         .where(
             AssignmentRow.network == network,
             AssignmentRow.status.in_(ACTIVE),
             AssignmentRow.central.is_(False),
             WorkOrderRow.status.in_(OPEN_WORK),
         )
+        .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
     )
-    queued: dict[str, Queue] = defaultdict(lambda: ({}, {}))
-    for site_id, stored, translation in rows:
-        by_capability, by_material = queued[site_id]
+    queued: dict[str, Queue] = defaultdict(lambda: ({}, []))
+    for site_id, stored, work_order_id, translation in rows:
+        by_capability, queue = queued[site_id]
         for capability, minutes in stored.items():
             by_capability[capability] = by_capability.get(capability, 0.0) + float(minutes)
-        operations = (translation or {}).get("operations", ())
-        found = minutes_by_material(
-            (op["capability"], op.get("material"), float(op["minutes"])) for op in operations
-        )
-        for key, minutes in found.items():
-            by_material[key] = by_material.get(key, 0.0) + minutes
+        queue.append(Queued((work_order_id,), steps_from_stored(translation or {})))
     return queued
 
 
@@ -177,7 +177,4 @@ def demand_of(work_order: WorkOrderRow, point: GeoPoint | None) -> Demand:
 
 def site_calendar(network: Network, state: SiteState, site_id: str) -> Calendar:
     """The site's calendar with the days it closed for since the network was loaded."""
-    calendar = network.sites[site_id].calendar
-    if state.closed_dates == set(calendar.closed_dates):
-        return calendar
-    return Calendar(calendar.days, calendar.open, calendar.close, frozenset(state.closed_dates))
+    return state.calendar(network.sites[site_id])

@@ -8,6 +8,13 @@ change and an operator's visit per part. Two kinds of operations may share a run
   assembly of ten identical lamps.
 A pilot batch of 10-50 units already arrives as one operation and is never split: it may exceed the
 capacity alone and then runs alone. Every batch keeps its members, so each unit stays traceable.
+
+A run ends when its last member is done, and a later step shared by several work orders waits for
+the predecessors of all of them: a member promised for Monday must not share a run with one
+promised for Thursday, or Monday's promise waits for Thursday's parts. So only items due within
+`due_window_minutes` of the run's most urgent member share it. Promises are made by the day (a
+work order is due at the close of its promised ship day), and the default half day keeps each run
+to the work promised for one day.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ class BatchItem:
     release: int = 0
 
 
+DUE_WINDOW_MINUTES = 12 * 60  # shorter than the day between two promised ship days
+
+
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
     """How much one run may hold: units and minutes (a plate's area and a shift's length, roughly).
@@ -45,6 +55,7 @@ class BatchPolicy:
     capacity_minutes: int = 480
     run_overhead_minutes: int = 0
     enabled: bool = True
+    due_window_minutes: int | None = DUE_WINDOW_MINUTES  # None: any due dates may share a run
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +115,19 @@ def _fits(current: Sequence[BatchItem], item: BatchItem, policy: BatchPolicy) ->
     units = sum(i.qty for i in current) + item.qty
     minutes = sum(i.minutes for i in current) + item.minutes
     same_order_chain = any(item.ref in i.after or i.ref in item.after for i in current)
-    return units <= policy.capacity_units and minutes <= policy.capacity_minutes and not same_order_chain
+    return (
+        units <= policy.capacity_units
+        and minutes <= policy.capacity_minutes
+        and not same_order_chain
+        and _due_together(current[0], item, policy.due_window_minutes)
+    )
+
+
+def _due_together(urgent: BatchItem, item: BatchItem, window: int | None) -> bool:
+    """Whether `item` may share the run of `urgent` (the run's first and most urgent member)."""
+    if window is None or urgent.due is None or item.due is None:
+        return True
+    return item.due - urgent.due <= window
 
 
 def _batch(number: int, members: Sequence[BatchItem]) -> Batch:

@@ -3,12 +3,20 @@
 A dispatcher builds the plan left to right, one operation at a time, each on the eligible machine
 where it ends first (setups and calendars included). It is never optimal but always valid, runs
 in milliseconds, and gives CP-SAT a complete solution to improve from the first second.
+
+Most rules only append to a machine. The `fill` rule also puts an operation into a gap a machine
+has left where it fits with the material changes on either side: an assembly bench idles while
+the printers work, and a work order whose parts print early must not wait on the bench behind
+one due earlier whose parts print late. Routing promises from the same kind of schedule
+(network/site_queue.py), so this is the rule that keeps routing's promises when CP-SAT has too
+little time to find better; it runs for problems with due dates.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 from microfactory.scheduling.model import Objective, SchedulingProblem, earliest_fit
@@ -24,8 +32,13 @@ class Infeasible(ValueError):
 class _State:
     """Machines' free time and loaded material while a plan is being built."""
 
-    def __init__(self, problem: SchedulingProblem) -> None:
+    def __init__(self, problem: SchedulingProblem, fill: bool = False) -> None:
         self.problem = problem
+        self.fill = fill  # put operations into gaps between those already placed, not only after them
+        # per machine, what is placed on it in start order: starts, ends, materials (kept when filling)
+        self.runs: list[tuple[list[int], list[int], list[str | None]]] = [
+            ([], [], []) for _ in problem.machines
+        ]
         self.free = [m.available_from for m in problem.machines]
         self.loaded: list[str | None] = [m.initial_material for m in problem.machines]
         self.used = [False] * len(problem.machines)
@@ -54,8 +67,12 @@ class _State:
         for mode in op.modes:
             m = mode.machine
             machine = self.problem.machines[m]
-            setup = self.problem.setup(m, self.loaded[m], op.material)
-            start = earliest_fit(machine.calendar, max(ready, self.free[m] + setup), mode.duration)
+            if self.fill:
+                start = self.gap_start(m, ready, mode.duration, op.material)
+                setup = 0
+            else:
+                setup = self.problem.setup(m, self.loaded[m], op.material)
+                start = earliest_fit(machine.calendar, max(ready, self.free[m] + setup), mode.duration)
             if start is None:
                 continue
             candidate = (start + mode.duration, 1 if setup else 0, m, start)
@@ -67,7 +84,32 @@ class _State:
             return loaded
         return best
 
+    def gap_start(self, m: int, ready: int, duration: int, material: str | None) -> int | None:
+        """The first start from `ready` at which an operation fits on machine `m` between what is
+        placed there, with the material changes on either side and inside the calendar."""
+        problem = self.problem
+        machine = problem.machines[m]
+        starts, ends, materials = self.runs[m]
+        k = bisect_right(ends, ready)  # runs before k end by `ready`: the gap after run k-1 is next
+        while True:
+            before_end, before = (
+                (ends[k - 1], materials[k - 1]) if k else (machine.available_from, machine.initial_material)
+            )
+            earliest = max(ready, before_end + problem.setup(m, before, material))
+            start = earliest_fit(machine.calendar, earliest, duration)
+            if start is None:
+                return None
+            if k == len(starts) or start + duration + problem.setup(m, material, materials[k]) <= starts[k]:
+                return start
+            k += 1
+
     def place(self, index: int, machine: int, start: int, end: int) -> None:
+        if self.fill:
+            starts, ends, materials = self.runs[machine]
+            at = bisect_right(starts, start)
+            starts.insert(at, start)
+            ends.insert(at, end)
+            materials.insert(at, self.problem.operations[index].material)
         self.free[machine] = max(self.free[machine], end)
         self.loaded[machine] = self.problem.operations[index].material
         self.used[machine] = True
@@ -106,9 +148,10 @@ def dispatch_rule(problem: SchedulingProblem, rule: str = "ect") -> Plan:
     """One dispatching pass. Rules: `ect` (earliest completion among all ready operations),
     `mwkr` (most work remaining first), `edd` (earliest due date first, grouping materials),
     `fifo` (orders in arrival order), `group` (like `edd`, but waits a little for a machine already
-    loaded with the material rather than change it)."""
+    loaded with the material rather than change it), `fill` (like `edd`, each operation in the
+    first gap where it fits)."""
     started = time.perf_counter()
-    state = _State(problem)
+    state = _State(problem, fill=rule == "fill")
     done = _place_fixed(state)
     tail = _remaining_work(problem)
     successors = problem.successors()
@@ -152,7 +195,7 @@ def _key(
     job = problem.jobs[op.job]
     ready = state.ready_time(index)
     due = job.due if job.due is not None else 1 << 40
-    if rule in ("edd", "group"):
+    if rule in ("edd", "group", "fill"):
         return (due, -job.weight, ready, state.material_rank.get(op.material or "", -1), -tail[index])
     if rule == "fifo":  # first come, first served: the baseline batching is compared with
         return (problem.jobs[op.job].release, op.job, index)
@@ -177,13 +220,19 @@ def _earliest_completion(state: _State, candidates: Sequence[int]) -> int:
     return best_index
 
 
+RULES = ("ect", "mwkr", "edd", "group")
+DUE_RULES = ("fill",)  # only where due dates make the order of the work matter
+
+
 def dispatch(
     problem: SchedulingProblem,
     objective: Objective | None = None,
-    rules: Sequence[str] = ("ect", "mwkr", "edd", "group"),
+    rules: Sequence[str] | None = None,
 ) -> Plan:
     """The best of several dispatching passes under `objective`: valid, quick, a warm start."""
     objective = objective or Objective()
+    if rules is None:
+        rules = RULES + DUE_RULES if any(job.due is not None for job in problem.jobs) else RULES
     plans = [dispatch_rule(problem, rule) for rule in rules]
     return min(plans, key=lambda plan: evaluate(problem, plan, objective).score)
 

@@ -1,4 +1,4 @@
-"""The queue by material, read back from storage and used again when a site re-promises."""
+"""The queue, read back from storage in the order promised and laid again when a site re-promises."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ def test_teal_queued_at_berlin_is_read_back_and_repromised_alike(
     assert [o.site for o in outcomes] == ["berlin"] * 5
     with open_uow() as uow:
         state = current(uow).router.states["berlin"]
-        teal = state.queued_materials[("fdm_print", "PLA-TEAL")]
-        black = state.queued_materials[("fdm_print", "PLA-BLACK")]
+        assert [queued.work_order_ids for queued in state.queue] == [(wid,) for wid in ids]
+        teal = sum(step.minutes for queued in state.queue[:4] for step in queued.steps if step.material)
+        black = sum(step.minutes for step in state.queue[4].steps if step.material)
         assert teal == pytest.approx(4 * black)
         assert teal + black == pytest.approx(state.queued["fdm_print"])
         routed = _ship_times(uow, ids)

@@ -93,3 +93,28 @@ def test_planning_promises_each_work_order_its_planned_finish(engine: Engine, sh
             assert rows[work_order_id].slipped
             trail = [event.to_status for event in audit.history(uow, [work_order_id])]
             assert "promise_slipped" in trail
+
+
+def test_the_site_plan_keeps_the_promises_routing_made(engine: Engine, shared: Path) -> None:
+    """Routing promises from the site's queue laid on its machines; planning the site then finishes
+    every work order by its promised ship day, and nothing slips."""
+    from microfactory.scheduling.service import plan_and_promise
+
+    with UnitOfWork.for_engine(engine) as uow:
+        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
+        network_service.load_network(uow, read_network_file(shared / "examples/network.yaml"))
+        for number in range(16):
+            colour = ["black", "teal", "white", "red", "black"][number % 5]
+            _take(uow, number, colour, engraving="Desk" if number % 3 == 0 else "")
+        uow.commit()
+    with UnitOfWork.for_engine(engine) as uow:
+        outcomes = network_service.route_work_orders(uow, now=NOW)
+        uow.commit()
+    assert {outcome.site for outcome in outcomes} == {"berlin"}
+    with UnitOfWork.for_engine(engine) as uow:
+        promised = {w.id: w.due for w in site_work_orders(uow, local_site(uow, "berlin"), NOW)}
+        assert len(set(promised.values())) > 1  # sixteen keypads do not all ship on the first day
+        site_plan, slipped = plan_and_promise(uow, "berlin", NOW, SitePlanSettings(time_limit=2))
+        uow.commit()
+    assert slipped == []
+    assert all(site_plan.completions[wid] <= due for wid, due in promised.items())

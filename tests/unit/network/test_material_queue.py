@@ -1,7 +1,8 @@
 """Material-aware finish estimates: work in a material waits for the machines loaded with it.
 
 At the example site berlin three printers print, but PLA-TEAL is loaded on ber-fdm-2 only while
-PLA-BLACK is on ber-fdm-1 and ber-fdm-2: teal work queues on one printer, black on two.
+PLA-BLACK is on ber-fdm-1 and ber-fdm-2: teal work queues on one printer, black on two. At lyon
+PLA-BLACK and PLA-WHITE share lyo-fdm-1, PLA-RED and PLA-TEAL lyo-fdm-2.
 """
 
 from __future__ import annotations
@@ -56,31 +57,62 @@ def test_teal_at_berlin_is_promised_later_than_black(example: Network, keypad_de
     assert teal[-1].work_minutes - black[-1].work_minutes >= 2 * print_minutes  # 6 vs 3 prints deep
 
 
-def test_the_queue_by_material_follows_assign_and_unassign(example: Network, keypad_demand: Any) -> None:
+def test_the_queue_follows_assign_and_unassign(example: Network, keypad_demand: Any) -> None:
     router = Router(example)
     demand = keypad_demand(color="teal")
-    decision = router.route(demand, NOW)
-    assert decision.site == "berlin"
-    router.assign(decision)
-    queued = router.states["berlin"].queued_materials
-    assert queued == pytest.approx({("fdm_print", "PLA-TEAL"): demand.minutes["fdm_print"]})
+    first = router.route(demand, NOW)
+    assert first.site == "berlin"
+    router.assign(first)
+    state = router.states["berlin"]
+    assert [q.work_order_ids for q in state.queue] == [demand.work_order_ids]
+    assert state.queue[0].steps == demand.steps
+    behind = router.route(keypad_demand(color="teal"), NOW).winner
+    assert behind is not None and first.winner is not None
+    assert behind.work_minutes > first.winner.work_minutes  # it waits behind the first on ber-fdm-2
     router.unassign("berlin", demand)
-    assert queued == {("fdm_print", "PLA-TEAL"): 0.0}
+    assert state.queue == []
+    again = router.route(keypad_demand(color="teal"), NOW).winner
+    assert again is not None and again.work_minutes == first.winner.work_minutes
+
+
+def test_a_queue_on_the_printer_of_a_colour_delays_that_colour_only(
+    example: Network, keypad_demand: Any
+) -> None:
+    router = Router(example)
+    lyon = example.sites["lyon"]
+    idle = {colour: _minutes_at(router, lyon.id, keypad_demand(color=colour)) for colour in _COLOURS}
+    black = [keypad_demand(color="black") for _ in range(8)]  # a day of black on lyo-fdm-1
+    queued = {
+        colour: _minutes_at(router, lyon.id, *black, keypad_demand(color=colour)) for colour in _COLOURS
+    }
+    # white shares lyo-fdm-1 with black: it waits; red and teal print on lyo-fdm-2 and do not
+    assert queued["white"] > idle["white"] + 8 * black[0].minutes["fdm_print"] * 0.9
+    assert queued["red"] < idle["red"] + 60
+    assert queued["teal"] < idle["teal"] + 60
+
+
+_COLOURS = ("black", "white", "red", "teal")
+
+
+def _minutes_at(router: Router, site_id: str, *demands: Any) -> float:
+    """Working minutes until the last of the demands is done, laid in order at the site."""
+    found = router.queue_minutes(site_id, list(demands), NOW)[-1]
+    assert found is not None
+    return found
 
 
 def test_work_minutes_waits_for_the_machines_loaded_with_the_material(
     example: Network, keypad_demand: Any
 ) -> None:
     router = Router(example)
-    demand = keypad_demand(color="teal")
-    queued = {"fdm_print": 600.0}
-    plain = router.work_minutes("berlin", demand, queued)
-    teal_queue = router.work_minutes("berlin", demand, queued, {("fdm_print", "PLA-TEAL"): 600.0})
-    black_queue = router.work_minutes("berlin", demand, queued, {("fdm_print", "PLA-BLACK"): 600.0})
-    setup = example.sites["berlin"].material_change_minutes
-    assert teal_queue == pytest.approx(setup + 600.0 + demand.minutes["fdm_print"])  # one printer
-    assert black_queue == pytest.approx(plain)  # black work in the queue does not hold teal up
-    assert teal_queue > plain
+    teal = [keypad_demand(color="teal") for _ in range(6)]
+    black = [keypad_demand(color="black") for _ in range(6)]
+    after_teal = _minutes_at(router, "berlin", *teal, keypad_demand(color="teal"))
+    after_black = _minutes_at(router, "berlin", *black, keypad_demand(color="teal"))
+    alone = _minutes_at(router, "berlin", keypad_demand(color="teal"))
+    prints = teal[0].minutes["fdm_print"]
+    assert after_teal >= alone + 6 * prints  # six teal keypads ahead on the one teal printer
+    assert after_black < after_teal  # black ahead spreads over ber-fdm-1 and ber-fdm-2
 
 
 def test_demands_carry_and_merge_minutes_by_material(keypad_demand: Any) -> None:

@@ -35,6 +35,12 @@ def test_work_started_on_a_saturday_starts_on_monday_morning() -> None:
     assert finish_time(WEEKDAYS, "Europe/Berlin", berlin(2026, 3, 7, 12, 0), 0) == berlin(2026, 3, 9, 8, 0)
 
 
+def test_work_finished_at_closing_ships_that_day() -> None:
+    closing = berlin(2026, 3, 2, 18, 0)
+    assert finish_time(WEEKDAYS, "Europe/Berlin", closing, 0) == closing
+    assert finish_time(WEEKDAYS, "Europe/Berlin", closing, 1) == berlin(2026, 3, 3, 8, 1)
+
+
 def test_a_closed_day_is_skipped() -> None:
     closed = Calendar(WEEKDAYS.days, WEEKDAYS.open, WEEKDAYS.close, frozenset({date(2026, 3, 3)}))
     done = finish_time(closed, "Europe/Berlin", berlin(2026, 3, 2, 17, 0), 120)

@@ -213,3 +213,22 @@ def test_nothing_can_make_it(make_site: Site, make_network: Net, catalog: Any) -
 def test_weights_must_not_be_negative(weight: float) -> None:
     with pytest.raises(ValueError, match="weight distance"):
         RoutingWeights(distance=weight)
+
+
+def test_a_busier_site_promises_later_and_the_work_goes_elsewhere_on_promise(
+    make_site: Site, make_network: Net, keypad_demand: Any
+) -> None:
+    """Two sites alike but for distance: as the nearer one's printer fills up, its promise moves out
+    and the farther one wins on promise."""
+    router = Router(make_network(near=make_site(*POTSDAM), far=make_site(*LEIPZIG)))
+    promised: dict[str, list[float]] = {"near": [], "far": []}
+    factors = []
+    for _ in range(40):
+        decision = router.route(keypad_demand(color="teal"), NOW)
+        assert decision.site is not None and decision.winner is not None
+        promised[decision.site].append(decision.winner.ship_days)
+        factors.append(decision.deciding_factor)
+        router.assign(decision)
+    assert promised["near"] and promised["far"]
+    assert promised["near"] == sorted(promised["near"])  # each one queued behind the ones before
+    assert "promise" in factors[len(promised["near"]) :]

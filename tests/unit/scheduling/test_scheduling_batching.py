@@ -29,6 +29,22 @@ def test_urgent_items_are_packed_together() -> None:
     assert {item.order for item in first.items} == {"WO3", "WO2"}
 
 
+def test_only_work_due_within_the_window_shares_a_run() -> None:
+    """Promises are by the day: a run holding Monday's and Thursday's work would make Monday wait."""
+    day = 24 * 60
+    items = [_print(f"WO{n}/make:TOP", "PLA-RED", due=due) for n, due in enumerate((600, 600, 600 + 3 * day))]
+    items.append(_print("WO9/make:TOP", "PLA-RED", due=600 + 60))  # an hour later: the same day
+    batches = make_batches(items, BatchPolicy(capacity_units=10, capacity_minutes=1000))
+    assert sorted(sorted(item.order for item in batch.items) for batch in batches) == [
+        ["WO0", "WO1", "WO9"],
+        ["WO2"],
+    ]
+    anything = make_batches(
+        items, BatchPolicy(capacity_units=10, capacity_minutes=1000, due_window_minutes=None)
+    )
+    assert len(anything) == 1
+
+
 def test_a_pilot_batch_over_capacity_stays_whole_and_traceable() -> None:
     pilot = _print("PILOT/make:TOP", "PLA-RED", qty=40, minutes=900)
     small = _print("WO1/make:TOP", "PLA-RED")

@@ -17,7 +17,7 @@ QUICK = SolverSettings(time_limit=0.5, workers=2)
 @settings(max_examples=40, deadline=None)
 @given(problems())
 def test_every_dispatching_rule_gives_a_valid_plan(problem: SchedulingProblem) -> None:
-    for rule in ("ect", "mwkr", "edd"):
+    for rule in ("ect", "mwkr", "edd", "fill"):
         plan = dispatch_rule(problem, rule)
         assert validate(problem, plan) == [], rule
         assert validate(problem, compact(problem, plan)) == []
@@ -100,3 +100,21 @@ def test_fixed_operations_stay_where_they_are() -> None:
     assert (plan.assignments[0].machine, plan.assignments[0].start) == (1, 3)
     assert plan.assignments[1].start == 8
     assert validate(problem, plan) == []
+
+
+def test_the_fill_rule_puts_an_operation_into_a_gap_the_others_leave() -> None:
+    """B's parts print early on their own printer; its assembly need not wait on the bench for A's,
+    which is due first but whose parts print late."""
+    machines = (Machine("print-a"), Machine("bench"), Machine("print-b"))
+    operations = (
+        Operation("a-print", 0, (Mode(0, 300),)),
+        Operation("a-assemble", 0, (Mode(1, 10),), after=(0,)),
+        Operation("b-print", 1, (Mode(2, 20),)),
+        Operation("b-assemble", 1, (Mode(1, 10),), after=(2,)),
+    )
+    problem = SchedulingProblem(machines, (Job("A", due=400), Job("B", due=500)), operations)
+    appended, filled = dispatch_rule(problem, "edd"), dispatch_rule(problem, "fill")
+    assert appended.assignments[3].start == 310  # behind A's assembly
+    assert (filled.assignments[3].start, filled.assignments[1].start) == (20, 300)  # A keeps its place
+    assert validate(problem, filled) == []
+    assert dispatch(problem).makespan == 310  # `fill` runs when there are due dates
