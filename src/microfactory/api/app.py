@@ -79,3 +79,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         inbox = getattr(app.state, "shopify_inbox_worker", None)
         if inbox is not None:
             inbox.stop()
+        writer = getattr(app.state, "shopify_inbox_writer", None)
+        if writer is not None:
+            writer.close()

@@ -61,28 +61,28 @@ def write_lock(engine: Engine) -> AbstractContextManager[Any]:
 
 
 @contextmanager
-def unwaited_write(engine: Engine) -> Iterator[Connection | None]:
-    """A SQLite write transaction begun only if it needs no waiting; None when it would.
+def unwaited_write(engine: Engine, connection: Connection) -> Iterator[Connection | None]:
+    """A SQLite write transaction on `connection`, begun only if it needs no waiting; None when it would.
 
     For callers that must not block (the event loop's thread): the write lock of this process is
     tried, not waited for, and SQLite's busy wait is off for the transaction, so a lock held by
     another process fails at once with an error `is_busy` recognises. Either way the caller sends the
-    write to a thread that may wait. Nothing is written when the transaction fails.
+    write to a thread that may wait. The caller keeps `connection` for this use, because checking
+    one out of a busy pool would wait too. Nothing is written when the transaction fails.
     """
     lock = _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
     if not lock.acquire(blocking=False):
         yield None
         return
     try:
-        with engine.connect() as connection:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            driver.execute("PRAGMA busy_timeout=0")
-            try:
-                with connection.begin():
-                    yield connection
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     finally:
         lock.release()
 

@@ -124,3 +124,35 @@ def test_a_webhook_id_stored_before_is_a_duplicate_on_either_path(sqlite_engine:
     holder.join()
     assert again.status == "duplicate" and again.delivery_id is None
     assert _stored(sqlite_engine) == 1
+
+
+def test_a_pool_lent_out_to_request_threads_does_not_stall_the_loop(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=2, max_overflow=0)
+    upgrade(engine)
+    writer = InboxWriter(engine)
+
+    class RequestThreads:
+        """Request threads holding every connection the pool has left."""
+
+        def __enter__(self) -> None:
+            free = engine.pool.size() - engine.pool.checkedout()  # type: ignore[attr-defined]
+            self.held = [engine.connect() for _ in range(free)]
+
+        def __exit__(self, *_: object) -> None:
+            for connection in self.held:
+                connection.close()
+
+    async def scenario() -> tuple[Stored, int, float]:
+        await writer.store(_delivery(5))  # the writer's own connection is taken now, at the first write
+        holder = _hold(RequestThreads)
+        try:
+            return await _store_while_ticking(writer, _delivery(6))
+        finally:
+            await asyncio.to_thread(holder.join)
+
+    stored, _, waited = asyncio.run(scenario())
+    writer.close()
+    assert stored.status == RECEIVED
+    assert waited < HELD / 2  # written at once on the loop's own connection
+    assert _stored(engine) == 2
+    engine.dispose()

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,13 +32,22 @@ class InboxWriter:
     commits, and each delivery is still durable before its 200.
 
     On SQLite a batch is written on the event loop's thread when nobody else is writing (one INSERT
-    of a few rows, well under a millisecond), and in a worker thread otherwise.
+    of a few rows, well under a millisecond), and in a worker thread otherwise. The loop's writes
+    use a connection of their own, so that a pool lent out to request threads never makes the loop
+    wait (those threads may need the loop to finish their responses before they give theirs back).
     """
 
     def __init__(self, engine: Engine, max_batch: int = 256) -> None:
         self._engine = engine
+        self._own: Connection | None = None  # used on the loop's thread only
         here = self._write_here if engine.dialect.name == "sqlite" else None
         self._group = GroupCommit(self._write, max_batch, here)
+
+    def close(self) -> None:
+        """Give back the loop's connection (at shutdown)."""
+        if self._own is not None:
+            self._own.close()
+            self._own = None
 
     async def store(self, delivery: Delivery) -> Stored:
         """Store one delivery durably; returns once its batch has committed."""
@@ -50,8 +59,10 @@ class InboxWriter:
             return store_deliveries(connection, deliveries)
 
     def _write_here(self, deliveries: list[Delivery]) -> list[Stored] | None:
+        if self._own is None or self._own.closed or self._own.invalidated:
+            self._own = self._engine.connect()
         try:
-            with unwaited_write(self._engine) as connection:
+            with unwaited_write(self._engine, self._own) as connection:
                 return None if connection is None else store_deliveries(connection, deliveries)
         except OperationalError as error:
             if is_busy(error):
