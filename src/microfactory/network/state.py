@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from microfactory.catalog.work_order import translation_from_dict
 from microfactory.db.tables.network import (
@@ -117,9 +117,16 @@ def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -
     Ordered as routing takes work (by order, then line), so that re-promising walks the queue in
     the order the promises were first made.
     """
-    query = (
-        select(AssignmentRow)
-        .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
+    query = _in_queue_order(select(AssignmentRow), network)
+    if site is not None:
+        query = query.where(AssignmentRow.site == site)
+    return list(uow.session.scalars(query))
+
+
+def _in_queue_order(query: Select[Any], network: str) -> Select[Any]:
+    """Active assignments of open work, ordered as routing took the work (order, then line)."""
+    return (
+        query.join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
         .join(OrderLineRow, OrderLineRow.id == WorkOrderRow.order_line_id)
         .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
         .where(
@@ -129,9 +136,6 @@ def active_assignments(uow: UnitOfWork, network: str, site: str | None = None) -
         )
         .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
     )
-    if site is not None:
-        query = query.where(AssignmentRow.site == site)
-    return list(uow.session.scalars(query))
 
 
 Queue = tuple[dict[str, float], list[Queued]]
@@ -143,19 +147,8 @@ def queued_work(uow: UnitOfWork, network: str) -> dict[str, Queue]:
     By capability as stored with each assignment; the steps straight from its work order's stored
     translation (without rebuilding it), in the same query, ordered as `active_assignments`.
     """
-    rows = uow.session.execute(
-        select(AssignmentRow.site, AssignmentRow.minutes, WorkOrderRow.id, WorkOrderRow.translation)
-        .join(WorkOrderRow, WorkOrderRow.id == AssignmentRow.work_order_id)
-        .join(OrderLineRow, OrderLineRow.id == WorkOrderRow.order_line_id)
-        .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
-        .where(
-            AssignmentRow.network == network,
-            AssignmentRow.status.in_(ACTIVE),
-            AssignmentRow.central.is_(False),
-            WorkOrderRow.status.in_(OPEN_WORK),
-        )
-        .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
-    )
+    columns = select(AssignmentRow.site, AssignmentRow.minutes, WorkOrderRow.id, WorkOrderRow.translation)
+    rows = uow.session.execute(_in_queue_order(columns, network).where(AssignmentRow.central.is_(False)))
     queued: dict[str, Queue] = defaultdict(lambda: ({}, []))
     for site_id, stored, work_order_id, translation in rows:
         by_capability, queue = queued[site_id]
