@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
@@ -47,8 +48,11 @@ def reconcile(
     """Page through the Admin API's orders and take in any that webhooks missed (safe to repeat)."""
     start = _since(since)
     try:
-        with _admin() as admin:
-            report = reconcile_orders(make_session_factory(engine()), admin, start)
+        with _admin() as admin, Progress(console=console, transient=True) as progress:
+            task = progress.add_task("orders from Shopify", total=None)
+            report = reconcile_orders(
+                make_session_factory(engine()), admin, start, lambda: progress.advance(task)
+            )
     except AdminApiError as error:
         errors.print(f"[red]Shopify Admin API: {error}[/red]")
         raise typer.Exit(1) from error

@@ -50,6 +50,45 @@ def test_reconcile_pages_through_orders_and_twice_changes_nothing(
         assert len(service.list_orders(uow, channel="shopify")) == 7
 
 
+def test_reconcile_from_the_command_line(
+    fake_shop: tuple[FakeShop, str],
+    order_create: dict[str, Any],
+    database_url: str,
+    channel_engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from microfactory.cli import context
+    from microfactory.cli.main import app
+    from microfactory.config import get_settings
+
+    shop, url = fake_shop
+    for order in _orders(order_create, 3):
+        shop.add_order(order)
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
+    monkeypatch.delenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", raising=False)
+    get_settings.cache_clear()
+    context.engine.cache_clear()
+    try:
+        runner = CliRunner()
+        unset = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
+        assert unset.exit_code == 2 and "MICROFACTORY_SHOPIFY_ADMIN_TOKEN" in unset.output
+        monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
+        get_settings.cache_clear()
+        first = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
+        again = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
+        bad = runner.invoke(app, ["shopify", "reconcile", "--since", "last tuesday"])
+    finally:
+        get_settings.cache_clear()
+        context.engine.cache_clear()
+    assert first.exit_code == 0, first.output
+    assert "3 orders seen" in first.output and "3 created" in first.output
+    assert "3 unchanged" in again.output
+    assert bad.exit_code == 2 and "not a date" in bad.output
+
+
 def _big_order(order_create: dict[str, Any], lines: int) -> dict[str, Any]:
     """An order with `lines` line items (replacement key modules), each with its own id."""
     item = order_create["line_items"][1]

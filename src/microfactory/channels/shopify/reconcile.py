@@ -6,6 +6,7 @@ orders the webhooks already brought, changes nothing (an equal `updated_at` is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,11 +28,21 @@ class ReconcileReport:
         return self.actions.get(action, 0)
 
 
-def reconcile(factory: sessionmaker[Session], admin: ShopifyAdmin, since: datetime) -> ReconcileReport:
-    """Sync every order updated since `since`; one transaction per order, so progress is kept."""
+def reconcile(
+    factory: sessionmaker[Session],
+    admin: ShopifyAdmin,
+    since: datetime,
+    progress: Callable[[], None] | None = None,
+) -> ReconcileReport:
+    """Sync every order updated since `since`; one transaction per order, so progress is kept.
+
+    `progress` is called once per order read (Shopify does not say how many there will be).
+    """
     report = ReconcileReport()
     for payload in admin.orders_updated_since(since):
         report.seen += 1
+        if progress is not None:
+            progress()
         with UnitOfWork(factory) as uow:
             try:
                 outcome = sync_order(uow, payload)
