@@ -69,7 +69,12 @@ def process_inbox(
 ) -> None:
     """Process stored webhook deliveries (what the server's worker does; use after a crash or in cron)."""
     with unit_of_work() as uow:
-        report = process_pending(uow, limit=limit, retry_failed=retry_failed)
+        waiting = min(limit, inbox_status(uow, failed_limit=0).pending)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("deliveries", total=waiting or None)
+            report = process_pending(
+                uow, limit=limit, retry_failed=retry_failed, between=lambda: progress.advance(task)
+            )
     actions = ", ".join(f"{count} {action}" for action, count in sorted(report.actions.items()))
     console.print(
         f"{report.processed} processed ({actions or 'no changes'}), {report.duplicates} duplicate, "

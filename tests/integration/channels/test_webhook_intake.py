@@ -315,39 +315,39 @@ def test_missing_webhook_id_is_a_bad_request(api: TestClient) -> None:
 def test_the_inbox_shows_counts_backlog_and_why_deliveries_failed(
     api: TestClient,
     deliver: Deliver,
-    process: Any,
     order_create: dict[str, Any],
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    deliver(order_create, webhook_id="wh-good")
-    deliver(order_create, webhook_id="wh-good")  # a retry: refused by the unique webhook id
-    deliver({"line_items": []}, webhook_id="wh-no-id")
-    waiting = api.get("/api/v1/shopify/inbox").json()
-    assert waiting["counts"]["received"] == 2 and waiting["pending"] == 2
-    assert waiting["oldest_pending_received_at"] is not None
-    process()
-    status = api.get("/api/v1/shopify/inbox").json()
-    assert status["counts"] == {"received": 0, "processing": 0, "processed": 1, "duplicate": 0, "failed": 1}
-    assert status["pending"] == 0 and status["oldest_pending_received_at"] is None
-    (failure,) = status["failed"]
-    assert failure["webhook_id"] == "wh-no-id" and "no id" in failure["error"]
-    assert api.get("/api/v1/shopify/inbox", headers={"Authorization": "Bearer wrong"}).status_code == 401
-
     from typer.testing import CliRunner
 
     from microfactory.cli import context
     from microfactory.cli.main import app
     from microfactory.config import get_settings
 
+    deliver(order_create, webhook_id="wh-good")
+    deliver(order_create, webhook_id="wh-good")  # a retry: refused by the unique webhook id
+    deliver({"line_items": []}, webhook_id="wh-no-id")
+    waiting = api.get("/api/v1/shopify/inbox").json()
+    assert waiting["counts"]["received"] == 2 and waiting["pending"] == 2
+    assert waiting["oldest_pending_received_at"] is not None
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
     context.engine.cache_clear()
     try:
+        processed = CliRunner().invoke(app, ["shopify", "process-inbox"])
         shown = CliRunner().invoke(app, ["shopify", "inbox"])
     finally:
         get_settings.cache_clear()
         context.engine.cache_clear()
+    assert processed.exit_code == 1  # a delivery failed: cron and scripts must notice
+    assert "1 processed" in processed.output and "1 failed" in processed.output
+    status = api.get("/api/v1/shopify/inbox").json()
+    assert status["counts"] == {"received": 0, "processing": 0, "processed": 1, "duplicate": 0, "failed": 1}
+    assert status["pending"] == 0 and status["oldest_pending_received_at"] is None
+    (failure,) = status["failed"]
+    assert failure["webhook_id"] == "wh-no-id" and "no id" in failure["error"]
+    assert api.get("/api/v1/shopify/inbox", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert shown.exit_code == 0, shown.output
     assert "1 processed" in shown.output and "1 failed" in shown.output
     assert "wh-no-id" in shown.output and "no id" in shown.output
