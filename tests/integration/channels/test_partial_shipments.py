@@ -155,6 +155,7 @@ def test_each_parcel_answers_fetch_tracking_numbers_under_its_own_fulfillment_na
         f"{name}.1",
         f"{name}.2",
     ]
+    assert fulfilment_sync.shipment_view(_row(factory, "STOCK-2"))["shopify_fulfillment_name"] == f"{name}.2"
     query = f"order_names[]={name.replace('#', '%23')}.1&order_names[]={name.replace('#', '%23')}.2"
     answer = api.get(
         f"/shopify/fetch_tracking_numbers?{query}",

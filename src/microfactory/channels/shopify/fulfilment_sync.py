@@ -204,6 +204,7 @@ def shipment_view(row: FulfilmentSyncRow) -> dict[str, Any]:
         "attempts": row.attempts,
         "last_error": row.last_error,
         "shopify_fulfillment_id": row.shopify_fulfillment_id,
+        "shopify_fulfillment_name": row.shopify_fulfillment_name,
         "created_at": row.created_at.isoformat() if row.created_at is not None else None,
     }
 
