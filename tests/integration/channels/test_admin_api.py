@@ -180,11 +180,9 @@ def test_fulfilment_back_sync_is_idempotent(
         first = service.find_order(uow, "shopify", "7000")
         second = service.find_order(uow, "shopify", "7001")
         assert first is not None and second is not None
-        fulfilment_sync.request_fulfilment(
-            uow, first.id, "1Z999AA10123456784", "UPS", "https://ups.example/1Z"
-        )
-        fulfilment_sync.request_fulfilment(uow, first.id, "1Z999AA10123456784", "UPS")  # asked twice
-        fulfilment_sync.request_fulfilment(uow, second.id, "JJD0099", "DHL")
+        fulfilment_sync.queue_shipment(uow, first.id, "1Z999AA10123456784", "UPS", "https://ups.example/1Z")
+        fulfilment_sync.queue_shipment(uow, first.id, "1Z999AA10123456784", "UPS")  # asked twice
+        fulfilment_sync.queue_shipment(uow, second.id, "JJD0099", "DHL")
         uow.commit()
     shop.failures = [("THROTTLED", 0.1)]
     shop.drop_after_create = 1  # the second order's fulfillment is created but the answer is lost
@@ -259,7 +257,7 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
         assert len(list(uow.session.scalars(select(FulfillmentRequestRow)))) == 4
         running = service.find_order(uow, "shopify", str(started["id"]))
         assert running is not None
-        fulfilment_sync.request_fulfilment(uow, running.id, "TRACK-42", "DHL")
+        fulfilment_sync.queue_shipment(uow, running.id, "TRACK-42", "DHL")
         uow.commit()
 
     query = "/shopify/fetch_tracking_numbers?order_names[]=%232002.1&order_names[]=%239999.1&shop=keystone-test.myshopify.com"

@@ -48,7 +48,7 @@ def shipped(
     with UnitOfWork(factory) as uow:
         order = service.find_order(uow, "shopify", str(order_create["id"]))
         assert order is not None
-        fulfilment_sync.request_fulfilment(uow, order.id, TRACKING, "UPS")
+        fulfilment_sync.queue_shipment(uow, order.id, TRACKING, "UPS")
         uow.commit()
     return str(order_create["name"])
 

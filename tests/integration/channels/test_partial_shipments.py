@@ -85,6 +85,13 @@ def _remaining(shop: FakeShop, order: dict[str, Any]) -> dict[str, int]:
     return left
 
 
+def _ship(factory: Any, order_id: str, tracking: str, lines: list[ShipmentLine] | None = None) -> None:
+    """Queue one parcel in its own committed transaction, as the API or CLI would."""
+    with UnitOfWork(factory) as uow:
+        fulfilment_sync.queue_shipment(uow, order_id, tracking, lines=lines)
+        uow.commit()
+
+
 def _row(factory: Any, tracking: str) -> FulfilmentSyncRow:
     with UnitOfWork(factory) as uow:
         row = uow.session.scalar(
@@ -107,7 +114,7 @@ def test_two_parcels_each_fulfil_only_their_lines(
     shop, _ = fake_shop
     shop.add_order(order, split=split)
     with UnitOfWork(factory) as uow:  # Berlin ships the keypad and one key; the rest leaves from stock
-        fulfilment_sync.request_fulfilment(
+        fulfilment_sync.queue_shipment(
             uow,
             taken_in["order"],
             "BER-1",
@@ -115,7 +122,7 @@ def test_two_parcels_each_fulfil_only_their_lines(
             "https://dhl.example/BER-1",
             lines=[ShipmentLine(taken_in[KEYPAD], 1), ShipmentLine(taken_in[KEYS], 1)],
         )
-        fulfilment_sync.request_fulfilment(
+        fulfilment_sync.queue_shipment(
             uow,
             taken_in["order"],
             "STOCK-2",
@@ -147,7 +154,7 @@ def test_each_parcel_answers_fetch_tracking_numbers_under_its_own_fulfillment_na
     with UnitOfWork(factory) as uow:
         for tracking, line in (("BER-1", KEYPAD), ("STOCK-2", CABLE)):
             lines = [ShipmentLine(taken_in[line], 1)]
-            fulfilment_sync.request_fulfilment(uow, taken_in["order"], tracking, lines=lines)
+            fulfilment_sync.queue_shipment(uow, taken_in["order"], tracking, lines=lines)
         uow.commit()
     assert fulfilment_sync.sync_pending(factory, admin).sent == 2
     name = order["name"]
@@ -173,17 +180,11 @@ def test_a_partial_parcel_leaves_the_rest_open_and_everything_else_ships_later(
 ) -> None:
     shop, _ = fake_shop
     shop.add_order(order)
-    with UnitOfWork(factory) as uow:
-        fulfilment_sync.request_fulfilment(
-            uow, taken_in["order"], "P-1", lines=[ShipmentLine(taken_in[KEYS], 1)]
-        )
-        uow.commit()
+    _ship(factory, taken_in["order"], "P-1", [ShipmentLine(taken_in[KEYS], 1)])
     assert fulfilment_sync.sync_pending(factory, admin).sent == 1
     assert _remaining(shop, order) == {KEYPAD: 1, KEYS: 1, CABLE: 1}
     assert shop.fulfillment_orders[_gid(order)][0]["status"] == "IN_PROGRESS"
-    with UnitOfWork(factory) as uow:  # no lines: whatever is still open, as before
-        fulfilment_sync.request_fulfilment(uow, taken_in["order"], "P-2")
-        uow.commit()
+    _ship(factory, taken_in["order"], "P-2")  # no lines: whatever is still open, as before
     assert fulfilment_sync.sync_pending(factory, admin).sent == 1
     assert _shipped(shop, order) == [{KEYS: 1}, {KEYPAD: 1, KEYS: 1, CABLE: 1}]
     assert _remaining(shop, order) == {KEYPAD: 0, KEYS: 0, CABLE: 0}
@@ -200,9 +201,9 @@ def test_a_retry_never_fulfils_a_parcel_twice(
     shop.add_order(order)
     parcel = [ShipmentLine(taken_in[KEYS], 1)]
     with UnitOfWork(factory) as uow:
-        first = fulfilment_sync.request_fulfilment(uow, taken_in["order"], "RETRY-1", lines=parcel)
-        again = fulfilment_sync.request_fulfilment(uow, taken_in["order"], "RETRY-1", lines=parcel)
-        assert again.id == first.id  # the same parcel, asked twice: queued once
+        first = fulfilment_sync.queue_shipment(uow, taken_in["order"], "RETRY-1", lines=parcel)
+        again = fulfilment_sync.queue_shipment(uow, taken_in["order"], "RETRY-1", lines=parcel)
+        assert again.row.id == first.row.id and not again.created  # the same parcel, asked twice: queued once
         uow.commit()
     shop.drop_after_create = 1  # Shopify creates the fulfillment, the answer never arrives
     lost = fulfilment_sync.sync_pending(factory, admin)
@@ -226,16 +227,16 @@ def test_more_than_shopify_has_left_is_refused_and_visible(
     shop, _ = fake_shop
     shop.add_order(order, line_count=2)  # the cable is not this app's to fulfil: in no fulfillment order
     with UnitOfWork(factory) as uow:
-        fulfilment_sync.request_fulfilment(
+        fulfilment_sync.queue_shipment(
             uow, taken_in["order"], "ALL-KEYS", lines=[ShipmentLine(taken_in[KEYS], 2)]
         )
-        fulfilment_sync.request_fulfilment(
+        fulfilment_sync.queue_shipment(
             uow,
             taken_in["order"],
             "ONE-TOO-MANY",
             lines=[ShipmentLine(taken_in[KEYPAD], 1), ShipmentLine(taken_in[KEYS], 1)],
         )
-        fulfilment_sync.request_fulfilment(
+        fulfilment_sync.queue_shipment(
             uow, taken_in["order"], "CABLE", lines=[ShipmentLine(taken_in[CABLE], 1)]
         )
         uow.commit()
@@ -287,7 +288,7 @@ def test_lines_that_do_not_fit_the_order_are_refused_when_queued(
         ShipmentLine(taken_in[CABLE], 1),
     ]
     with UnitOfWork(factory) as uow, pytest.raises(fulfilment_sync.ShipmentRefused) as refused:
-        fulfilment_sync.request_fulfilment(uow, taken_in["order"], "T", lines=bad)
+        fulfilment_sync.queue_shipment(uow, taken_in["order"], "T", lines=bad)
     problems = {problem.path: problem.message for problem in refused.value.problems}
     assert problems == {
         "lines[0].line_id": f"line line_nope is not a line of order {taken_in['order']}",

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 from fastapi.testclient import TestClient
-
-
-@pytest.fixture
-def api(client: TestClient, shared: Path) -> TestClient:
-    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
-    response = client.post("/api/v1/catalogs", json=document)
-    assert response.status_code == 201, response.text
-    return client
 
 
 def order_body(external_id: str, **line: Any) -> dict[str, Any]:

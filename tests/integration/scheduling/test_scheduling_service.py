@@ -32,19 +32,27 @@ def _take(uow: UnitOfWork, number: int, color: str, engraving: str = "") -> None
     )
 
 
-def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, shared: Path) -> None:
+def _route_keypads(engine: Engine, shared: Path, keypads: list[tuple[str, str]]) -> set[str | None]:
+    """The example catalog and network, one order per (colour, engraving) keypad, routed at NOW;
+    the sites the work went to."""
     with UnitOfWork.for_engine(engine) as uow:
-        with pytest.raises(NoNetwork):
-            plan_for_site(uow, "berlin", NOW)
         catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
         network_service.load_network(uow, read_network_file(shared / "examples/network.yaml"))
-        for number, color in enumerate(["black", "red", "black", "teal", "red", "black"]):
-            _take(uow, number, color, engraving="Desk" if number % 2 else "")
+        for number, (color, engraving) in enumerate(keypads):
+            _take(uow, number, color, engraving)
         uow.commit()
     with UnitOfWork.for_engine(engine) as uow:
         outcomes = network_service.route_work_orders(uow, now=NOW)
         uow.commit()
-        assert {outcome.site for outcome in outcomes} == {"berlin"}
+    return {outcome.site for outcome in outcomes}
+
+
+def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, shared: Path) -> None:
+    with UnitOfWork.for_engine(engine) as uow, pytest.raises(NoNetwork):
+        plan_for_site(uow, "berlin", NOW)
+    colors = ["black", "red", "black", "teal", "red", "black"]
+    keypads = [(color, "Desk" if number % 2 else "") for number, color in enumerate(colors)]
+    assert _route_keypads(engine, shared, keypads) == {"berlin"}
     with UnitOfWork.for_engine(engine) as uow:
         berlin, lyon = local_site(uow, "berlin"), local_site(uow, "lyon")
         work_orders = site_work_orders(uow, berlin, NOW)
@@ -100,17 +108,9 @@ def test_the_site_plan_keeps_the_promises_routing_made(engine: Engine, shared: P
     every work order by its promised ship day, and nothing slips."""
     from microfactory.scheduling.service import plan_and_promise
 
-    with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
-        network_service.load_network(uow, read_network_file(shared / "examples/network.yaml"))
-        for number in range(16):
-            colour = ["black", "teal", "white", "red", "black"][number % 5]
-            _take(uow, number, colour, engraving="Desk" if number % 3 == 0 else "")
-        uow.commit()
-    with UnitOfWork.for_engine(engine) as uow:
-        outcomes = network_service.route_work_orders(uow, now=NOW)
-        uow.commit()
-    assert {outcome.site for outcome in outcomes} == {"berlin"}
+    colours = ["black", "teal", "white", "red", "black"]
+    keypads = [(colours[number % 5], "Desk" if number % 3 == 0 else "") for number in range(16)]
+    assert _route_keypads(engine, shared, keypads) == {"berlin"}
     with UnitOfWork.for_engine(engine) as uow:
         promised = {w.id: w.due for w in site_work_orders(uow, local_site(uow, "berlin"), NOW)}
         assert len(set(promised.values())) > 1  # sixteen keypads do not all ship on the first day

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -83,17 +83,9 @@ class ShipmentLine:
     qty: int
 
 
-def request_fulfilment(
-    uow: UnitOfWork,
-    order_id: str,
-    tracking_number: str,
-    company: str | None = None,
-    url: str | None = None,
-    idempotency_key: str | None = None,
-    lines: Sequence[ShipmentLine] | None = None,
-) -> FulfilmentSyncRow:
-    """Queue the shipment for Shopify; the same key (default: order and tracking number) is queued once."""
-    return queue_shipment(uow, order_id, tracking_number, company, url, idempotency_key, lines)[0]
+class Queued(NamedTuple):
+    row: FulfilmentSyncRow
+    created: bool  # False: the same key was queued before, and `row` is that shipment
 
 
 def queue_shipment(
@@ -104,8 +96,9 @@ def queue_shipment(
     url: str | None = None,
     idempotency_key: str | None = None,
     lines: Sequence[ShipmentLine] | None = None,
-) -> tuple[FulfilmentSyncRow, bool]:
-    """(the queued row, whether it is new): the API answers 201 for a new shipment, 200 for a repeat.
+) -> Queued:
+    """Queue the shipment for Shopify, once per idempotency key: the API answers 201 for a new
+    shipment, 200 for a repeat.
 
     The default key holds the tracking number, so two parcels of one order are two shipments, and
     sending the same parcel again is the same one. Lines are checked against the order here, so a
@@ -117,7 +110,7 @@ def queue_shipment(
     key = (idempotency_key or f"{order_id}:{tracking_number}")[:120]
     existing = uow.session.scalar(select(FulfilmentSyncRow).where(FulfilmentSyncRow.idempotency_key == key))
     if existing is not None:
-        return existing, False
+        return Queued(existing, False)
     stored_lines = None if lines is None else _stored_lines(order, lines)
     row = FulfilmentSyncRow(
         id=new_id("ffs"),
@@ -140,8 +133,8 @@ def queue_shipment(
         found = uow.session.scalar(select(FulfilmentSyncRow).where(FulfilmentSyncRow.idempotency_key == key))
         if found is None:
             raise
-        return found, False
-    return row, True
+        return Queued(found, False)
+    return Queued(row, True)
 
 
 def line_item_gid(external_id: str) -> str:
