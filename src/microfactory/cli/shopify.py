@@ -127,8 +127,14 @@ def register_fulfillment_service(
 @app.command("sync-fulfilments")
 def sync_fulfilments(limit: int = typer.Option(200, help="at most this many shipments")) -> None:
     """Create Shopify fulfillments (tracking number, company, URL) for shipments handed off."""
-    with _admin() as admin:
-        report = fulfilment_sync.sync_pending(make_session_factory(engine()), admin, limit)
+    with _admin() as admin, Progress(console=console, transient=True) as progress:
+        task = progress.add_task("shipments to Shopify", total=None)
+        report = fulfilment_sync.sync_pending(
+            make_session_factory(engine()),
+            admin,
+            limit,
+            lambda done, total: progress.update(task, completed=done, total=total),
+        )
     console.print(
         f"{report.sent} fulfilled, {report.already_there} already in Shopify, "
         f"{report.pending} to retry, {report.failed} failed"

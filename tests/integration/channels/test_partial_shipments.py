@@ -24,7 +24,7 @@ from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
 from tests.integration.channels.conftest import SECRET, Deliver
-from tests.integration.channels.fake_shopify import FakeShop
+from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
 KEYPAD, KEYS, CABLE = "13579246801357", "13579246801358", "13579246801359"
 
@@ -389,6 +389,47 @@ def test_the_ship_command(cli: Callable[..., Any], taken_in: dict[str, str], fac
     assert unknown.exit_code == 2 and "no order ord_nope" in unknown.stderr
     with UnitOfWork(factory) as uow:
         assert len(fulfilment_sync.list_shipments(uow, order_id)) == 2
+
+
+def test_the_sync_fulfilments_command_reports_parcels_to_shopify(
+    cli: Callable[..., Any],
+    fake_shop: tuple[FakeShop, str],
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microfactory.config import get_settings
+
+    shop, url = fake_shop
+    shop.add_order(order)
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    assert (
+        cli("ship", taken_in["order"], "--tracking", "SYNC-1", "--line", f"{taken_in[KEYS]}:1").exit_code == 0
+    )
+    synced = cli("sync-fulfilments")
+    assert synced.exit_code == 0, synced.output
+    assert "1 fulfilled, 0 already in Shopify, 0 to retry, 0 failed" in synced.output
+    assert _shipped(shop, order) == [{KEYS: 1}]
+
+
+def test_sync_progress_counts_every_shipment(
+    fake_shop: tuple[FakeShop, str],
+    admin: ShopifyAdmin,
+    factory: Any,
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+) -> None:
+    fake_shop[0].add_order(order)
+    _ship(factory, taken_in["order"], "P-1", [ShipmentLine(taken_in[KEYS], 1)])
+    _ship(factory, taken_in["order"], "P-2", [ShipmentLine(taken_in[CABLE], 1)])
+    calls: list[tuple[int, int]] = []
+    report = fulfilment_sync.sync_pending(
+        factory, admin, progress=lambda done, total: calls.append((done, total))
+    )
+    assert report.sent == 2
+    assert calls == [(0, 2), (1, 2), (2, 2)]
 
 
 def test_the_lines_column_migrates_down_and_up(channel_engine: Engine) -> None:

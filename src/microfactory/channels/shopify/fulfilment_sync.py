@@ -15,7 +15,7 @@ refused and kept visible (`last_error`), never fulfilled anyway.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -218,8 +218,16 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
-def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int = 200) -> SyncReport:
-    """Create the fulfillments of every pending shipment; failures stay pending until MAX_ATTEMPTS."""
+def sync_pending(
+    factory: sessionmaker[Session],
+    admin: ShopifyAdmin,
+    limit: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncReport:
+    """Create the fulfillments of every pending shipment; failures stay pending until MAX_ATTEMPTS.
+
+    `progress(done, total)` is called before each shipment and once when all are done.
+    """
     report = SyncReport()
     with UnitOfWork(factory) as uow:
         ids = list(
@@ -230,7 +238,9 @@ def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int
                 .limit(limit)
             )
         )
-    for sync_id in ids:
+    for done, sync_id in enumerate(ids):
+        if progress is not None:
+            progress(done, len(ids))
         with UnitOfWork(factory) as uow:
             row = uow.session.get(FulfilmentSyncRow, sync_id)
             if row is None or row.status != PENDING:
@@ -256,6 +266,8 @@ def sync_pending(factory: sessionmaker[Session], admin: ShopifyAdmin, limit: int
                 else:
                     report.sent += 1
             uow.commit()
+    if progress is not None:
+        progress(len(ids), len(ids))
     return report
 
 
