@@ -36,13 +36,17 @@ def _secret(settings: Settings) -> str | None:
     return secret.get_secret_value()
 
 
+def _no_secret() -> JSONResponse:
+    return JSONResponse(
+        error_body(f"{SECRET_SETTING} is not set: Shopify requests cannot be verified"), status_code=503
+    )
+
+
 def _refusal(request: Request, body: bytes) -> JSONResponse | None:
     """503 without a configured secret, 401 when the signature is wrong; None when it verifies."""
     secret = _secret(request.app.state.settings)
     if secret is None:
-        return JSONResponse(
-            error_body(f"{SECRET_SETTING} is not set: Shopify requests cannot be verified"), status_code=503
-        )
+        return _no_secret()
     if not verify.verify(secret, body, request.headers.get("x-shopify-hmac-sha256")):
         return JSONResponse(error_body("invalid or missing X-Shopify-Hmac-Sha256 signature"), status_code=401)
     return None
@@ -147,9 +151,7 @@ def _query_refusal(request: Request) -> JSONResponse | None:
     """503 without a configured secret, 401 unless the header signs this exact query string."""
     secret = _secret(request.app.state.settings)
     if secret is None:
-        return JSONResponse(
-            error_body(f"{SECRET_SETTING} is not set: Shopify requests cannot be verified"), status_code=503
-        )
+        return _no_secret()
     raw_query: bytes = request.scope.get("query_string", b"")
     if not verify.verify_query(secret, raw_query, request.headers.get("x-shopify-hmac-sha256")):
         return JSONResponse(
