@@ -18,9 +18,9 @@ from microfactory.cli.context import console, fail, unit_of_work
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
-from microfactory.network.load import NetworkError, build_network, read_network_file
+from microfactory.network.document import NetworkError, build_network, read_network_file
 from microfactory.network.model import Network
-from microfactory.network.state import NoNetwork, current
+from microfactory.network.stored_state import NoNetwork, current
 from microfactory.network.views import load_view, outcome_view, routing_view, site_assignments, site_view
 from microfactory.problems import ProblemsError
 

@@ -117,7 +117,7 @@ def _site_plan(
 
 def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
     from microfactory.cli.context import fail, unit_of_work
-    from microfactory.network.state import NoNetwork
+    from microfactory.network.stored_state import NoNetwork
     from microfactory.scheduling.service import UnknownSite, local_site, site_work_orders
 
     with unit_of_work() as uow:
@@ -132,7 +132,7 @@ def _sample(
     site_id: str, network_file: Path, catalog_file: Path, count: int, seed: int, now: datetime
 ) -> tuple[Site, list[WorkOrderInput]]:
     from microfactory.catalog.load import CatalogError, load_catalog
-    from microfactory.network.load import NetworkError, load_network
+    from microfactory.network.document import NetworkError, load_network
     from microfactory.scheduling.sample_orders import sample_work_orders
 
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from microfactory.network.routing import Candidate, Decision
+    from microfactory.network.routing import Candidate, RoutingDecision
 
 COMPONENT_UNITS = {
     "distance": "1.0 per 1,000 km",
@@ -19,7 +19,7 @@ COMPONENT_UNITS = {
 }
 
 
-def explain(decision: Decision) -> dict[str, Any]:
+def explain(decision: RoutingDecision) -> dict[str, Any]:
     """The JSON explanation of a decision (stored with the assignment, shown by API and CLI)."""
     winner = decision.winner
     demand = decision.demand
@@ -38,7 +38,7 @@ def explain(decision: Decision) -> dict[str, Any]:
     }
 
 
-def summary(decision: Decision) -> str:
+def summary(decision: RoutingDecision) -> str:
     """One sentence an operator can read: who won, and on what."""
     winner = decision.winner
     if winner is None:
@@ -72,7 +72,7 @@ def _km(value: float | None) -> str:
     return "an unknown distance" if value is None else f"{value:,.0f} km"
 
 
-def _candidate(candidate: Candidate, winner: Candidate | None, decision: Decision) -> dict[str, Any]:
+def _candidate(candidate: Candidate, winner: Candidate | None, decision: RoutingDecision) -> dict[str, Any]:
     return {
         "site": candidate.site,
         "central": candidate.central,
@@ -88,7 +88,7 @@ def _candidate(candidate: Candidate, winner: Candidate | None, decision: Decisio
     }
 
 
-def _result(candidate: Candidate, winner: Candidate | None, decision: Decision) -> str:
+def _result(candidate: Candidate, winner: Candidate | None, decision: RoutingDecision) -> str:
     """'chosen', or why the candidate lost."""
     if winner is not None and candidate is winner:
         return "chosen"

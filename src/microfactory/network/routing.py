@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Candidate", "Decision", "Demand", "Router", "RoutingWeights", "SiteState", "merge"]
+__all__ = ["Candidate", "Demand", "Router", "RoutingDecision", "RoutingWeights", "SiteState", "merge"]
 
 from microfactory.network.demand import COMPONENTS, Demand, RoutingWeights, Step, merge
 from microfactory.network.model import Network
@@ -62,7 +62,7 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class RoutingDecision:
     """The chosen site (or none), every candidate, and the component that decided."""
 
     demand: Demand
@@ -162,7 +162,9 @@ class Router:
             self._shapes[key] = found
         return found
 
-    def route(self, demand: Demand, now: datetime, excluded: Mapping[str, str] | None = None) -> Decision:
+    def route(
+        self, demand: Demand, now: datetime, excluded: Mapping[str, str] | None = None
+    ) -> RoutingDecision:
         """Choose a site for the demand (nothing is reserved: see `assign`).
 
         `excluded` maps sites that must not get the work (they declined it, or let it expire) to
@@ -207,14 +209,14 @@ class Router:
         tail = [central] if central is not None else []
         if feasible:
             factor = _deciding_factor(feasible[0], feasible[1]) if len(feasible) > 1 else ONLY_FEASIBLE
-            return Decision(
+            return RoutingDecision(
                 demand, feasible[0].site, False, factor, (*feasible, *tail, *infeasible), self.weights
             )
         if central is not None and central.feasible:
-            return Decision(
+            return RoutingDecision(
                 demand, central.site, True, CENTRAL_FALLBACK, (central, *infeasible), self.weights
             )
-        return Decision(demand, None, False, NOTHING_FEASIBLE, (*tail, *infeasible), self.weights)
+        return RoutingDecision(demand, None, False, NOTHING_FEASIBLE, (*tail, *infeasible), self.weights)
 
     @staticmethod
     def _measure(
@@ -264,7 +266,7 @@ class Router:
             candidate.components = components
             candidate.score = sum(components.values())
 
-    def assign(self, decision: Decision) -> None:
+    def assign(self, decision: RoutingDecision) -> None:
         """Take the decision: reserve the parts and queue the work at the chosen site, laid on its
         machines at once, so that the next work order routed waits behind it."""
         if decision.site is None or decision.central:
@@ -302,7 +304,7 @@ class Router:
         allow_split: bool,
         now: datetime,
         excluded: Mapping[str, str] | None = None,
-    ) -> list[Decision]:
+    ) -> list[RoutingDecision]:
         """Route an order's work orders, assigning as it goes.
 
         They stay together at one site unless the store allows splitting; even then a split is

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.service import expire_overdue, route_work_orders
-from microfactory.network.state import NoNetwork
+from microfactory.network.stored_state import NoNetwork
 from microfactory.orders.model import WorkOrderStatus
 
 log = logging.getLogger(__name__)

@@ -25,12 +25,12 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.network import loading
+from microfactory.network import versions
 from microfactory.network.demand import Demand, RoutingWeights
-from microfactory.network.loading import LoadResult, set_weights
 from microfactory.network.promise import Promise, promise
-from microfactory.network.routing import Decision
-from microfactory.network.state import ACTIVE, Current, current, demand_of, destination, site_calendar
+from microfactory.network.routing import RoutingDecision
+from microfactory.network.stored_state import ACTIVE, Current, current, demand_of, destination, site_calendar
+from microfactory.network.versions import LoadResult, set_weights
 from microfactory.orders import audit, events
 from microfactory.orders.model import LineStatus, WorkOrderStatus
 
@@ -54,9 +54,9 @@ class RoutingOutcome:
 
 
 def load_network(uow: UnitOfWork, document: Mapping[str, Any]) -> LoadResult:
-    """Validate and store a network, making it the active one (see `loading.load_network`)."""
+    """Validate and store a network, making it the active one (see `versions.load_network`)."""
     register_event_handlers()
-    return loading.load_network(uow, document)
+    return versions.load_network(uow, document)
 
 
 def register_event_handlers() -> None:
@@ -150,7 +150,7 @@ def _history(uow: UnitOfWork, ids: Sequence[str]) -> _History:
 def _record(
     uow: UnitOfWork,
     ctx: Current,
-    decision: Decision,
+    decision: RoutingDecision,
     work_orders: Mapping[str, WorkOrderRow],
     demands: Mapping[str, Demand],
     history: _History,

@@ -20,7 +20,7 @@ from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service
 from microfactory.network.promise import promise
-from microfactory.network.state import active_assignments, current, demand_of, site_calendar
+from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
 from microfactory.orders.model import WorkOrderStatus
 from microfactory.problems import Problem, ProblemsError

@@ -14,7 +14,7 @@ from microfactory.db.tables.orders import OrderLineRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.model import WEEKDAYS, Site
 from microfactory.network.service import RoutingOutcome
-from microfactory.network.state import ACTIVE, Current, active_assignments
+from microfactory.network.stored_state import ACTIVE, Current, active_assignments
 
 
 def _number(value: Decimal) -> int | float:

@@ -18,7 +18,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service as network_service
 from microfactory.network.model import Site
 from microfactory.network.promise import promise
-from microfactory.network.state import (
+from microfactory.network.stored_state import (
     ACTIVE,
     NoNetwork,
     active_assignments,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.network import service
-from microfactory.network.load import read_network_file
+from microfactory.network.document import read_network_file
 
 if TYPE_CHECKING:  # demo.py imports these stages
     from microfactory.simulation.demo import DemoRun

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.progress import Progress
 
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.network.state import active_assignments, active_network_row, current
+from microfactory.network.stored_state import active_assignments, active_network_row, current
 from microfactory.scheduling.export import demo_section
 from microfactory.scheduling.service import plan_and_promise, site_work_orders
 from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings

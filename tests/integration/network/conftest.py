@@ -16,7 +16,7 @@ from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service
-from microfactory.network.load import read_network_file
+from microfactory.network.document import read_network_file
 from microfactory.orders import service as order_service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service, site_events
-from microfactory.network.state import current
+from microfactory.network.stored_state import current
 
 from .conftest import NOW, PlaceOrder
 

@@ -14,7 +14,7 @@ from microfactory.api.app import create_app
 from microfactory.catalog.load import read_catalog_file
 from microfactory.config import Settings
 from microfactory.db.engine import make_engine
-from microfactory.network.load import read_network_file
+from microfactory.network.document import read_network_file
 
 from .conftest import SHARED
 

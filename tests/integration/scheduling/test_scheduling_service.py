@@ -12,8 +12,8 @@ from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service as network_service
-from microfactory.network.load import read_network_file
-from microfactory.network.state import NoNetwork
+from microfactory.network.document import read_network_file
+from microfactory.network.stored_state import NoNetwork
 from microfactory.orders import service as order_service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
 from microfactory.scheduling.service import UnknownSite, local_site, plan_for_site, site_work_orders

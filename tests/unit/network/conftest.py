@@ -11,8 +11,8 @@ import pytest
 from microfactory.catalog.bridge import translate
 from microfactory.catalog.load import load_catalog
 from microfactory.catalog.model import Catalog
+from microfactory.network.document import build_network
 from microfactory.network.geo import GeoPoint
-from microfactory.network.load import build_network
 from microfactory.network.model import Network
 from microfactory.network.routing import Demand
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from microfactory.network.demand import merge
-from microfactory.network.load import load_network
+from microfactory.network.document import load_network
 from microfactory.network.model import Network
 from microfactory.network.promise import Promise, promise
 from microfactory.network.routing import Router

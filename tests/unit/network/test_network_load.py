@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from microfactory.network.load import NetworkError, build_network, load_network, parse_network_text
+from microfactory.network.document import NetworkError, build_network, load_network, parse_network_text
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "examples" / "network.yaml"
 

@@ -13,7 +13,7 @@ from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
-from microfactory.network.state import current
+from microfactory.network.stored_state import current
 from microfactory.network.views import (
     assignment_view,
     load_view,

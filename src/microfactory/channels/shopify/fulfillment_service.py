@@ -70,7 +70,7 @@ mutation FulfillmentServiceCreate($name: String!, $callbackUrl: URL!) {
 
 
 @dataclass(frozen=True)
-class Decision:
+class FulfillmentRequestAnswer:
     fulfillment_order_id: str
     shopify_order_id: str | None
     accepted: bool | None  # None: left for later (nothing to decide yet)
@@ -103,7 +103,9 @@ def register(admin: ShopifyAdmin, callback_url: str, name: str = "microfactory")
     return dict(payload["fulfillmentService"])
 
 
-def handle_notification(factory: sessionmaker[Session], admin: ShopifyAdmin, kind: str) -> list[Decision]:
+def handle_notification(
+    factory: sessionmaker[Session], admin: ShopifyAdmin, kind: str
+) -> list[FulfillmentRequestAnswer]:
     """Answer every fulfillment order assigned to us that waits for an answer of this kind."""
     decisions = []
     for node in _assigned(admin, KINDS[kind]):
@@ -126,7 +128,7 @@ def handle_notification(factory: sessionmaker[Session], admin: ShopifyAdmin, kin
                     uow, fulfillment_order_id, kind, shopify_order_id, order.get("name"), accepted, message
                 )
                 uow.commit()
-        decisions.append(Decision(fulfillment_order_id, shopify_order_id, accepted, message))
+        decisions.append(FulfillmentRequestAnswer(fulfillment_order_id, shopify_order_id, accepted, message))
     return decisions
 
 

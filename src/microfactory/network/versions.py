@@ -17,9 +17,9 @@ from microfactory.db.base import utcnow
 from microfactory.db.tables.network import MachineRow, NetworkRow, SiteRow, StockRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.demand import RoutingWeights
-from microfactory.network.load import build_network
+from microfactory.network.document import build_network
 from microfactory.network.model import Network
-from microfactory.network.state import current
+from microfactory.network.stored_state import current
 
 
 @dataclass(frozen=True)

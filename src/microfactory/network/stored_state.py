@@ -28,8 +28,8 @@ from microfactory.db.tables.network import (
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.demand import Demand, RoutingWeights, steps_from_stored
+from microfactory.network.document import build_network
 from microfactory.network.geo import GeoPoint, locate
-from microfactory.network.load import build_network
 from microfactory.network.model import Calendar, Network
 from microfactory.network.routing import Router, SiteState
 from microfactory.network.site_queue import Queued
