@@ -1,0 +1,63 @@
+"""The errors a user can act on, by kind: one small tree, mapped once to HTTP and once to the CLI.
+
+```
+MicrofactoryError            something the user (or an upstream system) can act on
+ ├── NotFound                a named thing does not exist              HTTP 404, CLI exit 3
+ ├── Conflict                the thing exists but the rule refuses it  HTTP 409, CLI exit 4
+ ├── Invalid(problems)       the input is wrong: every problem named   HTTP 422, CLI exit 2
+ └── UpstreamFailure         a store, carrier or machine failed us     HTTP 502, CLI exit 5
+```
+
+Builtin exceptions (`KeyError`, `IndexError`, `ValueError` from a library) are bugs: the API answers
+500 and logs the traceback; they are never turned into a 404 or a 422 by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from microfactory.problems import Problem, ProblemsError
+
+
+class MicrofactoryError(Exception):
+    """Base of every error the API and CLI turn into a clean answer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(MicrofactoryError):
+    """A named thing (order, work order, site, shipment) does not exist."""
+
+    def __init__(self, kind: str, identifier: str, message: str | None = None) -> None:
+        super().__init__(message or f"no {kind} {identifier!r}")
+        self.kind = kind
+        self.identifier = identifier
+
+
+class Conflict(MicrofactoryError):
+    """The thing exists, but its state or a rule refuses the request (an illegal transition)."""
+
+
+class Invalid(MicrofactoryError, ProblemsError):
+    """The input is refused whole; carries every problem found, each with its place."""
+
+    def __init__(self, summary: str, problems: Iterable[Problem] = ()) -> None:
+        ProblemsError.__init__(self, summary, problems)
+        self.message = str(ProblemsError.__str__(self))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UpstreamFailure(MicrofactoryError):
+    """A system we call (store, carrier, machine, inspector) failed or answered nonsense."""
+
+    def __init__(self, upstream: str, message: str, *, retryable: bool = True) -> None:
+        super().__init__(f"{upstream}: {message}")
+        self.upstream = upstream
+        self.retryable = retryable
