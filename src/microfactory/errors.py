@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 
 
 class MicrofactoryError(Exception):
@@ -43,15 +43,17 @@ class Conflict(MicrofactoryError):
     """The thing exists, but its state or a rule refuses the request (an illegal transition)."""
 
 
-class Invalid(MicrofactoryError, ProblemsError):
+class Invalid(MicrofactoryError):
     """The input is refused whole; carries every problem found, each with its place."""
 
     def __init__(self, summary: str, problems: Iterable[Problem] = ()) -> None:
-        ProblemsError.__init__(self, summary, problems)
-        self.message = str(ProblemsError.__str__(self))
+        self.summary = summary
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{summary}\n{lines}" if lines else summary)
 
-    def __str__(self) -> str:
-        return self.message
+    def as_dict(self) -> dict[str, object]:
+        return {"error": self.summary, "problems": [problem.as_dict() for problem in self.problems]}
 
 
 class UpstreamFailure(MicrofactoryError):

@@ -22,19 +22,6 @@ class Problem:
         return {"path": self.path, "message": self.message}
 
 
-class ProblemsError(ValueError):
-    """Raised when a document or request is refused whole; carries every problem found."""
-
-    def __init__(self, summary: str, problems: Iterable[Problem]) -> None:
-        self.summary = summary
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"{summary}\n{lines}" if lines else summary)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"error": self.summary, "problems": [problem.as_dict() for problem in self.problems]}
-
-
 def prefixed(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
     """The same problems, placed under `prefix` (e.g. a line of an order)."""
     return [Problem(f"{prefix}.{p.path}" if p.path else prefix, p.message) for p in problems]

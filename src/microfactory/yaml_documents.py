@@ -7,10 +7,11 @@ from typing import Any, TypeGuard
 
 import yaml
 
-from microfactory.problems import Problem, ProblemsError
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 
 
-def parse_mapping(text: str, source: str, kind: str, error: type[ProblemsError]) -> dict[str, Any]:
+def parse_mapping(text: str, source: str, kind: str, error: type[Invalid]) -> dict[str, Any]:
     """A YAML mapping, or `error` naming why the text is not one (safe loader: no Python objects)."""
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -21,7 +22,7 @@ def parse_mapping(text: str, source: str, kind: str, error: type[ProblemsError])
     return document
 
 
-def read_mapping(path: str | Path, kind: str, error: type[ProblemsError]) -> dict[str, Any]:
+def read_mapping(path: str | Path, kind: str, error: type[Invalid]) -> dict[str, Any]:
     return parse_mapping(Path(path).read_text(encoding="utf-8"), str(path), kind, error)
 
 

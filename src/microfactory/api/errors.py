@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microfactory.problems import ProblemsError
+from microfactory.errors import Invalid
 
 
 def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -38,8 +38,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(ProblemsError)
-    async def problems_error(_: Request, exc: ProblemsError) -> JSONResponse:
+    @app.exception_handler(Invalid)
+    async def problems_error(_: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=422)
 
     @app.exception_handler(LookupError)

@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import Request
 
 from microfactory.api.auth import Caller
-from microfactory.problems import Problem, ProblemsError
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 
 NUL = "\x00"
 MAX_PROBLEMS = 20
@@ -49,7 +50,7 @@ async def reject_unstorable(request: Request, _: Caller) -> None:
             except RecursionError:
                 problems.append(Problem("", "the body is nested too deeply to be checked"))
     if problems:
-        raise ProblemsError("the request holds values that cannot be stored", problems[:MAX_PROBLEMS])
+        raise Invalid("the request holds values that cannot be stored", problems[:MAX_PROBLEMS])
 
 
 def _walk(value: Any, path: str, problems: list[Problem]) -> None:

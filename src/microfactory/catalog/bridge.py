@@ -26,12 +26,13 @@ from microfactory.catalog.model import (
 from microfactory.catalog.options import resolve_options
 from microfactory.catalog.structure import Shape, shape_of
 from microfactory.catalog.work_order import BomVariantLine, Operation, Translation
-from microfactory.problems import Problem, ProblemsError
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 
 MEMO_SIZE = 20_000
 
 
-class TranslationError(ProblemsError):
+class TranslationError(Invalid):
     """The order line cannot become a work order; the problems say why."""
 
 

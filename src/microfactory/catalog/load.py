@@ -34,11 +34,12 @@ from microfactory.catalog.model import (
     placeholders,
 )
 from microfactory.catalog.options import check_value
-from microfactory.problems import Problem, ProblemsError
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 from microfactory.yaml_documents import is_number, parse_mapping, read_mapping, refusal_summary
 
 
-class CatalogError(ProblemsError):
+class CatalogError(Invalid):
     """A catalog that is not valid; `problems` lists every problem by place."""
 
 

@@ -25,9 +25,10 @@ from typing import Any
 from microfactory.channels.shopify.mapping import SkuMatcher
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Invalid
 from microfactory.orders import service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 
 CHANNEL = "erp"
 MAX_ROWS = 50_000
@@ -38,7 +39,7 @@ SHIP_TO_FIELDS = (
 TRUE = {"1", "true", "yes", "y"}
 
 
-class OrderFileError(ProblemsError):
+class OrderFileError(Invalid):
     """The document is not an order file; nothing was imported."""
 
 

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 
 from microfactory.cli.context import console, fail, unit_of_work
 from microfactory.db.tables.orders import WorkOrderRow
+from microfactory.errors import Invalid
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
 from microfactory.network.document import NetworkError, build_network, read_network_file
 from microfactory.network.model import Network
 from microfactory.network.stored_state import NoNetwork, current
 from microfactory.network.views import load_view, outcome_view, routing_view, site_assignments, site_view
-from microfactory.problems import ProblemsError
 
 app = typer.Typer(
     help="The microfactory network: sites, machines, stock; routing and promises.", no_args_is_help=True
@@ -316,7 +316,7 @@ def event(
     with unit_of_work() as uow:
         try:
             outcome = site_events.apply_event(uow, happened, actor="cli")
-        except (LookupError, ProblemsError) as error:
+        except (LookupError, Invalid) as error:
             raise fail(error) from error
         uow.commit()
     moved = sum(len(o.work_order_ids) for o in outcome.rerouted)

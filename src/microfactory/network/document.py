@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from microfactory.errors import Invalid
 from microfactory.network.model import (
     ALWAYS_OPEN,
     DEFAULT_ACCEPT_MINUTES,
@@ -28,7 +29,7 @@ from microfactory.network.model import (
     PartnerKind,
     Site,
 )
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 from microfactory.yaml_documents import is_number, is_whole, parse_mapping, read_mapping, refusal_summary
 
 PARTNER_KINDS = ("local_courier", "parcel_network")
@@ -37,7 +38,7 @@ CONNECTOR_KINDS = ("octoprint", "moonraker", "manual", "simulated")
 HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class NetworkError(ProblemsError):
+class NetworkError(Invalid):
     """A network that is not valid; `problems` lists every problem by place."""
 
 

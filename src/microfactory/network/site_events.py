@@ -18,12 +18,13 @@ from microfactory.db.base import utcnow
 from microfactory.db.tables.network import AssignmentRow, MachineRow, SiteRow, StockRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Invalid
 from microfactory.network import service
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
 from microfactory.orders.model import WorkOrderStatus
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 
 EventKind = Literal["machine_down", "machine_up", "site_closed", "site_open", "stock_count"]
 EVENT_KINDS: tuple[EventKind, ...] = ("machine_down", "machine_up", "site_closed", "site_open", "stock_count")
@@ -49,7 +50,7 @@ class EventOutcome:
     slipped: list[str] = field(default_factory=list)  # work order ids whose promise slipped
 
 
-class EventError(ProblemsError):
+class EventError(Invalid):
     """The event names something the network does not have."""
 
 

@@ -29,9 +29,10 @@ from microfactory.db.base import new_id
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Invalid
 from microfactory.orders import service
 from microfactory.orders.model import LineStatus
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 MAX_ATTEMPTS = 8
@@ -63,7 +64,7 @@ class NotAShopifyOrder(ValueError):
     pass
 
 
-class ShipmentRefused(ProblemsError):
+class ShipmentRefused(Invalid):
     """The shipment's lines do not fit the order (unknown line, quantity out of range): nothing is queued."""
 
 

@@ -15,8 +15,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from microfactory.catalog.model import Catalog, Product
+from microfactory.errors import Invalid
 from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
-from microfactory.problems import Problem, ProblemsError
+from microfactory.problems import Problem
 
 CHANNEL = "shopify"
 MAX_LINES = 1000  # Shopify caps an order far below this; more is hostile input
@@ -27,7 +28,7 @@ class SkuMatcher(Protocol):
     def match_sku(self, sku: str) -> tuple[Catalog, Product, dict[str, str]] | None: ...
 
 
-class PayloadError(ProblemsError):
+class PayloadError(Invalid):
     """The body is not a Shopify order we can read at all; the delivery fails with these problems."""
 
 
