@@ -23,23 +23,27 @@ from microfactory.db.tables.network import (
     AssignmentRow,
     ReservationRow,
 )
-from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
+from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Conflict
 from microfactory.network import versions
 from microfactory.network.demand import Demand, RoutingWeights
 from microfactory.network.promise import Promise, promise
 from microfactory.network.routing import RoutingDecision
 from microfactory.network.stored_state import ACTIVE, Current, current, demand_of, destination, site_calendar
 from microfactory.network.versions import LoadResult, set_weights
-from microfactory.orders import audit, events
-from microfactory.orders.model import LineStatus, WorkOrderStatus
+from microfactory.orders import audit, events, transitions
+from microfactory.orders.lifecycle import AssignmentStatus, IllegalTransition, WorkOrderStatus
 
-WITHDRAWN = ("declined", "expired")
+WITHDRAWN = (AssignmentStatus.DECLINED.value, AssignmentStatus.EXPIRED.value)
 __all__ = ["AssignmentConflict", "LoadResult", "RoutingOutcome", "load_network", "set_weights"]
 
 
-class AssignmentConflict(ValueError):
-    """The assignment is not in a state that allows the request (e.g. accepting a declined offer)."""
+class AssignmentConflict(Conflict, ValueError):
+    """The assignment is not in a state that allows the request (e.g. accepting a declined offer).
+
+    Still a `ValueError` for the callers that catch it so, until they catch `Conflict`.
+    """
 
 
 @dataclass
@@ -107,7 +111,9 @@ def _released_groups(uow: UnitOfWork, ids: Sequence[str] | None) -> dict[str, li
     query = (
         select(WorkOrderRow)
         .where(WorkOrderRow.status == WorkOrderStatus.RELEASED.value)
-        .options(selectinload(WorkOrderRow.line).selectinload(OrderLineRow.order))
+        .options(  # the order's lines too: moving a line derives the order's status
+            selectinload(WorkOrderRow.line).selectinload(OrderLineRow.order).selectinload(OrderRow.lines)
+        )
         .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
     )
     if ids is not None:
@@ -138,7 +144,7 @@ def _history(uow: UnitOfWork, ids: Sequence[str]) -> _History:
         return history
     for row in uow.session.scalars(select(AssignmentRow).where(AssignmentRow.work_order_id.in_(ids))):
         if row.status in WITHDRAWN:
-            why = f"declined: {row.reason}" if row.status == "declined" else f"expired: {row.reason}"
+            why = f"{row.status}: {row.reason}"
             history.excluded.setdefault(row.work_order_id, {})[row.site] = why
         first = row.first_promised_delivery_at
         known = history.first_delivery.get(row.work_order_id)
@@ -163,8 +169,10 @@ def _record(
     winner = decision.winner
     if decision.site is None or winner is None:
         for wid in ids:
-            outcome.assignments.append(_assignment(uow, ctx, work_orders[wid], "", "unroutable", explanation))
-            audit.record(uow, "work_order", wid, "released", "released", explanation["summary"], actor)
+            unroutable = AssignmentStatus.UNROUTABLE
+            outcome.assignments.append(_assignment(uow, ctx, work_orders[wid], "", unroutable, explanation))
+            released = WorkOrderStatus.RELEASED.value  # a note: the work order stays released
+            audit.record(uow, "work_order", wid, released, released, explanation["summary"], actor)
         return outcome
     site = ctx.network.sites[decision.site]
     state = ctx.router.states[site.id]
@@ -173,9 +181,8 @@ def _record(
     group = work_orders[ids[0]].line.order_id if len(ids) > 1 else ids[0]
     for wid in ids:
         work_order, demand = work_orders[wid], demands[wid]
-        row = _assignment(
-            uow, ctx, work_order, site.id, "accepted" if site.is_central else "offered", explanation
-        )
+        first_status = AssignmentStatus.ACCEPTED if site.is_central else AssignmentStatus.OFFERED
+        row = _assignment(uow, ctx, work_order, site.id, first_status, explanation)
         row.group_id = group
         row.central = site.is_central
         row.minutes = dict(demand.minutes)
@@ -187,14 +194,13 @@ def _record(
         if not site.is_central:
             for part, qty in demand.parts.items():
                 uow.session.add(ReservationRow(assignment_id=row.id, site=site.id, part=part, qty=qty))
-        move(
+        transitions.move_work(
             uow,
             work_order,
-            site.id,
             WorkOrderStatus.ASSIGNED,
-            LineStatus.ROUTED,
-            explanation["summary"],
-            actor,
+            reason=explanation["summary"],
+            actor=actor,
+            site=site.id,
         )
         outcome.assignments.append(row)
     return outcome
@@ -205,9 +211,10 @@ def _assignment(
     ctx: Current,
     work_order: WorkOrderRow,
     site: str,
-    status: str,
+    status: AssignmentStatus,
     explanation: dict[str, Any],
 ) -> AssignmentRow:
+    """A new assignment in one of `lifecycle.ASSIGNMENT_INITIAL` (offered, accepted, unroutable)."""
     row = AssignmentRow(
         id=new_id("asg"),
         work_order_id=work_order.id,
@@ -216,7 +223,7 @@ def _assignment(
         network=ctx.row.name,
         site=site,
         central=False,
-        status=status,
+        status=status.value,
         minutes={},
         explanation=explanation,
         slipped=False,
@@ -254,27 +261,6 @@ def update_promise(uow: UnitOfWork, row: AssignmentRow, ship: Promise, actor: st
     return True
 
 
-def move(
-    uow: UnitOfWork,
-    work_order: WorkOrderRow,
-    site: str | None,
-    wo_status: WorkOrderStatus,
-    line_status: LineStatus,
-    reason: str,
-    actor: str,
-) -> None:
-    """Set where a work order (and its line) is made, with the audit trail of both."""
-    line = work_order.line
-    if work_order.status != wo_status.value:
-        audit.record(uow, "work_order", work_order.id, wo_status.value, work_order.status, reason, actor)
-        work_order.status = wo_status.value
-    if line.status != line_status.value:
-        audit.record(uow, "line", line.id, line_status.value, line.status, reason, actor)
-        line.status = line_status.value
-    work_order.site = site
-    line.site = site
-
-
 def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
     row = uow.session.get(AssignmentRow, assignment_id)
     if row is None:
@@ -285,13 +271,14 @@ def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
 def accept(uow: UnitOfWork, assignment_id: str, actor: str = "site") -> AssignmentRow:
     """The site takes the work. A late yes still counts while the offer has not been withdrawn."""
     row = get_assignment(uow, assignment_id)
-    if row.status == "accepted":
-        return row
-    if row.status != "offered":
-        raise AssignmentConflict(f"assignment {row.id} is {row.status}; only an offered one can be accepted")
-    row.status = "accepted"
-    row.decided_by = actor
-    audit.record(uow, "assignment", row.id, "accepted", "offered", f"{row.site} accepted", actor)
+    try:
+        accepted = transitions.move_assignment(
+            uow, row, AssignmentStatus.ACCEPTED, reason=f"{row.site} accepted", actor=actor
+        )
+    except IllegalTransition as error:
+        raise AssignmentConflict(f"{error}: only an offered one can be accepted") from error
+    if accepted:
+        row.decided_by = actor
     return row
 
 
@@ -301,10 +288,12 @@ def decline(
     """The site says no, with a reason: the work goes to the next best site that has not said no."""
     row = get_assignment(uow, assignment_id)
     if row.status not in ACTIVE:
-        raise AssignmentConflict(f"assignment {row.id} is {row.status}; only an active one can be declined")
+        raise AssignmentConflict(
+            f"assignment {row.id} is {row.status}; it cannot become declined (only an active one can)"
+        )
     if row.central:
         raise AssignmentConflict("the central factory's assignments are contracts; cancel the order instead")
-    ids = withdraw(uow, [row], "declined", reason or "no reason given", actor, now)
+    ids = withdraw(uow, [row], AssignmentStatus.DECLINED, reason or "no reason given", actor, now)
     return route_work_orders(uow, ids, now=now, actor=actor)
 
 
@@ -315,23 +304,25 @@ def expire_overdue(
     now = now or utcnow()
     overdue = list(
         uow.session.scalars(
-            select(AssignmentRow).where(AssignmentRow.status == "offered", AssignmentRow.deadline < now)
+            select(AssignmentRow).where(
+                AssignmentRow.status == AssignmentStatus.OFFERED.value, AssignmentRow.deadline < now
+            )
         )
     )
     if not overdue:
         return []
     ids: list[str] = []
     for row in overdue:
-        if row.status == "offered":  # a sibling withdrawn earlier in this loop is already done
+        if row.status == AssignmentStatus.OFFERED:  # a sibling withdrawn earlier in this loop is done
             deadline = row.deadline.isoformat(timespec="minutes") if row.deadline else "the deadline"
-            ids += withdraw(uow, [row], "expired", f"no answer by {deadline}", actor, now)
+            ids += withdraw(uow, [row], AssignmentStatus.EXPIRED, f"no answer by {deadline}", actor, now)
     return route_work_orders(uow, ids, now=now, actor=actor)
 
 
 def withdraw(
     uow: UnitOfWork,
     rows: Sequence[AssignmentRow],
-    status: str,
+    status: AssignmentStatus,
     reason: str,
     actor: str,
     now: datetime | None = None,
@@ -352,24 +343,29 @@ def withdraw(
             )
         )
         for ended, why in [(row, reason), *((g, f"moved with {row.work_order_id}: {reason}") for g in group)]:
-            end_assignment(uow, ended, status if ended is row else "released", why, actor, now)
+            end_assignment(uow, ended, status if ended is row else AssignmentStatus.RELEASED, why, actor, now)
             work_order = uow.session.get(WorkOrderRow, ended.work_order_id)
             if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
-                move(uow, work_order, None, WorkOrderStatus.RELEASED, LineStatus.RELEASED, why, actor)
+                transitions.move_work(
+                    uow, work_order, WorkOrderStatus.RELEASED, reason=why, actor=actor, site=None
+                )
                 ids.append(work_order.id)
     uow.session.flush()
     return ids
 
 
 def end_assignment(
-    uow: UnitOfWork, row: AssignmentRow, status: str, reason: str, actor: str, now: datetime | None = None
+    uow: UnitOfWork,
+    row: AssignmentRow,
+    status: AssignmentStatus,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
 ) -> None:
     """Close an assignment and release its parts."""
-    before = row.status
-    row.status = status
+    transitions.move_assignment(uow, row, status, reason=reason, actor=actor)
     row.reason = reason
     row.decided_by = actor
-    audit.record(uow, "assignment", row.id, status, before, reason, actor)
     uow.session.execute(
         update(ReservationRow)
         .where(ReservationRow.assignment_id == row.id, ReservationRow.released_at.is_(None))
@@ -387,7 +383,7 @@ def release_work_order(uow: UnitOfWork, work_order_id: str, reason: str, actor: 
         )
     )
     for row in rows:
-        end_assignment(uow, row, "released", reason, actor)
+        end_assignment(uow, row, AssignmentStatus.RELEASED, reason, actor)
     return len(rows)
 
 

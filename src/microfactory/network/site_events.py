@@ -23,7 +23,7 @@ from microfactory.network import service
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
-from microfactory.orders.model import WorkOrderStatus
+from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT, AssignmentStatus, WorkOrderStatus
 from microfactory.problems import Problem
 
 EventKind = Literal["machine_down", "machine_up", "site_closed", "site_open", "stock_count"]
@@ -171,8 +171,9 @@ def _reroute_impossible(
                 available += held
     ids: list[str] = []
     for row in withdrawn:
-        if row.status in ("offered", "accepted"):
-            ids += service.withdraw(uow, [row], "released", f"re-routed: {reasons[row.id]}", actor, now)
+        if row.status in ACTIVE_ASSIGNMENT:
+            because = f"re-routed: {reasons[row.id]}"
+            ids += service.withdraw(uow, [row], AssignmentStatus.RELEASED, because, actor, now)
     return service.route_work_orders(uow, ids, now=now, actor=actor) if ids else []
 
 

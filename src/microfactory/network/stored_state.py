@@ -33,10 +33,12 @@ from microfactory.network.geo import GeoPoint, locate
 from microfactory.network.model import Calendar, Network
 from microfactory.network.routing import Router, SiteState
 from microfactory.network.site_queue import Queued
+from microfactory.orders import lifecycle
+from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT
 from microfactory.orders.model import Address
 
-ACTIVE = ("offered", "accepted")
-OPEN_WORK = ("assigned", "scheduled", "in_progress")
+ACTIVE = tuple(sorted(status.value for status in ACTIVE_ASSIGNMENT))  # offered, accepted
+OPEN_WORK = tuple(sorted(status.value for status in lifecycle.OPEN_WORK))  # in a site's queue
 _BUILT: dict[tuple[int, str], Network] = {}
 
 

@@ -1,4 +1,4 @@
-"""Channel-neutral orders and their states, as plain data.
+"""Channel-neutral orders, as plain data (their states and rules: `orders.lifecycle`).
 
 A store or an ERP hands over a `NewOrder`; intake turns each line into a work order or keeps it in
 *needs attention* with its problems. Nothing accepted is dropped.
@@ -6,53 +6,40 @@ A store or an ERP hands over a `NewOrder`; intake turns each line into a work or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from microfactory.orders.lifecycle import (
+    LINE_DONE,
+    OPEN_LINE,
+    STARTED_LINE,
+    STARTED_WORK,
+    LineStatus,
+    OrderStatus,
+    WorkOrderStatus,
+    derive_order_status,
+)
 from microfactory.problems import Problem
 
-
-class OrderStatus(StrEnum):
-    ACCEPTED = "accepted"  # every line has a work order or needs no manufacturing
-    NEEDS_ATTENTION = "needs_attention"  # at least one line waits for a correction
-    IN_PRODUCTION = "in_production"
-    FULFILLED = "fulfilled"
-    DECISION_NEEDED = "decision_needed"  # cancelled in the store while work had started
-    CANCELLED = "cancelled"
-
-
-class LineStatus(StrEnum):
-    NEEDS_ATTENTION = "needs_attention"
-    RELEASED = "released"  # a work order exists, waiting for a site
-    ROUTED = "routed"
-    SCHEDULED = "scheduled"
-    IN_PRODUCTION = "in_production"
-    COMPLETED = "completed"
-    SHIPPED = "shipped"
-    FULFILMENT_ONLY = "fulfilment_only"  # not manufactured: gift cards, stocked goods
-    DECISION_NEEDED = "decision_needed"
-    CANCELLED = "cancelled"
-
-
-class WorkOrderStatus(StrEnum):
-    RELEASED = "released"
-    ASSIGNED = "assigned"
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-STARTED_WORK = frozenset({WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.COMPLETED})
-STARTED_LINE = frozenset({LineStatus.IN_PRODUCTION, LineStatus.COMPLETED, LineStatus.SHIPPED})
-OPEN_LINE = frozenset(
-    {LineStatus.NEEDS_ATTENTION, LineStatus.RELEASED, LineStatus.ROUTED, LineStatus.SCHEDULED}
-)
-LINE_DONE = frozenset({LineStatus.SHIPPED, LineStatus.FULFILMENT_ONLY, LineStatus.CANCELLED})
+# The states and their rules live in `orders.lifecycle`; they are named here too for older imports.
+__all__ = [
+    "LINE_DONE",
+    "OPEN_LINE",
+    "STARTED_LINE",
+    "STARTED_WORK",
+    "Address",
+    "LineKind",
+    "LineStatus",
+    "NewOrder",
+    "NewOrderLine",
+    "OrderStatus",
+    "WorkOrderStatus",
+    "derive_order_status",
+]
 
 
 class LineKind(StrEnum):
@@ -113,19 +100,3 @@ class NewOrder:
     allow_split: bool = False
     source_updated_at: datetime | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-def derive_order_status(lines: Iterable[LineStatus]) -> OrderStatus:
-    """The order's status follows from its lines' statuses; it is never set independently."""
-    statuses = list(lines)
-    if statuses and all(status == LineStatus.CANCELLED for status in statuses):
-        return OrderStatus.CANCELLED
-    if LineStatus.DECISION_NEEDED in statuses:
-        return OrderStatus.DECISION_NEEDED
-    if LineStatus.NEEDS_ATTENTION in statuses:
-        return OrderStatus.NEEDS_ATTENTION
-    if statuses and all(status in LINE_DONE for status in statuses):
-        return OrderStatus.FULFILLED
-    if any(status in (LineStatus.IN_PRODUCTION, LineStatus.COMPLETED) for status in statuses):
-        return OrderStatus.IN_PRODUCTION
-    return OrderStatus.ACCEPTED

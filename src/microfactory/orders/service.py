@@ -20,17 +20,14 @@ from microfactory.catalog.work_order import Translation
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.orders import audit, events
-from microfactory.orders.model import (
-    STARTED_LINE,
-    STARTED_WORK,
-    LineKind,
+from microfactory.orders import audit, transitions
+from microfactory.orders.lifecycle import (
+    CancellationVerdict,
     LineStatus,
-    NewOrder,
-    NewOrderLine,
     WorkOrderStatus,
-    derive_order_status,
+    cancellation_verdict,
 )
+from microfactory.orders.model import LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
 
@@ -146,38 +143,45 @@ def _new_line(
         problems=[p.as_dict() for p in new.problems],
     )
     if new.kind == LineKind.FULFILMENT_ONLY:
-        line.status = LineStatus.FULFILMENT_ONLY.value
-        audit.record(uow, "line", line.id, line.status, reason="not manufactured")
+        transitions.begin_line(
+            uow, line, LineStatus.FULFILMENT_ONLY, reason="not manufactured", actor="system"
+        )
         return line
     if new.problems:
-        line.status = LineStatus.NEEDS_ATTENTION.value
-        audit.record(uow, "line", line.id, line.status, reason="; ".join(str(p) for p in new.problems))
+        problems = "; ".join(str(p) for p in new.problems)
+        transitions.begin_line(uow, line, LineStatus.NEEDS_ATTENTION, reason=problems, actor="system")
         return line
     _release(uow, order, line, catalogs, actor="intake")
     return line
 
 
 def _release(uow: UnitOfWork, order: OrderRow, line: OrderLineRow, catalogs: CatalogSet, actor: str) -> None:
-    """Translate the line; on success give it a work order, otherwise record its problems."""
-    before = line.status or None
+    """Translate the line; on success give it a work order, otherwise record its problems.
+
+    A new line starts here (`begin_line`); a corrected one moves from needs attention. A correction
+    that still fails leaves the line where it was, with an audit note of the new problems.
+    """
     try:
         translation = _translate_line(line, catalogs)
     except TranslationError as error:
-        line.status = LineStatus.NEEDS_ATTENTION.value
         line.problems = [p.as_dict() for p in error.problems]
-        audit.record(uow, "line", line.id, line.status, before, error.summary, actor)
+        if not line.status:
+            transitions.begin_line(uow, line, LineStatus.NEEDS_ATTENTION, reason=error.summary, actor=actor)
+        else:
+            audit.record(uow, "line", line.id, line.status, line.status, error.summary, actor)
         return
     line.product = translation.product
     line.options = dict(translation.options)
     line.problems = []
     line.configuration_key = translation.configuration_key
-    line.status = LineStatus.RELEASED.value
     work_order = _work_order(line, translation)
     line.work_order = work_order
-    audit.record(uow, "line", line.id, line.status, before, f"work order {work_order.id}", actor)
-    audit.record(uow, "work_order", work_order.id, work_order.status, None, f"from line {line.id}", actor)
-    uow.session.add(work_order)
-    events.publish(uow, events.WorkOrderReleased(work_order.id, order.id))
+    reason = f"work order {work_order.id}"
+    if not line.status:
+        transitions.begin_line(uow, line, LineStatus.RELEASED, reason=reason, actor=actor)
+    else:
+        transitions.move_line(uow, line, LineStatus.RELEASED, reason=reason, actor=actor, refresh_order=False)
+    transitions.begin_work_order(uow, work_order, order.id, reason=f"from line {line.id}", actor=actor)
 
 
 def _translate_line(line: OrderLineRow, catalogs: CatalogSet) -> Translation:
@@ -196,7 +200,7 @@ def _translate_line(line: OrderLineRow, catalogs: CatalogSet) -> Translation:
 def _work_order(line: OrderLineRow, translation: Translation) -> WorkOrderRow:
     return WorkOrderRow(
         id=new_id("wo"),
-        status=WorkOrderStatus.RELEASED.value,
+        status="",  # transitions.begin_work_order releases it
         catalog=translation.catalog,
         catalog_version=translation.catalog_version,
         product=translation.product,
@@ -208,10 +212,8 @@ def _work_order(line: OrderLineRow, translation: Translation) -> WorkOrderRow:
 
 
 def refresh_status(uow: UnitOfWork, order: OrderRow, reason: str, actor: str = "system") -> None:
-    status = derive_order_status(LineStatus(line.status) for line in order.lines).value
-    if status != order.status:
-        audit.record(uow, "order", order.id, status, order.status or None, reason, actor)
-        order.status = status
+    """Derive the order's status from its lines, once, at the end of a use case that moved several."""
+    transitions.refresh_order_status(uow, order, reason=reason, actor=actor)
 
 
 def correct_line(
@@ -248,33 +250,33 @@ def cancel_order(uow: UnitOfWork, order_id: str, reason: str, actor: str = "syst
     """Cancel work not yet started; flag started work for a decision instead of throwing it away."""
     order = get_order(uow, order_id)
     for line in order.lines:
-        if line.status not in (LineStatus.CANCELLED.value, LineStatus.SHIPPED.value):
-            withdraw_line(uow, order, line, reason, actor)
+        withdraw_line(uow, order, line, reason, actor)
     refresh_status(uow, order, reason=reason, actor=actor)
     return order
 
 
 def withdraw_line(uow: UnitOfWork, order: OrderRow, line: OrderLineRow, reason: str, actor: str) -> bool:
-    """Cancel a line whose work has not started (True); flag started work for a decision (False)."""
+    """Cancel a line whose work has not started (True); flag started work for a decision (False).
+
+    `lifecycle.cancellation_verdict` decides; a line already cancelled or gone to the customer is
+    left alone (False). The caller derives the order's status once it has withdrawn what it wanted.
+    """
     work_order = line.work_order
-    before = line.status
-    started = line.status in STARTED_LINE or (
-        work_order is not None and WorkOrderStatus(work_order.status) in STARTED_WORK
+    verdict = cancellation_verdict(
+        LineStatus(line.status), WorkOrderStatus(work_order.status) if work_order is not None else None
     )
-    if started:
-        if line.status != LineStatus.DECISION_NEEDED.value:
-            line.status = LineStatus.DECISION_NEEDED.value
-            line.problems = [*line.problems, {"path": "status", "message": f"{reason} after work started"}]
-            audit.record(uow, "line", line.id, line.status, before, reason, actor)
-            if work_order is not None:
-                events.publish(uow, events.DecisionNeeded(work_order.id, order.id, reason))
+    if verdict == CancellationVerdict.ALREADY_DONE:
         return False
-    line.status = LineStatus.CANCELLED.value
-    if work_order is not None and work_order.status != WorkOrderStatus.CANCELLED.value:
-        audit.record(uow, "work_order", work_order.id, "cancelled", work_order.status, reason, actor)
-        work_order.status = WorkOrderStatus.CANCELLED.value
-        events.publish(uow, events.WorkOrderCancelled(work_order.id, order.id, reason))
-    audit.record(uow, "line", line.id, line.status, before, reason, actor)
+    if verdict == CancellationVerdict.DECIDE:
+        if line.status != LineStatus.DECISION_NEEDED.value:
+            line.problems = [*line.problems, {"path": "status", "message": f"{reason} after work started"}]
+        transitions.move_line(
+            uow, line, LineStatus.DECISION_NEEDED, reason=reason, actor=actor, refresh_order=False
+        )
+        return False
+    if work_order is not None:
+        transitions.move_work_order(uow, work_order, WorkOrderStatus.CANCELLED, reason=reason, actor=actor)
+    transitions.move_line(uow, line, LineStatus.CANCELLED, reason=reason, actor=actor, refresh_order=False)
     return True
 
 

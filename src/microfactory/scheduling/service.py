@@ -27,7 +27,8 @@ from microfactory.network.stored_state import (
     network_of,
     site_calendar,
 )
-from microfactory.orders.model import LineStatus, WorkOrderStatus
+from microfactory.orders import transitions
+from microfactory.orders.lifecycle import WorkOrderStatus
 from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, WorkOrderInput, plan_site
 
 PLANNED = (WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value)
@@ -115,8 +116,8 @@ def plan_and_promise(
         work_order = uow.session.get(WorkOrderRow, row.work_order_id)
         if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
             reason = f"planned at {site_id} to finish {done.isoformat()}"
-            network_service.move(
-                uow, work_order, site_id, WorkOrderStatus.SCHEDULED, LineStatus.SCHEDULED, reason, actor
+            transitions.move_work(
+                uow, work_order, WorkOrderStatus.SCHEDULED, reason=reason, actor=actor, site=site_id
             )
     return site_plan, slipped
 

@@ -25,10 +25,10 @@ from microfactory.channels.shopify.mapping import CHANNEL
 from microfactory.channels.shopify.order_sync import sync_order
 from microfactory.db.base import utcnow
 from microfactory.db.tables.channels import FulfillmentRequestRow, FulfilmentSyncRow
-from microfactory.db.tables.orders import OrderRow
+from microfactory.db.tables.orders import OrderLineRow, OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
-from microfactory.orders.model import STARTED_LINE, STARTED_WORK, OrderStatus, WorkOrderStatus
+from microfactory.orders.lifecycle import LineStatus, OrderStatus, WorkOrderStatus, has_work_started
 
 FULFILLMENT_REQUEST = "FULFILLMENT_REQUEST"
 CANCELLATION_REQUEST = "CANCELLATION_REQUEST"
@@ -159,16 +159,17 @@ def _decide(
         return True, f"accepted by microfactory as {order.id}"
     if order is None:
         return True, "microfactory holds no work for this order"
-    started = [line.id for line in order.lines if _started(line.status, line.work_order)]
+    started = [line.id for line in order.lines if _started(line)]
     if started:
         return False, f"production has started on {len(started)} line(s); cannot cancel"
     service.cancel_order(uow, order.id, "fulfillment cancellation requested in Shopify", actor="shopify")
     return True, "cancelled in microfactory before work started"
 
 
-def _started(status: str, work_order: Any) -> bool:
-    return status in STARTED_LINE or (
-        work_order is not None and WorkOrderStatus(work_order.status) in STARTED_WORK
+def _started(line: OrderLineRow) -> bool:
+    work_order = line.work_order
+    return has_work_started(
+        LineStatus(line.status), WorkOrderStatus(work_order.status) if work_order is not None else None
     )
 
 
