@@ -46,6 +46,12 @@ def subscribe(event_type: type, handler: Handler) -> None:
         _handlers[event_type].append(handler)
 
 
+def unsubscribe(event_type: type, handler: Handler) -> None:
+    """Stop calling `handler` for `event_type` (a no-op if it was not subscribed)."""
+    if handler in _handlers[event_type]:
+        _handlers[event_type].remove(handler)
+
+
 def publish(uow: UnitOfWork, event: object) -> None:
     for handler in list(_handlers[type(event)]):
         handler(uow, event)
