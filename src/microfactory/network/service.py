@@ -25,6 +25,7 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Conflict, NotFound
 from microfactory.network import versions
 from microfactory.network.demand import Demand, RoutingWeights
 from microfactory.network.promise import Promise, promise
@@ -38,7 +39,7 @@ WITHDRAWN = ("declined", "expired")
 __all__ = ["AssignmentConflict", "LoadResult", "RoutingOutcome", "load_network", "set_weights"]
 
 
-class AssignmentConflict(ValueError):
+class AssignmentConflict(Conflict):
     """The assignment is not in a state that allows the request (e.g. accepting a declined offer)."""
 
 
@@ -278,7 +279,7 @@ def move(
 def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
     row = uow.session.get(AssignmentRow, assignment_id)
     if row is None:
-        raise LookupError(f"no assignment {assignment_id}")
+        raise NotFound("assignment", assignment_id, f"no assignment {assignment_id}")
     return row
 
 

@@ -27,6 +27,7 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import NotFound
 from microfactory.network.demand import Demand, RoutingWeights, steps_from_stored
 from microfactory.network.document import build_network
 from microfactory.network.geo import GeoPoint, locate
@@ -40,9 +41,9 @@ OPEN_WORK = ("assigned", "scheduled", "in_progress")
 _BUILT: dict[tuple[int, str], Network] = {}
 
 
-class NoNetwork(LookupError):
+class NoNetwork(NotFound):
     def __init__(self) -> None:
-        super().__init__("no network is loaded: run `microfactory network load FILE` first")
+        super().__init__("network", "", "no network is loaded: run `microfactory network load FILE` first")
 
 
 @dataclass
