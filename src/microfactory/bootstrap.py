@@ -1,16 +1,114 @@
-"""Wiring done once per process: which capability listens to which domain event.
+"""The composition root: everything a process needs, built once from `Settings`.
 
-The API, the CLI, the workers and the demo all call `bootstrap()` before doing any work, so that,
-for example, a cancelled work order always gives its reserved stock back in the same transaction.
+The API (`create_app`), the CLI (`cli.context.container`), the demo and the edge agent all start
+from `bootstrap()`: one engine and session factory, the domain-event subscriptions, the adapters the
+settings choose (the Shopify Admin API client when it is configured), and the background workers a
+server runs. Nothing is made lazily somewhere else, so a test can build the whole process with its
+own settings and engine and see exactly what production would run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from microfactory.channels.shopify.admin import ShopifyAdmin
+from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
+from microfactory.config import Settings, get_settings
+from microfactory.db.engine import make_engine, make_session_factory
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import MissingSetting
+from microfactory.network.routing_worker import RoutingWorker
+from microfactory.network.service import register_event_handlers
+
+AdminFactory = Callable[[], ShopifyAdmin]
+
+
+@dataclass
+class Workers:
+    """The background parts of a server process; the API's lifespan starts and stops them.
+
+    The inbox writer and worker exist from the start (a webhook may arrive before anything else);
+    the routing thread is made at each `start`, since a thread runs only once.
+    """
+
+    session_factory: sessionmaker[Session]
+    shopify_inbox_writer: InboxWriter
+    shopify_inbox: InboxWorker | None  # None: `microfactory shopify process-inbox` does the work
+    routing_interval: float | None  # None: `microfactory network route --all` does the work
+    routing: RoutingWorker | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        if self.routing_interval is not None and self.routing is None:
+            self.routing = RoutingWorker(self.session_factory, self.routing_interval)
+            self.routing.start()
+
+    def stop(self) -> None:
+        if self.routing is not None:
+            self.routing.stop()
+            self.routing = None
+        if self.shopify_inbox is not None:
+            self.shopify_inbox.stop()
+        self.shopify_inbox_writer.close()
+
+
+@dataclass(frozen=True)
+class Container:
+    """What one process runs on. Its repr names no secret (settings hold them as `SecretStr`)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    shopify_admin: AdminFactory | None  # a new client per use (each closes its connections)
+    workers: Workers
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work on this process's database (one per use case)."""
+        return UnitOfWork(self.session_factory)
+
+    def require_shopify_admin(self) -> ShopifyAdmin:
+        """A Shopify Admin API client; `MissingSetting` names the variable when it is not configured."""
+        if self.shopify_admin is None:
+            return ShopifyAdmin.from_settings(self.settings)  # not configured: MissingSetting says what
+        return self.shopify_admin()
+
+
+def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None) -> Container:
+    """Build the process: engine (from settings unless given), subscriptions, adapters, workers.
+
+    The schema is not migrated here: the API and the CLI do it once they have the container, and
+    tests pass an engine that is already up to date.
+    """
+    subscribe_event_handlers()
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    workers = Workers(
+        session_factory=factory,
+        shopify_inbox_writer=InboxWriter(engine),
+        shopify_inbox=InboxWorker(factory) if settings.shopify.inbox_autoprocess else None,
+        routing_interval=settings.routing.interval_seconds if settings.routing.auto_route else None,
+    )
+    return Container(settings, engine, factory, _shopify_admin(settings), workers)
+
+
+def _shopify_admin(settings: Settings) -> AdminFactory | None:
+    """The Admin API client factory when the shop and its token are configured, else None."""
+    try:
+        ShopifyAdmin.check_settings(settings)
+    except MissingSetting:
+        return None
+    return lambda: ShopifyAdmin.from_settings(settings)
 
 
 @cache
-def bootstrap() -> None:
-    from microfactory.network.service import register_event_handlers
+def subscribe_event_handlers() -> None:
+    """Which capability listens to which domain event, registered once per process.
 
+    A cancelled work order, for example, gives its reserved stock back in the same transaction.
+    """
     register_event_handlers()

@@ -5,11 +5,15 @@ MicrofactoryError            something the user (or an upstream system) can act 
  ├── NotFound                a named thing does not exist              HTTP 404, CLI exit 3
  ├── Conflict                the thing exists but the rule refuses it  HTTP 409, CLI exit 4
  ├── Invalid(problems)       the input is wrong: every problem named   HTTP 422, CLI exit 2
- └── UpstreamFailure         a store, carrier or machine failed us     HTTP 502, CLI exit 5
+ ├── UpstreamFailure         a store, carrier or machine failed us     HTTP 502, CLI exit 5
+ └── MissingSetting          the operator has not configured it        HTTP 503, CLI exit 2
 ```
 
 Builtin exceptions (`KeyError`, `IndexError`, `ValueError` from a library) are bugs: the API answers
-500 and logs the traceback; they are never turned into a 404 or a 422 by accident.
+500 and logs the traceback; they are never turned into a 404 or a 422 by accident. The mapping to
+HTTP lives in `api/errors.py`, the one to exit codes in `cli/errors.py`; each capability subclasses
+these (`OrderNotFound(NotFound)`, `AssignmentConflict(Conflict)`, `AdminApiError(UpstreamFailure)`)
+to keep its own name while the entrypoints need to know only the kinds.
 """
 
 from __future__ import annotations
@@ -62,4 +66,16 @@ class UpstreamFailure(MicrofactoryError):
     def __init__(self, upstream: str, message: str, *, retryable: bool = True) -> None:
         super().__init__(f"{upstream}: {message}")
         self.upstream = upstream
+        self.detail = message
         self.retryable = retryable
+
+
+class MissingSetting(MicrofactoryError):
+    """A command or request needs a setting that is not in the environment; the message names it.
+
+    Not the user's input and not an upstream failure: the operator must configure the service.
+    """
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"{name} is not set: {why}")
+        self.name = name

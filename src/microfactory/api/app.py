@@ -14,36 +14,38 @@ from sqlalchemy import Engine, text
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import catalogs, erp, network, orders, shipments, shopify, shopify_inbox, tokens
-from microfactory.bootstrap import bootstrap
-from microfactory.config import Settings, get_settings
-from microfactory.db.engine import make_engine, make_session_factory
+from microfactory.bootstrap import Container, bootstrap
+from microfactory.config import Settings
 from microfactory.db.migrate import upgrade
-from microfactory.network.routing_worker import RoutingWorker
 from microfactory.orders.intake_queue import IntakeQueue
 from microfactory.orders.views import order_view
 
 
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, migrate: bool = True
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    migrate: bool = True,
+    *,
+    container: Container | None = None,
 ) -> FastAPI:
-    """Build the app; the schema is brought up to date first unless `migrate` is False."""
-    bootstrap()
-    settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    """Build the app over a container (`bootstrap`); the schema is brought up to date unless told not.
+
+    Everything the routes use is made here, before the first request: `app.state.container` and
+    the intake queue. The lifespan only starts and stops the container's workers.
+    """
+    container = container or bootstrap(settings, engine=engine)
     if migrate:
-        upgrade(engine)
+        upgrade(container.engine)
     app = FastAPI(
         lifespan=_lifespan,
         title="microfactory",
         version="0.1.0",
         description="Orders to local microfactories: bridge, route, schedule, make, check, ship.",
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
-    app.state.intake_queue = IntakeQueue(app.state.session_factory, lambda result: order_view(result.order))
+    app.state.container = container
+    app.state.intake_queue = IntakeQueue(container.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
     guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
     routers = (shopify, orders, catalogs, tokens, network, erp, shopify_inbox, shipments)
@@ -52,33 +54,24 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:
+        database = container.engine
         try:
-            with engine.connect() as connection:
+            with database.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as error:  # any database failure means unhealthy
             return JSONResponse(error_body(f"database unreachable: {type(error).__name__}"), status_code=503)
-        return {"status": "ok", "database": engine.dialect.name}
+        return {"status": "ok", "database": database.dialect.name}
 
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background workers live as long as the server: the router, and the Shopify inbox if started."""
-    settings: Settings = app.state.settings
+    """The container's background workers live as long as the server: the router, the Shopify inbox."""
+    workers = app.state.container.workers
     gc.freeze()  # what start-up built lives as long as the process: keep it out of every collection
-    router = None
-    if settings.auto_route:
-        router = RoutingWorker(app.state.session_factory, settings.route_interval_seconds)
-        router.start()
+    workers.start()
     try:
         yield
     finally:
-        if router is not None:
-            router.stop()
-        inbox = getattr(app.state, "shopify_inbox_worker", None)
-        if inbox is not None:
-            inbox.stop()
-        writer = getattr(app.state, "shopify_inbox_writer", None)
-        if writer is not None:
-            writer.close()
+        workers.stop()

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
+from microfactory.api.deps import container_of
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -44,10 +45,11 @@ async def require_token(
             headers={"WWW-Authenticate": "Bearer"},
         )
     token = credentials.credentials
-    admin = request.app.state.settings.admin_token
+    container = container_of(request)
+    admin = container.settings.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return "admin"
-    with UnitOfWork(request.app.state.session_factory) as uow:
+    with container.unit_of_work() as uow:
         row = uow.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_sha256 == token_digest(token)))
     if row is None:
         raise HTTPException(

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: one unit of work per request."""
+"""Request-scoped dependencies: the process's container, one unit of work per request."""
 
 from __future__ import annotations
 
@@ -7,19 +7,27 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from microfactory.bootstrap import Container
 from microfactory.db.engine import write_lock
 from microfactory.db.unit_of_work import UnitOfWork
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def container_of(request: Request) -> Container:
+    """The container `create_app` was built over (settings, engine, adapters, workers)."""
+    container: Container = request.app.state.container
+    return container
+
+
 def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
     """A unit of work per request; requests that write take the database's write turn first."""
+    container = container_of(request)
     if request.method in READ_METHODS:
-        with UnitOfWork(request.app.state.session_factory) as uow:
+        with container.unit_of_work() as uow:
             yield uow
         return
-    with write_lock(request.app.state.engine), UnitOfWork(request.app.state.session_factory) as uow:
+    with write_lock(container.engine), container.unit_of_work() as uow:
         yield uow
 
 

@@ -1,7 +1,14 @@
-"""Every error the API returns has the same shape: `{"error": ..., "problems": [{"path", "message"}]}`."""
+"""Every error the API returns has the same shape: `{"error": ..., "problems": [{"path", "message"}]}`.
+
+The error tree (`microfactory.errors`) is mapped here once: NotFound 404, Conflict 409, Invalid 422,
+UpstreamFailure 502, MissingSetting 503. Anything else is a bug: 500, the traceback in the log of
+`microfactory.api`, and only a reference to it in the answer (an exception's text may hold a secret).
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,11 +17,43 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microfactory.errors import Invalid
+from microfactory.errors import (
+    Conflict,
+    Invalid,
+    MicrofactoryError,
+    MissingSetting,
+    NotFound,
+    UpstreamFailure,
+)
+
+log = logging.getLogger("microfactory.api")
+
+# The one mapping of the error tree (`microfactory.errors`) to HTTP; the most specific kind wins.
+STATUS_BY_KIND: dict[type[MicrofactoryError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    UpstreamFailure: 502,
+    MissingSetting: 503,
+}
 
 
 def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
     return {"error": message, "problems": problems or []}
+
+
+def status_of(error: MicrofactoryError) -> int:
+    """The HTTP status of an error of the tree: its nearest kind in `STATUS_BY_KIND`, else 500."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_KIND:
+            return STATUS_BY_KIND[kind]
+    return 500
+
+
+def answer(error: MicrofactoryError) -> JSONResponse:
+    """The response for an error of the tree: its status, and `{"error", "problems"}`."""
+    body = error.as_dict() if isinstance(error, Invalid) else error_body(error.message)
+    return JSONResponse(body, status_code=status_of(error))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -38,13 +77,17 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Invalid)
-    async def problems_error(_: Request, exc: Invalid) -> JSONResponse:
-        return JSONResponse(exc.as_dict(), status_code=422)
+    @app.exception_handler(MicrofactoryError)
+    async def domain_error(_: Request, exc: MicrofactoryError) -> JSONResponse:
+        return answer(exc)
 
-    @app.exception_handler(LookupError)
-    async def not_found(_: Request, exc: LookupError) -> JSONResponse:
-        return JSONResponse(error_body(str(exc).strip("'\"")), status_code=404)
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        """A bug: 500 with a reference to the logged traceback, never the exception's text."""
+        reference = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
+        body = {**error_body("internal error"), "reference": reference}
+        return JSONResponse(body, status_code=500)
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> dict[str, str] | None:

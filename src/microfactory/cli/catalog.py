@@ -8,21 +8,19 @@ import typer
 from rich.table import Table
 
 from microfactory.catalog import service
-from microfactory.catalog.load import CatalogError, build_catalog, read_catalog_file
+from microfactory.catalog.load import build_catalog, read_catalog_file
 from microfactory.catalog.model import Catalog
-from microfactory.cli.context import console, fail, unit_of_work
+from microfactory.cli.context import console, unit_of_work
+from microfactory.cli.errors import command_group
 
-app = typer.Typer(help="Check and load catalogs (products, options, BOMs, routings).", no_args_is_help=True)
+app = command_group("Check and load catalogs (products, options, BOMs, routings).")
 
 FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="catalog YAML file")
 
 
 def _read(path: Path) -> tuple[dict[str, object], Catalog]:
-    try:
-        document = read_catalog_file(path)
-        return document, build_catalog(document)
-    except CatalogError as error:
-        raise fail(error) from error
+    document = read_catalog_file(path)
+    return document, build_catalog(document)
 
 
 def _summary(catalog: Catalog) -> Table:
@@ -49,10 +47,7 @@ def load(file: Path = FileArg) -> None:
     """Validate and store a catalog version; existing work orders keep the version they were made with."""
     document, _ = _read(file)
     with unit_of_work() as uow:
-        try:
-            result = service.load_catalog(uow, document)
-        except CatalogError as error:
-            raise fail(error) from error
+        result = service.load_catalog(uow, document)
         uow.commit()
     state = "loaded" if result.created else "already loaded (unchanged)"
     console.print(f"catalog {result.catalog.name} v{result.catalog.version} {state}")

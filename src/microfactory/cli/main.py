@@ -13,11 +13,12 @@ from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import catalog, network, orders, schedule, shopify
-from microfactory.cli.context import console, errors, fail
+from microfactory.cli.context import console, container
+from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 
-app = typer.Typer(
-    help="microfactory: orders from your store, made by local microfactories.",
-    no_args_is_help=True,
+app = command_group(
+    "microfactory: orders from your store, made by local microfactories.",
+    epilog=EXIT_CODES_HELP,
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(catalog.app, name="catalog")
@@ -48,10 +49,10 @@ def translate(
     try:
         result = translate_line(load_catalog(catalog_file), product, _parse_options(option), qty)
     except (TranslationError, CatalogError) as error:
-        if as_json:
+        if as_json:  # the contract: the problems as JSON on stdout, exit 2
             print(json.dumps(error.as_dict(), ensure_ascii=False))
             raise typer.Exit(2) from error
-        raise fail(error) from error
+        raise
     if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
@@ -88,15 +89,10 @@ def serve(
     import uvicorn
 
     from microfactory.api.app import create_app
-    from microfactory.config import MissingSetting, get_settings
+    from microfactory.config import get_settings
 
-    settings = get_settings()
-    try:
-        settings.require_admin_token()
-    except MissingSetting as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    get_settings().require_admin_token()  # before migrating: MissingSetting names it, exit 2
+    uvicorn.run(create_app(container=container()), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -108,4 +104,4 @@ def demo(
     """The main job on the embedded default (SQLite): a whole pilot, end to end, with a report."""
     from microfactory.simulation.demo import run_demo
 
-    run_demo(orders=orders, seed=seed, shared=shared)
+    run_demo(orders=orders, seed=seed, shared=shared, engine=container().engine)

@@ -14,29 +14,25 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
-from microfactory.cli.context import console, fail, unit_of_work
+from microfactory.cli.context import console, unit_of_work
+from microfactory.cli.errors import command_group
 from microfactory.db.tables.orders import WorkOrderRow
-from microfactory.errors import Invalid
+from microfactory.errors import NotFound
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
-from microfactory.network.document import NetworkError, build_network, read_network_file
+from microfactory.network.document import build_network, read_network_file
 from microfactory.network.model import Network
-from microfactory.network.stored_state import NoNetwork, current
+from microfactory.network.stored_state import current
 from microfactory.network.views import load_view, outcome_view, routing_view, site_assignments, site_view
 
-app = typer.Typer(
-    help="The microfactory network: sites, machines, stock; routing and promises.", no_args_is_help=True
-)
+app = command_group("The microfactory network: sites, machines, stock; routing and promises.")
 
 FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="network YAML file")
 
 
 def _read(path: Path) -> tuple[dict[str, Any], Network]:
-    try:
-        document = read_network_file(path)
-        return document, build_network(document)
-    except NetworkError as error:
-        raise fail(error) from error
+    document = read_network_file(path)
+    return document, build_network(document)
 
 
 def _summary(network: Network) -> Table:
@@ -79,10 +75,7 @@ def load(file: Path = FileArg) -> None:
 def sites() -> None:
     """Every site with its state: open, machines down, load of the busiest capability."""
     with unit_of_work() as uow:
-        try:
-            ctx = current(uow)
-        except NoNetwork as error:
-            raise fail(error) from error
+        ctx = current(uow)
         table = Table(title=f"network {ctx.network.name}")
         for column in ("site", "kind", "open", "machines down", "open work", "busiest (weeks)"):
             table.add_column(column)
@@ -105,13 +98,10 @@ def sites() -> None:
 def load_report(site: str = typer.Argument(..., help="site id")) -> None:
     """A site's load: minutes queued per capability, machines up, weeks of work; and its open work."""
     with unit_of_work() as uow:
-        try:
-            ctx = current(uow)
-            found = ctx.network.site(site)
-            if found is None:
-                raise LookupError(f"no site {site} in network {ctx.network.name}")
-        except LookupError as error:
-            raise fail(error) from error
+        ctx = current(uow)
+        found = ctx.network.site(site)
+        if found is None:
+            raise NotFound("site", site, f"no site {site} in network {ctx.network.name}")
         load_data = load_view(ctx, found)
         work = site_assignments(uow, ctx, found.id)
     table = Table(title=f"{found.id}: load ({len(work)} work orders open)")
@@ -158,21 +148,18 @@ def route(
         raise typer.BadParameter("name work orders or pass --all")
     weights = _weights(distance, load_weight, cost, promise)
     with unit_of_work() as uow:
-        try:
-            if all_released:
-                pending = uow.session.scalar(
-                    select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.status == "released")
+        if all_released:
+            pending = uow.session.scalar(
+                select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.status == "released")
+            )
+            outcomes = service.expire_overdue(uow)
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("routing", total=pending or 0)
+                outcomes += service.route_work_orders(
+                    uow, weights=weights, progress=lambda n: progress.advance(task, n)
                 )
-                outcomes = service.expire_overdue(uow)
-                with Progress(console=console, transient=True) as progress:
-                    task = progress.add_task("routing", total=pending or 0)
-                    outcomes += service.route_work_orders(
-                        uow, weights=weights, progress=lambda n: progress.advance(task, n)
-                    )
-            else:
-                outcomes = service.route_work_orders(uow, work_orders, weights=weights)
-        except LookupError as error:
-            raise fail(error) from error
+        else:
+            outcomes = service.route_work_orders(uow, work_orders, weights=weights)
         views = [outcome_view(o) for o in outcomes]
         uow.commit()
     table = Table(title=f"{len(views)} routing decisions")
@@ -199,10 +186,7 @@ def explain(
 ) -> None:
     """Why a work order went where it did: every candidate, its score, and why it lost."""
     with unit_of_work() as uow:
-        try:
-            view = routing_view(uow, work_order)
-        except LookupError as error:
-            raise fail(error) from error
+        view = routing_view(uow, work_order)
     if as_json:
         print(json.dumps(view, ensure_ascii=False, default=str))
         return
@@ -242,22 +226,19 @@ def weights(
 ) -> None:
     """Show the routing weights, or set those given (they apply to every later decision)."""
     with unit_of_work() as uow:
-        try:
-            ctx = current(uow)
-            stored = ctx.router.weights
-            if any(v is not None for v in (distance, load_weight, cost, promise)):
-                stored = service.set_weights(
-                    uow,
-                    RoutingWeights(
-                        stored.distance if distance is None else distance,
-                        stored.load if load_weight is None else load_weight,
-                        stored.cost if cost is None else cost,
-                        stored.promise if promise is None else promise,
-                    ),
-                )
-                uow.commit()
-        except LookupError as error:
-            raise fail(error) from error
+        ctx = current(uow)
+        stored = ctx.router.weights
+        if any(v is not None for v in (distance, load_weight, cost, promise)):
+            stored = service.set_weights(
+                uow,
+                RoutingWeights(
+                    stored.distance if distance is None else distance,
+                    stored.load if load_weight is None else load_weight,
+                    stored.cost if cost is None else cost,
+                    stored.promise if promise is None else promise,
+                ),
+            )
+            uow.commit()
     console.print(", ".join(f"{name} {value:g}" for name, value in stored.as_dict().items()))
 
 
@@ -265,10 +246,7 @@ def weights(
 def accept(assignment: str = typer.Argument(..., help="assignment id")) -> None:
     """Accept an offered assignment on a site's behalf."""
     with unit_of_work() as uow:
-        try:
-            row = service.accept(uow, assignment, actor="cli")
-        except (LookupError, service.AssignmentConflict) as error:
-            raise fail(error) from error
+        row = service.accept(uow, assignment, actor="cli")
         uow.commit()
     console.print(f"{row.id}: {row.work_order_id} accepted by {row.site}")
 
@@ -280,10 +258,7 @@ def decline(
 ) -> None:
     """Decline an assignment on a site's behalf: the work goes to the next best site."""
     with unit_of_work() as uow:
-        try:
-            outcomes = service.decline(uow, assignment, reason, actor="cli")
-        except (LookupError, service.AssignmentConflict) as error:
-            raise fail(error) from error
+        outcomes = service.decline(uow, assignment, reason, actor="cli")
         uow.commit()
     for outcome in outcomes:
         console.print(
@@ -314,10 +289,7 @@ def event(
         reason,
     )
     with unit_of_work() as uow:
-        try:
-            outcome = site_events.apply_event(uow, happened, actor="cli")
-        except (LookupError, Invalid) as error:
-            raise fail(error) from error
+        outcome = site_events.apply_event(uow, happened, actor="cli")
         uow.commit()
     moved = sum(len(o.work_order_ids) for o in outcome.rerouted)
     console.print(

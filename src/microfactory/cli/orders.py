@@ -10,11 +10,12 @@ from rich.table import Table
 
 from microfactory.catalog.service import active_catalogs
 from microfactory.channels import erp
-from microfactory.cli.context import console, errors, fail, unit_of_work
+from microfactory.cli.context import console, unit_of_work
+from microfactory.cli.errors import command_group
 from microfactory.orders import service
 from microfactory.orders.views import order_view
 
-app = typer.Typer(help="Orders: import from an ERP, list, show, needs attention.", no_args_is_help=True)
+app = command_group("Orders: import from an ERP, list, show, needs attention.")
 
 
 @app.command("import")
@@ -25,10 +26,7 @@ def import_file(
     """Import orders from an ERP export; exit 2 with every problem if the file is not an order file."""
     kind = file_format or ("json" if file.suffix.lower() == ".json" else "csv")
     with unit_of_work() as uow:
-        try:
-            orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
-        except erp.OrderFileError as error:
-            raise fail(error) from error
+        orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
         results = erp.import_orders(uow, orders)
         rows = [(r.order.external_id, r.order.id, r.order.status, r.created) for r in results]
         uow.commit()
@@ -68,11 +66,7 @@ def list_orders(
 def show(order_id: str = typer.Argument(..., help="order id (ord_...)")) -> None:
     """One order with its lines, as JSON."""
     with unit_of_work() as uow:
-        try:
-            view = order_view(service.get_order(uow, order_id))
-        except service.OrderNotFound as error:
-            errors.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from error
+        view = order_view(service.get_order(uow, order_id))
     print(json.dumps(view, ensure_ascii=False, indent=2))
 
 

@@ -11,17 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from microfactory.cli.errors import command_group
 from microfactory.network.model import Site
 from microfactory.scheduling.cpsat import SolverSettings, solve
-from microfactory.scheduling.dispatch import Infeasible
-from microfactory.scheduling.fjs import FjsError, operation_position, read_fjs
+from microfactory.scheduling.fjs import operation_position, read_fjs
 from microfactory.scheduling.model import Objective, SchedulingProblem
 from microfactory.scheduling.plan import Plan
 from microfactory.scheduling.site_plan import SitePlan, WorkOrderInput
 
-app = typer.Typer(
-    help="Plan machines: solve flexible job-shop instances, show and export site plans.", no_args_is_help=True
-)
+app = command_group("Plan machines: solve flexible job-shop instances, show and export site plans.")
 console = Console()
 errors = Console(stderr=True)
 
@@ -56,19 +54,10 @@ def solve_fjs(
     """Solve a flexible job-shop instance for minimum makespan (exit 2 if the file is not valid)."""
     try:
         problem = read_fjs(file)
-    except FjsError as error:
-        errors.print(f"[red]{file}: not a valid .fjs file[/red]: {error}")
-        raise typer.Exit(2) from error
     except (OSError, UnicodeDecodeError) as error:
         errors.print(f"[red]{file}: cannot read[/red]: {error}")
         raise typer.Exit(2) from error
-    try:
-        plan = solve(
-            problem, Objective.makespan_only(), SolverSettings(time_limit=time_limit, workers=workers)
-        )
-    except Infeasible as error:
-        errors.print(f"[red]{file}: no plan[/red]: {error}")
-        raise typer.Exit(2) from error
+    plan = solve(problem, Objective.makespan_only(), SolverSettings(time_limit=time_limit, workers=workers))
     result = fjs_result(problem, plan)
     if as_json:
         print(json.dumps(result))
@@ -108,44 +97,36 @@ def _site_plan(
     if not work_orders:
         errors.print(f"[yellow]{site.id} has no work orders to plan[/yellow] (route some, or use --sample N)")
         raise typer.Exit(0)
-    try:
-        return plan_site(site, work_orders, now, settings)
-    except (ValueError, Infeasible) as error:
-        errors.print(f"[red]no plan for {site.id}[/red]: {error}")
-        raise typer.Exit(2) from error
+    return plan_site(site, work_orders, now, settings)
 
 
 def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
-    from microfactory.cli.context import fail, unit_of_work
-    from microfactory.network.stored_state import NoNetwork
-    from microfactory.scheduling.service import UnknownSite, local_site, site_work_orders
+    from microfactory.cli.context import unit_of_work
+    from microfactory.scheduling.service import local_site, site_work_orders
 
     with unit_of_work() as uow:
-        try:
-            site = local_site(uow, site_id)
-        except (NoNetwork, UnknownSite) as error:
-            raise fail(error) from error
+        site = local_site(uow, site_id)
         return site, site_work_orders(uow, site, now)
 
 
 def _sample(
     site_id: str, network_file: Path, catalog_file: Path, count: int, seed: int, now: datetime
 ) -> tuple[Site, list[WorkOrderInput]]:
-    from microfactory.catalog.load import CatalogError, load_catalog
-    from microfactory.network.document import NetworkError, load_network
+    from microfactory.catalog.load import load_catalog
+    from microfactory.network.document import load_network
     from microfactory.scheduling.sample_orders import sample_work_orders
+    from microfactory.scheduling.service import UnknownSite
 
     try:
         network = load_network(network_file)
         catalog = load_catalog(catalog_file)
-    except (NetworkError, CatalogError, OSError) as error:
-        errors.print(f"[red]cannot load the network or catalog[/red]: {error}")
+    except OSError as error:
+        errors.print(f"[red]cannot read the network or catalog[/red]: {error}")
         raise typer.Exit(2) from error
     site = network.site(site_id)
     if site is None or site.is_central:
         known = ", ".join(s.id for s in network.local_sites)
-        errors.print(f"[red]no local site {site_id!r}[/red]; sites: {known}")
-        raise typer.Exit(2)
+        raise UnknownSite(site_id, f"no local site {site_id!r} (sites: {known})")
     return site, sample_work_orders(catalog, count, seed, now, site)
 
 

@@ -10,25 +10,19 @@ from rich.progress import Progress
 from rich.table import Table
 
 from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
-from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
+from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.inbox import process_pending
 from microfactory.channels.shopify.inbox_status import inbox_status
 from microfactory.channels.shopify.reconcile import reconcile as reconcile_orders
-from microfactory.cli.context import console, engine, errors, fail, unit_of_work
-from microfactory.config import MissingSetting, get_settings
-from microfactory.db.engine import make_session_factory
+from microfactory.cli.context import console, container, errors, unit_of_work
+from microfactory.cli.errors import command_group
 
-app = typer.Typer(
-    help="The Shopify channel: inbox, reconciliation, fulfillment service.", no_args_is_help=True
-)
+app = command_group("The Shopify channel: inbox, reconciliation, fulfillment service.")
 
 
 def _admin() -> ShopifyAdmin:
-    try:
-        return ShopifyAdmin.from_settings(get_settings())
-    except MissingSetting as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+    """The configured shop's Admin API; `MissingSetting` (exit 2) names what is not set."""
+    return container().require_shopify_admin()
 
 
 def _since(value: str) -> datetime:
@@ -47,15 +41,9 @@ def reconcile(
 ) -> None:
     """Page through the Admin API's orders and take in any that webhooks missed (safe to repeat)."""
     start = _since(since)
-    try:
-        with _admin() as admin, Progress(console=console, transient=True) as progress:
-            task = progress.add_task("orders from Shopify", total=None)
-            report = reconcile_orders(
-                make_session_factory(engine()), admin, start, lambda: progress.advance(task)
-            )
-    except AdminApiError as error:
-        errors.print(f"[red]Shopify Admin API: {error}[/red]")
-        raise typer.Exit(1) from error
+    with _admin() as admin, Progress(console=console, transient=True) as progress:
+        task = progress.add_task("orders from Shopify", total=None)
+        report = reconcile_orders(container().session_factory, admin, start, lambda: progress.advance(task))
     actions = ", ".join(f"{count} {action}" for action, count in sorted(report.actions.items())) or "nothing"
     console.print(f"{report.seen} orders seen since {start.isoformat()}: {actions}")
     for refused in report.refused:
@@ -114,12 +102,8 @@ def register_fulfillment_service(
     name: str = typer.Option("microfactory", help="the name (and location) merchants see"),
 ) -> None:
     """Register microfactory as a fulfillment service (a location) of the configured shop."""
-    try:
-        with _admin() as admin:
-            service = fulfillment_service.register(admin, callback_url.rstrip("/") + "/shopify", name)
-    except AdminApiError as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from error
+    with _admin() as admin:
+        service = fulfillment_service.register(admin, callback_url.rstrip("/") + "/shopify", name)
     location = (service.get("location") or {}).get("id")
     console.print(f"registered {service.get('serviceName')} ({service.get('id')}), location {location}")
 
@@ -130,7 +114,7 @@ def sync_fulfilments(limit: int = typer.Option(200, help="at most this many ship
     with _admin() as admin, Progress(console=console, transient=True) as progress:
         task = progress.add_task("shipments to Shopify", total=None)
         report = fulfilment_sync.sync_pending(
-            make_session_factory(engine()),
+            container().session_factory,
             admin,
             limit,
             lambda done, total: progress.update(task, completed=done, total=total),
@@ -171,10 +155,7 @@ def ship(
     """Say a parcel of a Shopify order shipped; `sync-fulfilments` then tells Shopify (safe to repeat)."""
     lines = [_shipment_line(value) for value in line] if line else None
     with unit_of_work() as uow:
-        try:
-            row, created = fulfilment_sync.queue_shipment(uow, order_id, tracking, company, url, key, lines)
-        except (fulfilment_sync.ShipmentRefused, LookupError, fulfilment_sync.NotAShopifyOrder) as error:
-            raise fail(error) from error
+        row, created = fulfilment_sync.queue_shipment(uow, order_id, tracking, company, url, key, lines)
         view = fulfilment_sync.shipment_view(row)
         uow.commit()
     state = "queued" if created else "already queued"

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from microfactory.errors import Conflict
 from microfactory.network.model import Calendar, FulfilmentPartner, Site
 
 # Door-to-door kilometres a partner covers per day, and the days it needs before moving at all.
@@ -24,7 +25,7 @@ PARCEL_HANDLING_DAYS = 1  # a parcel network sorts once before it moves
 MAX_CALENDAR_DAYS = 3660  # a calendar that never opens must not loop forever
 
 
-class NeverOpen(ValueError):
+class NeverOpen(Conflict):
     """The work does not fit in the calendar's working time of the next ten years."""
 
 

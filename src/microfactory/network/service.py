@@ -25,7 +25,7 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Conflict
+from microfactory.errors import Conflict, NotFound
 from microfactory.network import versions
 from microfactory.network.demand import Demand, RoutingWeights
 from microfactory.network.promise import Promise, promise
@@ -39,11 +39,8 @@ WITHDRAWN = (AssignmentStatus.DECLINED.value, AssignmentStatus.EXPIRED.value)
 __all__ = ["AssignmentConflict", "LoadResult", "RoutingOutcome", "load_network", "set_weights"]
 
 
-class AssignmentConflict(Conflict, ValueError):
-    """The assignment is not in a state that allows the request (e.g. accepting a declined offer).
-
-    Still a `ValueError` for the callers that catch it so, until they catch `Conflict`.
-    """
+class AssignmentConflict(Conflict):
+    """The assignment is not in a state that allows the request (e.g. accepting a declined offer)."""
 
 
 @dataclass
@@ -264,7 +261,7 @@ def update_promise(uow: UnitOfWork, row: AssignmentRow, ship: Promise, actor: st
 def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
     row = uow.session.get(AssignmentRow, assignment_id)
     if row is None:
-        raise LookupError(f"no assignment {assignment_id}")
+        raise NotFound("assignment", assignment_id, f"no assignment {assignment_id}")
     return row
 
 

@@ -27,6 +27,7 @@ from microfactory.db.tables.network import (
 )
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import NotFound
 from microfactory.network.demand import Demand, RoutingWeights, steps_from_stored
 from microfactory.network.document import build_network
 from microfactory.network.geo import GeoPoint, locate
@@ -42,9 +43,9 @@ OPEN_WORK = tuple(sorted(status.value for status in lifecycle.OPEN_WORK))  # in 
 _BUILT: dict[tuple[int, str], Network] = {}
 
 
-class NoNetwork(LookupError):
+class NoNetwork(NotFound):
     def __init__(self) -> None:
-        super().__init__("no network is loaded: run `microfactory network load FILE` first")
+        super().__init__("network", "", "no network is loaded: run `microfactory network load FILE` first")
 
 
 @dataclass

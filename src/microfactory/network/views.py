@@ -12,6 +12,7 @@ from sqlalchemy.orm import object_session
 from microfactory.db.tables.network import AssignmentRow, StockRow
 from microfactory.db.tables.orders import OrderLineRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import NotFound
 from microfactory.network.model import WEEKDAYS, Site
 from microfactory.network.service import RoutingOutcome
 from microfactory.network.stored_state import ACTIVE, Current, active_assignments
@@ -144,7 +145,7 @@ def routing_view(uow: UnitOfWork, work_order_id: str) -> dict[str, Any]:
         )
     )
     if not rows:
-        raise LookupError(f"work order {work_order_id} has not been routed")
+        raise NotFound("routing", work_order_id, f"work order {work_order_id} has not been routed")
     latest = next((row for row in reversed(rows) if row.status in ACTIVE), rows[-1])
     return {
         "work_order_id": work_order_id,

@@ -20,6 +20,7 @@ from microfactory.catalog.work_order import Translation
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Conflict, NotFound
 from microfactory.orders import audit, transitions
 from microfactory.orders.lifecycle import (
     CancellationVerdict,
@@ -31,12 +32,12 @@ from microfactory.orders.model import LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
 
-class OrderNotFound(LookupError):
+class OrderNotFound(NotFound):
     def __init__(self, what: str) -> None:
-        super().__init__(f"no order {what}")
+        super().__init__("order", what, f"no order {what}")
 
 
-class LineNotCorrectable(ValueError):
+class LineNotCorrectable(Conflict):
     """Only a line in *needs attention* can be corrected."""
 
 
@@ -333,7 +334,7 @@ def lines_needing_attention(uow: UnitOfWork, limit: int = 500) -> list[OrderLine
 def get_work_order(uow: UnitOfWork, work_order_id: str) -> WorkOrderRow:
     row = uow.session.get(WorkOrderRow, work_order_id)
     if row is None:
-        raise LookupError(f"no work order {work_order_id}")
+        raise NotFound("work order", work_order_id, f"no work order {work_order_id}")
     return row
 
 

@@ -19,13 +19,14 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
+from microfactory.errors import Conflict
 from microfactory.scheduling.model import Objective, SchedulingProblem, earliest_fit
 from microfactory.scheduling.plan import Assignment, Plan, evaluate
 
 FULL_SCAN_LIMIT = 600  # above this many operations the greedy full scan gets slow in Python
 
 
-class Infeasible(ValueError):
+class Infeasible(Conflict):
     """An operation fits on none of its machines (e.g. longer than every working interval)."""
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from microfactory.errors import Invalid
 from microfactory.scheduling.model import Job, Machine, Mode, Operation, SchedulingProblem
 
 
-class FjsError(ValueError):
+class FjsError(Invalid):
     """A malformed `.fjs` text; the message names the line (counted from 1)."""
 
     def __init__(self, line: int, message: str) -> None:

@@ -15,6 +15,7 @@ from microfactory.catalog.work_order import translation_from_dict
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import NotFound
 from microfactory.network import service as network_service
 from microfactory.network.model import Site
 from microfactory.network.promise import promise
@@ -35,8 +36,11 @@ PLANNED = (WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value)
 DEFAULT_DUE = timedelta(days=7)  # for work without a promise (none should be; routing promises)
 
 
-class UnknownSite(LookupError):
-    pass
+class UnknownSite(NotFound):
+    """The site is not a local site of the loaded network."""
+
+    def __init__(self, site_id: str, message: str) -> None:
+        super().__init__("site", site_id, message)
 
 
 def local_site(uow: UnitOfWork, site_id: str) -> Site:
@@ -48,7 +52,7 @@ def local_site(uow: UnitOfWork, site_id: str) -> Site:
     site = network.site(site_id)
     if site is None or site.is_central:
         known = ", ".join(s.id for s in network.local_sites)
-        raise UnknownSite(f"no local site {site_id!r} (sites: {known})")
+        raise UnknownSite(site_id, f"no local site {site_id!r} (sites: {known})")
     return site
 
 

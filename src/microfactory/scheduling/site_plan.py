@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from microfactory.catalog.work_order import Translation
+from microfactory.errors import Conflict
 from microfactory.network.model import Site
 from microfactory.scheduling.batching import Batch, BatchItem, BatchPolicy, batch_predecessors, make_batches
 from microfactory.scheduling.cpsat import SolverSettings, solve
@@ -198,7 +199,7 @@ def build_problem(
             and (batch.material is None or not machine.materials or batch.material in machine.materials)
         )
         if not modes:
-            raise ValueError(f"site {site.id} has no {batch.capability} machine for {batch.material or 'it'}")
+            raise Conflict(f"site {site.id} has no {batch.capability} machine for {batch.material or 'it'}")
         served = sorted({job_of[item.order] for item in batch.items})
         urgent = min(served, key=lambda j: (orders[j].due, j))
         operations.append(

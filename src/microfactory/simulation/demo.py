@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import Engine
 
 from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
-from microfactory.cli.context import engine
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service as order_service
@@ -34,23 +34,28 @@ class DemoRun:
     seed: int
     order_count: int
     console: Console
+    engine: Engine  # the database the demo works in, passed in by its caller (the CLI's container)
     order_ids: list[str] = field(default_factory=list)
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork.for_engine(engine())
+        return UnitOfWork.for_engine(self.engine)
 
 
 Stage = Callable[[DemoRun], None]
 
 
-def run_demo(orders: int, seed: int, shared: Path, console: Console | None = None) -> DemoRun:
-    if console is None:
-        from microfactory.cli.context import console as shared_console
+def run_demo(
+    orders: int, seed: int, shared: Path, console: Console | None = None, engine: Engine | None = None
+) -> DemoRun:
+    """Run every stage on `engine` (default: the CLI's configured database), printing to `console`."""
+    if console is None or engine is None:
+        from microfactory.cli import context
 
-        console = shared_console
+        console = console or context.console
+        engine = engine or context.engine()
     if not (shared / "examples" / "catalog-keypad.yaml").exists():
         raise SystemExit(f"the example files are not in {shared.resolve()}: pass --shared PATH")
-    run = DemoRun(shared=shared, seed=seed, order_count=orders, console=console)
+    run = DemoRun(shared=shared, seed=seed, order_count=orders, console=console, engine=engine)
     started = time.perf_counter()
     for stage in STAGES:
         stage(run)

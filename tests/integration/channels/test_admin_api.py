@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from microfactory.bootstrap import bootstrap
 from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
 from microfactory.channels.shopify.reconcile import reconcile
@@ -70,19 +71,20 @@ def test_reconcile_from_the_command_line(
     monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
     monkeypatch.delenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", raising=False)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     try:
         runner = CliRunner()
         unset = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
         assert unset.exit_code == 2 and "MICROFACTORY_SHOPIFY_ADMIN_TOKEN" in unset.output
         monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
         get_settings.cache_clear()
+        context.container.cache_clear()
         first = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
         again = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
         bad = runner.invoke(app, ["shopify", "reconcile", "--since", "last tuesday"])
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()
     assert first.exit_code == 0, first.output
     assert "3 orders seen" in first.output and "3 created" in first.output
     assert "3 unchanged" in again.output
@@ -226,13 +228,11 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
                 "assignment": assignment}  # fmt: skip
 
     shop.assigned = [node(known, "FULFILLMENT_REQUESTED"), node(unknown_yet, "FULFILLMENT_REQUESTED")]
-    settings = api.app.state.settings  # type: ignore[attr-defined]
-    api.app.state.settings = settings.model_copy(  # type: ignore[attr-defined]
-        update={
-            "shopify_shop_domain": url,
-            "shopify_admin_token": __import__("pydantic").SecretStr("shpat_test_token"),
-        }
+    container = api.app.state.container  # type: ignore[attr-defined]
+    settings = container.settings.with_changes(
+        shopify_shop_domain=url, shopify_admin_token=__import__("pydantic").SecretStr("shpat_test_token")
     )
+    api.app.state.container = bootstrap(settings, engine=container.engine)  # type: ignore[attr-defined]
     body = b'{"kind":"FULFILLMENT_REQUEST"}'
     path = "/shopify/fulfillment_order_notification"
     assert api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": "bad"}).status_code == 401

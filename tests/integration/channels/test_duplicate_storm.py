@@ -37,7 +37,7 @@ def _counts(engine: Engine) -> tuple[int, int, int]:
 def test_duplicate_storm_leaves_one_order(
     shop_settings: Settings, channel_engine: Engine, order_create: dict[str, Any]
 ) -> None:
-    app = create_app(shop_settings.model_copy(update={"shopify_inbox_autoprocess": True}), channel_engine)
+    app = create_app(shop_settings.with_changes(shopify_inbox_autoprocess=True), channel_engine)
     body = json.dumps(order_create).encode()
     deliveries = [signed_headers(body, "orders/create", f"wh-{n % 10}", f"ev-{n % 3}") for n in range(50)]
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
@@ -51,6 +51,6 @@ def test_duplicate_storm_leaves_one_order(
         deadline = time.monotonic() + 15
         while _counts(channel_engine)[2] and time.monotonic() < deadline:
             time.sleep(0.05)
-        app.state.shopify_inbox_worker.stop()
+        app.state.container.workers.shopify_inbox.stop()
     orders, rows, pending = _counts(channel_engine)
     assert (orders, rows, pending) == (1, 10, 0)

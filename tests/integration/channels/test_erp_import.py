@@ -84,7 +84,7 @@ def test_cli_import_list_show_and_needs_attention(
 
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     try:
         path = tmp_path / "orders.csv"
         path.write_text(CSV, encoding="utf-8")
@@ -113,4 +113,4 @@ def test_cli_import_list_show_and_needs_attention(
         assert processed.exit_code == 0 and "0 processed" in processed.output
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()

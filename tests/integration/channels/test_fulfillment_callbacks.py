@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from microfactory.bootstrap import bootstrap
 from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
 from microfactory.channels.shopify.verify import sign
 from microfactory.db.unit_of_work import UnitOfWork
@@ -110,8 +111,9 @@ def test_a_request_without_query_is_refused_even_with_the_empty_signature(api: T
 
 
 def test_without_a_secret_nothing_is_answered(api: TestClient, shipped: str) -> None:
-    settings = api.app.state.settings  # type: ignore[attr-defined]
-    api.app.state.settings = settings.model_copy(update={"shopify_webhook_secret": None})  # type: ignore[attr-defined]
+    container = api.app.state.container  # type: ignore[attr-defined]
+    unset = container.settings.with_changes(shopify_webhook_secret=None)
+    api.app.state.container = bootstrap(unset, engine=container.engine)  # type: ignore[attr-defined]
     response = _get(api, PATHS[0], f"{_names(f'{shipped}.1')}&{SHOP}")
     assert response.status_code == 503
     assert response.json()["problems"] == [] and "tracking_numbers" not in response.json()

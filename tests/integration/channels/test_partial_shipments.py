@@ -356,13 +356,13 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
 
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     runner = CliRunner()
     try:
         yield lambda *args: runner.invoke(app, ["shopify", *args])
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()
 
 
 def test_the_ship_command(cli: Callable[..., Any], taken_in: dict[str, str], factory: Any) -> None:
@@ -386,7 +386,7 @@ def test_the_ship_command(cli: Callable[..., Any], taken_in: dict[str, str], fac
     too_many = cli("ship", order_id, "--tracking", "CLI-3", "--line", f"{taken_in[KEYS]}:5")
     assert too_many.exit_code == 2 and f"qty 5 of line {taken_in[KEYS]}" in too_many.stderr
     unknown = cli("ship", "ord_nope", "--tracking", "CLI-3")
-    assert unknown.exit_code == 2 and "no order ord_nope" in unknown.stderr
+    assert unknown.exit_code == 3 and "no order ord_nope" in unknown.stderr
     with UnitOfWork(factory) as uow:
         assert len(fulfilment_sync.list_shipments(uow, order_id)) == 2
 

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from microfactory.bootstrap import bootstrap
 from microfactory.channels.shopify.verify import sign
 from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.tables.orders import OrderRow
@@ -63,7 +64,9 @@ def test_wrong_or_missing_signature_is_refused_and_nothing_stored(
 
 
 def test_missing_secret_answers_503_naming_the_setting(api: TestClient) -> None:
-    api.app.state.settings = api.app.state.settings.model_copy(update={"shopify_webhook_secret": None})  # type: ignore[attr-defined]
+    container = api.app.state.container  # type: ignore[attr-defined]
+    unset = container.settings.with_changes(shopify_webhook_secret=None)
+    api.app.state.container = bootstrap(unset, engine=container.engine)  # type: ignore[attr-defined]
     body = b"{}"
     response = api.post("/webhooks/shopify", content=body, headers=signed_headers(body, "orders/create"))
     assert response.status_code == 503
@@ -333,13 +336,13 @@ def test_the_inbox_shows_counts_backlog_and_why_deliveries_failed(
     assert waiting["oldest_pending_received_at"] is not None
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     try:
         processed = CliRunner().invoke(app, ["shopify", "process-inbox"])
         shown = CliRunner().invoke(app, ["shopify", "inbox"])
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()
     assert processed.exit_code == 1  # a delivery failed: cron and scripts must notice
     assert "1 processed" in processed.output and "1 failed" in processed.output
     status = api.get("/api/v1/shopify/inbox").json()

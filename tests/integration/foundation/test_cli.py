@@ -61,13 +61,13 @@ def test_catalog_load_into_the_configured_database(tmp_path: Path, shared: Path,
     from microfactory.config import get_settings
 
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     try:
         first = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
         second = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()
     assert first.exit_code == 0, first.output
     assert "loaded" in first.output
     assert "already loaded" in second.output

@@ -22,10 +22,10 @@ NETWORK = str(SHARED / "examples/network.yaml")
 def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
 
 
 def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_load_route_and_explain(configured: Path) -> None:
     assert "0 routing decisions" in routed.output
     report = runner.invoke(app, ["network", "load-report", "berlin"])
     assert report.exit_code == 0 and "fdm_print" in report.output
-    assert runner.invoke(app, ["network", "explain", "wo_nothing"]).exit_code == 2
+    assert runner.invoke(app, ["network", "explain", "wo_nothing"]).exit_code == 3  # not found
     weights = runner.invoke(app, ["network", "weights", "--cost", "2"])
     assert "cost 2" in weights.output
     down = runner.invoke(app, ["network", "event", "machine_down", "berlin", "--machine", "ber-laser-1"])

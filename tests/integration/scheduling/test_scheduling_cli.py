@@ -99,7 +99,7 @@ def test_site_plan_table_and_json() -> None:
     assert "site plans" in table.stdout and "berlin" in table.stdout
     data = json.loads(runner.invoke(app, ["site", "berlin", *options, "--json"]).stdout)
     assert data["site"] == "berlin" and data["figures"]["orders"] == 10
-    assert runner.invoke(app, ["site", "atlantis", *options]).exit_code == 2
+    assert runner.invoke(app, ["site", "atlantis", *options]).exit_code == 3  # not found
 
 
 @needs_examples

@@ -6,11 +6,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException, Response, status
+from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
+from microfactory.errors import Conflict, NotFound
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
 from microfactory.network.stored_state import current
@@ -102,7 +103,7 @@ def list_sites(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
 def _site(ctx: Any, site_id: str) -> Any:
     site = ctx.network.site(site_id)
     if site is None:
-        raise LookupError(f"no site {site_id} in network {ctx.network.name}")
+        raise NotFound("site", site_id, f"no site {site_id} in network {ctx.network.name}")
     return site
 
 
@@ -153,7 +154,7 @@ def route_one(work_order_id: str, uow: Uow, caller: Caller, body: RouteIn | None
     weights = body.weights.to_weights() if body and body.weights else None
     outcomes = service.route_work_orders(uow, [work_order_id], weights=weights, actor=caller)
     if not outcomes:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"work order {work_order_id} is not released")
+        raise Conflict(f"work order {work_order_id} is not released")
     views = [outcome_view(o) for o in outcomes]
     uow.commit()
     return views[0] if len(views) == 1 else {"outcomes": views}
@@ -167,10 +168,7 @@ def get_routing(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
 
 @router.post("/assignments/{assignment_id}/accept")
 def accept(assignment_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    try:
-        row = service.accept(uow, assignment_id, actor=caller)
-    except service.AssignmentConflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    row = service.accept(uow, assignment_id, actor=caller)
     view = assignment_view(row)
     uow.commit()
     return view
@@ -179,10 +177,7 @@ def accept(assignment_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
 @router.post("/assignments/{assignment_id}/decline")
 def decline(assignment_id: str, body: DeclineIn, uow: Uow, caller: Caller) -> dict[str, Any]:
     """The site says no; the work goes to the next best site, which this answer names."""
-    try:
-        outcomes = service.decline(uow, assignment_id, body.reason, actor=caller)
-    except service.AssignmentConflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    outcomes = service.decline(uow, assignment_id, body.reason, actor=caller)
     view = {
         "declined": assignment_view(service.get_assignment(uow, assignment_id)),
         "rerouted": [outcome_view(o) for o in outcomes],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
@@ -77,12 +77,9 @@ def correct_line(
     order_id: str, line_id: str, body: LineCorrection, uow: Uow, caller: Caller
 ) -> dict[str, Any]:
     """Correct a line in needs attention (product, options, qty) and release it if it is now valid."""
-    try:
-        line = service.correct_line(
-            uow, order_id, line_id, product=body.product, options=body.options, qty=body.qty, actor=caller
-        )
-    except service.LineNotCorrectable as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    line = service.correct_line(
+        uow, order_id, line_id, product=body.product, options=body.options, qty=body.qty, actor=caller
+    )
     view = line_view(line)
     uow.commit()
     return view

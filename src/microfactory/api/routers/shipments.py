@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from microfactory.api.auth import Caller
@@ -63,12 +63,9 @@ def create_shipment(
         if body.lines is None
         else [fulfilment_sync.ShipmentLine(line.line_id, line.qty) for line in body.lines]
     )
-    try:
-        row, created = fulfilment_sync.queue_shipment(
-            uow, order_id, body.tracking_number, body.company, body.url, body.idempotency_key, lines
-        )
-    except fulfilment_sync.NotAShopifyOrder as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    row, created = fulfilment_sync.queue_shipment(
+        uow, order_id, body.tracking_number, body.company, body.url, body.idempotency_key, lines
+    )
     view = fulfilment_sync.shipment_view(row)
     uow.commit()
     if not created:

@@ -14,53 +14,22 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from microfactory.api.deps import container_of
 from microfactory.api.errors import error_body
 from microfactory.channels.shopify import fulfillment_service, verify
-from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
 from microfactory.channels.shopify.inbox import RECEIVED, Delivery
-from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
 from microfactory.channels.shopify.mapping import PayloadError
-from microfactory.config import MissingSetting, Settings
-from microfactory.db.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["shopify"])
 log = logging.getLogger(__name__)
 
-SECRET_SETTING = "MICROFACTORY_SHOPIFY_WEBHOOK_SECRET"
-
-
-def _secret(settings: Settings) -> str | None:
-    secret = settings.shopify_webhook_secret
-    if secret is None or not secret.get_secret_value():
-        return None
-    return secret.get_secret_value()
-
-
-def _no_secret() -> JSONResponse:
-    return JSONResponse(
-        error_body(f"{SECRET_SETTING} is not set: Shopify requests cannot be verified"), status_code=503
-    )
-
 
 def _refusal(request: Request, body: bytes) -> JSONResponse | None:
-    """503 without a configured secret, 401 when the signature is wrong; None when it verifies."""
-    secret = _secret(request.app.state.settings)
-    if secret is None:
-        return _no_secret()
+    """401 when the signature is wrong, None when it verifies; `MissingSetting` (503) without a secret."""
+    secret = container_of(request).settings.shopify.require_webhook_secret()
     if not verify.verify(secret, body, request.headers.get("x-shopify-hmac-sha256")):
         return JSONResponse(error_body("invalid or missing X-Shopify-Hmac-Sha256 signature"), status_code=401)
     return None
-
-
-def _worker(request: Request) -> InboxWorker | None:
-    state = request.app.state
-    if not state.settings.shopify_inbox_autoprocess:
-        return None
-    worker: InboxWorker | None = getattr(state, "shopify_inbox_worker", None)
-    if worker is None:
-        worker = InboxWorker(state.session_factory)
-        state.shopify_inbox_worker = worker
-    return worker
 
 
 @router.post("/webhooks/shopify", responses={400: {}, 401: {}, 413: {}, 503: {}})
@@ -79,11 +48,10 @@ async def shopify_webhook(request: Request) -> JSONResponse:
     except PayloadError as error:
         log.warning("shopify delivery refused: %s", error.summary)
         return JSONResponse(error.as_dict(), status_code=400)
-    stored = await _writer(request).store(delivery)
-    if stored.status == RECEIVED:
-        worker = _worker(request)
-        if worker is not None:
-            worker.kick()
+    workers = container_of(request).workers
+    stored = await workers.shopify_inbox_writer.store(delivery)
+    if stored.status == RECEIVED and workers.shopify_inbox is not None:
+        workers.shopify_inbox.kick()
     return JSONResponse({"status": stored.status, "id": stored.delivery_id}, status_code=200)
 
 
@@ -96,18 +64,6 @@ def _shopify_headers(request: Request) -> dict[str, str]:
     }
 
 
-def _writer(request: Request) -> InboxWriter:
-    state = request.app.state
-    writer: InboxWriter | None = getattr(state, "shopify_inbox_writer", None)
-    if writer is None:  # one per app, made on the event loop's thread
-        writer = state.shopify_inbox_writer = InboxWriter(state.engine)
-    return writer
-
-
-def _admin(settings: Settings) -> ShopifyAdmin:
-    return ShopifyAdmin.from_settings(settings)
-
-
 @router.post("/shopify/fulfillment_order_notification", responses={401: {}, 503: {}})
 async def fulfillment_order_notification(request: Request) -> JSONResponse:
     """Shopify tells its fulfillment service (us) about fulfillment or cancellation requests."""
@@ -118,17 +74,11 @@ async def fulfillment_order_notification(request: Request) -> JSONResponse:
     kind = fulfillment_service.notification_kind(body)
     if kind is None:
         return JSONResponse(error_body("the body has no known `kind`"), status_code=400)
-    try:
-        admin = _admin(request.app.state.settings)
-    except MissingSetting as error:
-        return JSONResponse(error_body(str(error)), status_code=503)
-    try:
-        with admin:
-            decisions = await run_in_threadpool(
-                fulfillment_service.handle_notification, request.app.state.session_factory, admin, kind
-            )
-    except AdminApiError as error:
-        return JSONResponse(error_body(f"Shopify Admin API: {error}"), status_code=502)
+    container = container_of(request)
+    with container.require_shopify_admin() as admin:
+        decisions = await run_in_threadpool(
+            fulfillment_service.handle_notification, container.session_factory, admin, kind
+        )
     return JSONResponse({"kind": kind, "decisions": [d.as_dict() for d in decisions]})
 
 
@@ -148,10 +98,8 @@ async def fetch_tracking_numbers(request: Request) -> JSONResponse:
 
 
 def _query_refusal(request: Request) -> JSONResponse | None:
-    """503 without a configured secret, 401 unless the header signs this exact query string."""
-    secret = _secret(request.app.state.settings)
-    if secret is None:
-        return _no_secret()
+    """401 unless the header signs this exact query string; `MissingSetting` (503) without a secret."""
+    secret = container_of(request).settings.shopify.require_webhook_secret()
     raw_query: bytes = request.scope.get("query_string", b"")
     if not verify.verify_query(secret, raw_query, request.headers.get("x-shopify-hmac-sha256")):
         return JSONResponse(
@@ -169,5 +117,5 @@ def _order_names(request: Request) -> list[str]:
 
 
 def _tracking(request: Request, names: list[str]) -> dict[str, Any]:
-    with UnitOfWork(request.app.state.session_factory) as uow:
+    with container_of(request).unit_of_work() as uow:
         return fulfillment_service.tracking_numbers(uow, names)

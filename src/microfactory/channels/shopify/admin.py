@@ -38,12 +38,16 @@ from microfactory.channels.shopify.graphql_orders import (
 )
 from microfactory.channels.shopify.mapping import MAX_LINES
 from microfactory.config import MissingSetting, Settings
+from microfactory.errors import UpstreamFailure
 
 Sleep = Callable[[float], None]
 
 
-class AdminApiError(RuntimeError):
+class AdminApiError(UpstreamFailure):
     """Shopify refused or failed a request; the message says what it answered."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("Shopify Admin API", message)
 
 
 @dataclass
@@ -100,14 +104,19 @@ class ShopifyAdmin:
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> ShopifyAdmin:
         """The configured shop; `MissingSetting` names what is not set."""
-        if not settings.shopify_shop_domain:
+        shop, token = cls.check_settings(settings)
+        return cls(shop, token, settings.shopify.api_version, **kwargs)
+
+    @staticmethod
+    def check_settings(settings: Settings) -> tuple[str, str]:
+        """The shop's domain and access token; `MissingSetting` names the first that is not set."""
+        shopify = settings.shopify
+        if not shopify.shop_domain:
             raise MissingSetting("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", "the Admin API needs the shop's domain")
-        token = settings.shopify_admin_token
+        token = shopify.admin_token
         if token is None or not token.get_secret_value():
             raise MissingSetting("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", "the Admin API needs an access token")
-        return cls(
-            settings.shopify_shop_domain, token.get_secret_value(), settings.shopify_api_version, **kwargs
-        )
+        return shopify.shop_domain, token.get_secret_value()
 
     def __enter__(self) -> Self:
         return self
@@ -230,7 +239,7 @@ class ShopifyAdmin:
         try:
             return webhook_payload({**node, "lineItems": {"nodes": items, "pageInfo": page}})
         except IncompleteOrder as error:
-            raise AdminApiError(str(error)) from error
+            raise AdminApiError(error.detail) from error
 
 
 def _field(data: object, name: str) -> dict[str, Any]:

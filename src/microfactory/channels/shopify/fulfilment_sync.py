@@ -29,7 +29,7 @@ from microfactory.db.base import new_id
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Invalid
+from microfactory.errors import Conflict, Invalid
 from microfactory.orders import service
 from microfactory.orders.model import LineStatus
 from microfactory.problems import Problem
@@ -60,8 +60,8 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 """
 
 
-class NotAShopifyOrder(ValueError):
-    pass
+class NotAShopifyOrder(Conflict):
+    """Only an order that came from Shopify can be reported back to Shopify."""
 
 
 class ShipmentRefused(Invalid):

@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from microfactory.channels.shopify.mapping import MAX_LINES
+from microfactory.errors import UpstreamFailure
 
 # Page sizes keep a page's requested cost well under Shopify's 1,000-point ceiling for one query:
 # about 2 + ORDERS_PAGE * (15 + 2 + LINES_PAGE * 4) points (objects cost 1, scalars 0).
@@ -96,8 +97,11 @@ query OrderLineItems($id: ID!, $first: Int!, $after: String) {
 _FULFILLMENT_STATUS = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "RESTOCKED": "restocked"}
 
 
-class IncompleteOrder(ValueError):
+class IncompleteOrder(UpstreamFailure):
     """Shopify has more line items of this order than were fetched: taking it in would drop lines."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("Shopify", message)
 
 
 def updated_since_filter(since: datetime) -> str:
