@@ -1,0 +1,63 @@
+"""`microfactory outbox ...`: what the outbox holds, and sending a message again by hand."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from microfactory.cli.context import console, errors, unit_of_work
+from microfactory.errors import Conflict, Invalid, MicrofactoryError, NotFound
+from microfactory.outbox import store
+
+app = typer.Typer(help="The outbox of outbound effects: list, retry.", no_args_is_help=True)
+
+EXIT_CODES: dict[type[MicrofactoryError], int] = {Invalid: 2, NotFound: 3, Conflict: 4}
+
+
+def _refuse(error: MicrofactoryError) -> typer.Exit:
+    """Print the error and exit with its code from the error tree (errors.py)."""
+    errors.print(f"[red]{error}[/red]")
+    return typer.Exit(next((code for kind, code in EXIT_CODES.items() if isinstance(error, kind)), 1))
+
+
+@app.command("list")
+def list_messages(
+    status: str | None = typer.Option(None, "--status", help="only messages in this status"),
+    kind: str | None = typer.Option(None, "--kind", help="only messages of this kind"),
+    limit: int = typer.Option(50, help="at most this many, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="print the messages as JSON"),
+) -> None:
+    """Messages newest first, with their attempts and last error (exit 2 for an unknown status)."""
+    with unit_of_work() as uow:
+        try:
+            views = [store.message_view(row) for row in store.list_messages(uow, status, kind, limit)]
+        except Invalid as error:
+            raise _refuse(error) from error
+    if as_json:
+        print(json.dumps(views, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="outbox")
+    for column in ("id", "kind", "key", "status", "attempts", "due", "last error"):
+        table.add_column(column)
+    for view in views:
+        cells = (view["id"], view["kind"], view["key"], view["status"], str(view["attempts"]))
+        table.add_row(*cells, view["due_at"] or "", (view["last_error"] or "")[:80])
+    console.print(table)
+
+
+@app.command()
+def retry(message_id: str = typer.Argument(..., help="outbox message id (obx_...)")) -> None:
+    """Send a failed, dead or unknown-outcome message again, with fresh attempts.
+
+    For `unknown_outcome`, first check the far side: the effect may have happened.
+    """
+    with unit_of_work() as uow:
+        try:
+            view = store.message_view(store.retry(uow, message_id))
+        except (NotFound, Conflict) as error:
+            raise _refuse(error) from error
+        uow.commit()
+    errors.print(f"{view['id']} is pending again; the next dispatch of {view['kind']} sends it")
+    print(json.dumps(view, ensure_ascii=False, indent=2))
