@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
+from contextlib import ExitStack
 
 import typer
 from rich.table import Table
 
-from microfactory.cli.context import console, errors, unit_of_work
+from microfactory.channels.shopify import fulfilment_sync
+from microfactory.channels.shopify.admin import ShopifyAdmin
+from microfactory.cli.context import console, engine, errors, unit_of_work
+from microfactory.config import MissingSetting, get_settings
+from microfactory.db.engine import make_session_factory
 from microfactory.errors import Conflict, Invalid, MicrofactoryError, NotFound
 from microfactory.outbox import store
+from microfactory.outbox.dispatcher import Handlers, dispatch_due
 
-app = typer.Typer(help="The outbox of outbound effects: list, retry.", no_args_is_help=True)
+app = typer.Typer(help="The outbox of outbound effects: list, dispatch, retry.", no_args_is_help=True)
 
 EXIT_CODES: dict[type[MicrofactoryError], int] = {Invalid: 2, NotFound: 3, Conflict: 4}
 
@@ -61,3 +68,37 @@ def retry(message_id: str = typer.Argument(..., help="outbox message id (obx_...
         uow.commit()
     errors.print(f"{view['id']} is pending again; the next dispatch of {view['kind']} sends it")
     print(json.dumps(view, ensure_ascii=False, indent=2))
+
+
+def _handlers(stack: ExitStack) -> Handlers:
+    """Every kind this process can send with the configured settings; the others are left alone."""
+    handlers = Handlers()
+    try:
+        admin = stack.enter_context(ShopifyAdmin.from_settings(get_settings()))
+    except MissingSetting as error:
+        errors.print(f"[yellow]{fulfilment_sync.KIND} not dispatched: {error}[/yellow]")
+    else:
+        handlers.register(fulfilment_sync.KIND, fulfilment_sync.fulfilment_handler(admin))
+    return handlers
+
+
+@app.command()
+def dispatch(
+    kind: list[str] | None = typer.Option(None, "--kind", help="only this kind (repeat); default: all"),
+    limit: int = typer.Option(100, help="at most this many messages per round"),
+    every: float = typer.Option(0, "--every", help="keep dispatching every SECONDS; 0: one round"),
+) -> None:
+    """Send due messages by kind, with their backoff (cron, or a long-running worker with --every)."""
+    factory = make_session_factory(engine())
+    with ExitStack() as stack:
+        handlers = _handlers(stack)
+        if not handlers.kinds & set(kind or handlers.kinds):
+            errors.print("[red]no handler for the kinds asked for: nothing to dispatch[/red]")
+            raise typer.Exit(2)
+        while True:
+            report = dispatch_due(factory, handlers, kinds=kind or None, limit=limit)
+            counts = ", ".join(f"{count} {status}" for status, count in sorted(report.counts.items()))
+            console.print(f"{len(report.outcomes)} dispatched: {counts or 'nothing due'}")
+            if every <= 0:
+                return
+            time.sleep(every)

@@ -541,3 +541,36 @@ def test_shipments_pending_before_the_outbox_get_their_message(channel_engine: E
         "url": None,
         "lines": None,
     }
+
+
+def test_the_outbox_dispatch_command_sends_parcels_by_kind(
+    cli: Callable[..., Any],
+    fake_shop: tuple[FakeShop, str],
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microfactory.cli.main import app
+    from microfactory.config import get_settings
+
+    def outbox(*args: str) -> Any:
+        return CliRunner().invoke(app, ["outbox", *args])
+
+    shop, url = fake_shop
+    shop.add_order(order)
+    assert (
+        cli("ship", taken_in["order"], "--tracking", "OBX-1", "--line", f"{taken_in[KEYS]}:1").exit_code == 0
+    )
+    unconfigured = outbox("dispatch")
+    assert unconfigured.exit_code == 2 and "MICROFACTORY_SHOPIFY_SHOP_DOMAIN" in unconfigured.stderr
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    assert outbox("dispatch", "--kind", "carrier.label").exit_code == 2
+    sent = outbox("dispatch")
+    assert sent.exit_code == 0, sent.output
+    assert "1 dispatched: 1 done" in sent.stdout
+    assert _shipped(shop, order) == [{KEYS: 1}]
+    assert "0 dispatched: nothing due" in outbox("dispatch", "--kind", "shopify.fulfilment").stdout
+    listed = json.loads(outbox("list", "--status", "done", "--json").stdout)
+    assert [m["payload"]["tracking_number"] for m in listed] == ["OBX-1"]

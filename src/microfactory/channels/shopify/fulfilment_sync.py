@@ -24,7 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
-from microfactory.channels.shopify.fulfilment_send import CREATE, ORDER_STATE, create_fulfillment
+from microfactory.channels.shopify.fulfilment_send import (
+    CREATE,
+    ORDER_STATE,
+    ShipmentMismatch,
+    create_fulfillment,
+)
 from microfactory.channels.shopify.mapping import CHANNEL
 from microfactory.db.base import new_id
 from microfactory.db.tables.channels import FulfilmentSyncRow
@@ -39,7 +44,7 @@ from microfactory.outbox.model import Backoff, MessageStatus
 from microfactory.outbox.store import enqueue
 from microfactory.problems import Problem
 
-__all__ = ["CREATE", "ORDER_STATE"]  # the GraphQL documents, re-exported for tests and callers
+__all__ = ["CREATE", "ORDER_STATE", "ShipmentMismatch"]  # re-exported from fulfilment_send for callers
 
 KIND = "shopify.fulfilment"
 PENDING, SENT, FAILED, UNKNOWN = "pending", "sent", "failed", "unknown"
