@@ -12,7 +12,7 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, network, orders, schedule, shopify
+from microfactory.cli import catalog, network, orders, outbox, schedule, shopify
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 
@@ -23,7 +23,13 @@ app = command_group(
 )
 app.add_typer(catalog.app, name="catalog")
 
-for group, module in (("network", network), ("schedule", schedule), ("shopify", shopify), ("orders", orders)):
+for group, module in (
+    ("network", network),
+    ("schedule", schedule),
+    ("shopify", shopify),
+    ("orders", orders),
+    ("outbox", outbox),
+):
     app.add_typer(module.app, name=group)
 
 

@@ -110,7 +110,10 @@ def register_fulfillment_service(
 
 @app.command("sync-fulfilments")
 def sync_fulfilments(limit: int = typer.Option(200, help="at most this many shipments")) -> None:
-    """Create Shopify fulfillments (tracking number, company, URL) for shipments handed off."""
+    """Create Shopify fulfillments (tracking number, company, URL) for shipments handed off.
+
+    Dispatches the outbox's `shopify.fulfilment` messages now, those waiting for a backoff too.
+    """
     with _admin() as admin, Progress(console=console, transient=True) as progress:
         task = progress.add_task("shipments to Shopify", total=None)
         report = fulfilment_sync.sync_pending(

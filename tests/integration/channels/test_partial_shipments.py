@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 from typer.testing import CliRunner
 
 from microfactory.channels.shopify import fulfilment_sync
 from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.fulfilment_sync import ShipmentLine
 from microfactory.channels.shopify.verify import sign
+from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import alembic_config, upgrade
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
+from microfactory.outbox import store
 from tests.integration.channels.conftest import SECRET, Deliver
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
@@ -442,3 +446,131 @@ def test_the_lines_column_migrates_down_and_up(channel_engine: Engine) -> None:
     upgrade(channel_engine)
     columns = {c["name"] for c in inspect(channel_engine).get_columns("shopify_fulfilment_syncs")}
     assert "lines" in columns
+
+
+def test_an_idempotency_key_is_scoped_to_its_order(
+    deliver: Deliver,
+    process: Callable[[], Any],
+    factory: Any,
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+) -> None:
+    other = copy.deepcopy(order)
+    other.update(
+        id=order["id"] + 1, name="#9999", admin_graphql_api_id=f"gid://shopify/Order/{order['id'] + 1}"
+    )
+    assert deliver(other).status_code == 200
+    process()
+    with UnitOfWork(factory) as uow:
+        found = service.find_order(uow, "shopify", str(other["id"]))
+        assert found is not None
+        first = fulfilment_sync.queue_shipment(uow, taken_in["order"], "T-1", idempotency_key="parcel-1")
+        second = fulfilment_sync.queue_shipment(uow, found.id, "T-2", idempotency_key="parcel-1")
+        again = fulfilment_sync.queue_shipment(uow, found.id, "T-2", idempotency_key="parcel-1")
+        assert first.created and second.created and first.row.id != second.row.id
+        assert not again.created and again.row.id == second.row.id
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        messages = store.list_messages(uow, kind=fulfilment_sync.KIND)
+    assert sorted(m.key for m in messages) == sorted([first.row.id, second.row.id])
+    assert {m.payload["tracking_number"] for m in messages} == {"T-1", "T-2"}
+
+
+def test_two_syncs_at_once_create_each_fulfillment_once(
+    fake_shop: tuple[FakeShop, str],
+    database_url: str,
+    factory: Any,
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+) -> None:
+    shop, url = fake_shop
+    shop.add_order(order)
+    for tracking, line in (("BER-1", KEYPAD), ("BER-2", KEYS), ("BER-3", CABLE)):
+        _ship(factory, taken_in["order"], tracking, [ShipmentLine(taken_in[line], 1)])
+    barrier = threading.Barrier(2)
+    reports: list[fulfilment_sync.SyncReport] = []
+
+    def run() -> None:
+        engine = make_engine(database_url)
+        with ShopifyAdmin(url, TOKEN, "2025-07", sleep=lambda _: None) as admin:
+            barrier.wait(10)
+            reports.append(fulfilment_sync.sync_pending(make_session_factory(engine), admin))
+        engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(report.sent for report in reports) == 3
+    assert sum(report.already_there for report in reports) == 0
+    assert sorted(f["trackingInfo"][0]["number"] for f in shop.fulfillments[_gid(order)]) == [
+        "BER-1",
+        "BER-2",
+        "BER-3",
+    ]
+
+
+def test_shipments_pending_before_the_outbox_get_their_message(channel_engine: Engine) -> None:
+    config = alembic_config(channel_engine.url.render_as_string(hide_password=False))
+    with channel_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    now = datetime.now(UTC)
+    with channel_engine.begin() as connection:
+        for sync_id, status in (("ffs_old", "pending"), ("ffs_sent", "sent")):
+            connection.execute(
+                text(
+                    "INSERT INTO shopify_fulfilment_syncs (id, idempotency_key, order_id, shopify_order_id,"
+                    " order_name, tracking_number, status, attempts, created_at, updated_at, lines)"
+                    " VALUES (:id, :key, 'ord_1', 'gid://shopify/Order/1', '#1', :id, :status, 2, :now, :now,"
+                    " NULL)"
+                ),
+                {"id": sync_id, "key": f"ord_1:{sync_id}", "status": status, "now": now},
+            )
+    upgrade(channel_engine)
+    with UnitOfWork.for_engine(channel_engine) as uow:
+        (message,) = store.list_messages(uow, kind=fulfilment_sync.KIND)
+    assert (message.key, message.status, message.attempts) == ("ffs_old", "pending", 2)
+    assert message.payload == {
+        "shipment_id": "ffs_old",
+        "shopify_order_id": "gid://shopify/Order/1",
+        "order_name": "#1",
+        "tracking_number": "ffs_old",
+        "company": None,
+        "url": None,
+        "lines": None,
+    }
+
+
+def test_the_outbox_dispatch_command_sends_parcels_by_kind(
+    cli: Callable[..., Any],
+    fake_shop: tuple[FakeShop, str],
+    order: dict[str, Any],
+    taken_in: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microfactory.cli.main import app
+    from microfactory.config import get_settings
+
+    def outbox(*args: str) -> Any:
+        return CliRunner().invoke(app, ["outbox", *args])
+
+    shop, url = fake_shop
+    shop.add_order(order)
+    assert (
+        cli("ship", taken_in["order"], "--tracking", "OBX-1", "--line", f"{taken_in[KEYS]}:1").exit_code == 0
+    )
+    unconfigured = outbox("dispatch")
+    assert unconfigured.exit_code == 2 and "MICROFACTORY_SHOPIFY_SHOP_DOMAIN" in unconfigured.stderr
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
+    monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
+    get_settings.cache_clear()
+    assert outbox("dispatch", "--kind", "carrier.label").exit_code == 2
+    sent = outbox("dispatch")
+    assert sent.exit_code == 0, sent.output
+    assert "1 dispatched: 1 done" in sent.stdout
+    assert _shipped(shop, order) == [{KEYS: 1}]
+    assert "0 dispatched: nothing due" in outbox("dispatch", "--kind", "shopify.fulfilment").stdout
+    listed = json.loads(outbox("list", "--status", "done", "--json").stdout)
+    assert [m["payload"]["tracking_number"] for m in listed] == ["OBX-1"]

@@ -2,8 +2,9 @@
 
 Until the logistics capability exists, this is how a site (or an operator) reports a parcel: its
 tracking number and, when an order leaves in several parcels, the lines and quantities it holds.
-The shipment is queued (`channels.shopify.fulfilment_sync`) and `microfactory shopify
-sync-fulfilments` creates the fulfillment in Shopify; the queued row shows how far it got.
+The shipment is recorded with its outbox message (`channels.shopify.fulfilment_sync`) and
+`microfactory shopify sync-fulfilments` creates the fulfillment in Shopify; the shipment shows how
+far it got.
 """
 
 from __future__ import annotations

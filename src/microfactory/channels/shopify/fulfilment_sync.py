@@ -1,16 +1,16 @@
 """Tell Shopify when a shipment is handed off: a fulfillment with tracking number, company and URL.
 
-A shipment becomes a `FulfilmentSyncRow` first (unique idempotency key: asking twice is a no-op),
-then `sync_pending` creates the fulfillment through the Admin GraphQL API (`fulfillmentCreate`).
-Before every attempt it reads the order's fulfillments, and one that already carries our tracking
-number counts as done: so a retry after a timeout, a crash between Shopify's answer and our commit,
-or a second worker never fulfils twice.
+A shipment is a parcel record (`FulfilmentSyncRow`, what the API shows; its idempotency key is
+unique within its order, so asking twice is a no-op) and, in the same transaction, an outbox message
+of kind `shopify.fulfilment` (decision 0007). The outbox dispatcher claims the message, so two
+runs never send one parcel at once, and calls `fulfilment_handler`, which creates the fulfillment
+through the Admin GraphQL API (`fulfilment_send`: read Shopify's state first, then create) and
+records the fulfillment's id and name on the parcel. `sync_pending` is that dispatch for this kind.
 
 An order may leave in several parcels (a keypad made in Berlin, a cable shipped from stock): a
 shipment then names its lines, (our order line id, quantity), and exactly those quantities are
-fulfilled, on the fulfillment order line items whose `lineItem` is the line's Shopify line item.
-A shipment without lines fulfils everything still open. Asking for more than Shopify has left is
-refused and kept visible (`last_error`), never fulfilled anyway.
+fulfilled. A shipment without lines fulfils everything still open. Asking for more than Shopify has
+left is refused and kept visible (`last_error`), never fulfilled anyway.
 """
 
 from __future__ import annotations
@@ -24,40 +24,39 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
+from microfactory.channels.shopify.fulfilment_send import (
+    CREATE,
+    ORDER_STATE,
+    ShipmentMismatch,
+    create_fulfillment,
+)
 from microfactory.channels.shopify.mapping import CHANNEL
 from microfactory.db.base import new_id
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Conflict, Invalid
+from microfactory.errors import Conflict, Invalid, UpstreamFailure
 from microfactory.orders import service
 from microfactory.orders.model import LineStatus
+from microfactory.outbox.claim import Message
+from microfactory.outbox.dispatcher import Handler, Handlers, Outcome, dispatch_due
+from microfactory.outbox.model import Backoff, MessageStatus
+from microfactory.outbox.store import enqueue
 from microfactory.problems import Problem
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-MAX_ATTEMPTS = 8
-OPEN_STATUSES = {"OPEN", "IN_PROGRESS"}
+__all__ = ["CREATE", "ORDER_STATE", "ShipmentMismatch"]  # re-exported from fulfilment_send for callers
 
-ORDER_STATE = """
-query OrderFulfillmentState($id: ID!) {
-  order(id: $id) {
-    id
-    name
-    fulfillments(first: 50) { id name status trackingInfo(first: 10) { number company url } }
-    fulfillmentOrders(first: 50) {
-      nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { id } } } }
-    }
-  }
+KIND = "shopify.fulfilment"
+PENDING, SENT, FAILED, UNKNOWN = "pending", "sent", "failed", "unknown"
+MAX_ATTEMPTS = 8
+BACKOFF = Backoff(base_seconds=30, cap_seconds=3600, max_attempts=MAX_ATTEMPTS)
+# The parcel's status for each outcome of its outbox message.
+PARCEL_STATUS = {
+    MessageStatus.DONE: SENT,
+    MessageStatus.FAILED: PENDING,
+    MessageStatus.DEAD: FAILED,
+    MessageStatus.UNKNOWN_OUTCOME: UNKNOWN,
 }
-"""
-CREATE = """
-mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
-  fulfillmentCreate(fulfillment: $fulfillment) {
-    fulfillment { id name status }
-    userErrors { field message }
-  }
-}
-"""
 
 
 class NotAShopifyOrder(Conflict):
@@ -66,14 +65,6 @@ class NotAShopifyOrder(Conflict):
 
 class ShipmentRefused(Invalid):
     """The shipment's lines do not fit the order (unknown line, quantity out of range): nothing is queued."""
-
-
-class ShipmentMismatch(AdminApiError):
-    """Shopify has less left to fulfil than the parcel holds: refused, so nothing is fulfilled twice.
-
-    An `AdminApiError`, so the row stays pending with the reason and fails after `MAX_ATTEMPTS`, like
-    any other answer from Shopify that keeps the fulfillment from being created.
-    """
 
 
 @dataclass(frozen=True)
@@ -98,8 +89,8 @@ def queue_shipment(
     idempotency_key: str | None = None,
     lines: Sequence[ShipmentLine] | None = None,
 ) -> Queued:
-    """Queue the shipment for Shopify, once per idempotency key: the API answers 201 for a new
-    shipment, 200 for a repeat.
+    """Record the parcel and its `shopify.fulfilment` outbox message in the caller's transaction,
+    once per idempotency key within the order: the API answers 201 for a new shipment, 200 for a repeat.
 
     The default key holds the tracking number, so two parcels of one order are two shipments, and
     sending the same parcel again is the same one. Lines are checked against the order here, so a
@@ -109,7 +100,7 @@ def queue_shipment(
     if order.channel != CHANNEL:
         raise NotAShopifyOrder(f"order {order_id} came from {order.channel}, not from Shopify")
     key = (idempotency_key or f"{order_id}:{tracking_number}")[:120]
-    existing = uow.session.scalar(select(FulfilmentSyncRow).where(FulfilmentSyncRow.idempotency_key == key))
+    existing = _shipment_by_key(uow, order.id, key)
     if existing is not None:
         return Queued(existing, False)
     stored_lines = None if lines is None else _stored_lines(order, lines)
@@ -126,16 +117,40 @@ def queue_shipment(
         tracking_url=url,
         lines=stored_lines,
         status=PENDING,
+        attempts=0,
     )
     try:
         with uow.session.begin_nested():
             uow.session.add(row)
+            uow.session.flush()
+            enqueue(uow, KIND, row.id, parcel(row))
     except IntegrityError:  # queued concurrently under the same key
-        found = uow.session.scalar(select(FulfilmentSyncRow).where(FulfilmentSyncRow.idempotency_key == key))
+        found = _shipment_by_key(uow, order.id, key)
         if found is None:
             raise
         return Queued(found, False)
     return Queued(row, True)
+
+
+def _shipment_by_key(uow: UnitOfWork, order_id: str, key: str) -> FulfilmentSyncRow | None:
+    """Keys are scoped to their order: two orders may each have a parcel keyed `parcel-1`."""
+    query = select(FulfilmentSyncRow).where(
+        FulfilmentSyncRow.order_id == order_id, FulfilmentSyncRow.idempotency_key == key
+    )
+    return uow.session.scalar(query)
+
+
+def parcel(row: FulfilmentSyncRow) -> dict[str, Any]:
+    """The outbox payload: everything the handler needs to fulfil the parcel without our database."""
+    return {
+        "shipment_id": row.id,
+        "shopify_order_id": row.shopify_order_id,
+        "order_name": row.order_name,
+        "tracking_number": row.tracking_number,
+        "company": row.tracking_company,
+        "url": row.tracking_url,
+        "lines": row.lines,
+    }
 
 
 def line_item_gid(external_id: str) -> str:
@@ -219,161 +234,72 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
+def fulfilment_handler(admin: ShopifyAdmin) -> Handler:
+    """The outbox handler of `shopify.fulfilment`: create the parcel's fulfillment, record it on the parcel."""
+
+    def send(message: Message) -> dict[str, Any]:
+        try:
+            fulfillment, existed = create_fulfillment(admin, message.payload)
+        except AdminApiError as error:  # safe to retry: the next attempt reads Shopify's state first
+            raise UpstreamFailure("Shopify", str(error)) from error
+        return {
+            "fulfillment_id": str(fulfillment["id"]),
+            "fulfillment_name": _text(fulfillment.get("name")),
+            "existed": existed,
+        }
+
+    return Handler(send=send, record=_record_on_parcel, backoff=BACKOFF)
+
+
+def _record_on_parcel(uow: UnitOfWork, outcome: Outcome) -> None:
+    """Mirror the message's outcome on the parcel record the API shows."""
+    row = uow.session.get(FulfilmentSyncRow, outcome.message.payload["shipment_id"])
+    if row is None:
+        return
+    row.status = PARCEL_STATUS.get(outcome.status, row.status)
+    row.attempts = outcome.message.attempts
+    if outcome.status == MessageStatus.DONE and outcome.result is not None:
+        row.shopify_fulfillment_id = outcome.result["fulfillment_id"]
+        row.shopify_fulfillment_name = outcome.result["fulfillment_name"]
+        row.last_error = None
+    else:
+        row.last_error = outcome.error
+
+
 def sync_pending(
     factory: sessionmaker[Session],
     admin: ShopifyAdmin,
     limit: int = 200,
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncReport:
-    """Create the fulfillments of every pending shipment; failures stay pending until MAX_ATTEMPTS.
+    """Send every waiting shipment now, backoff or not: what a person running a sync asks for.
 
+    The outbox dispatch of `shopify.fulfilment`; failures wait until `MAX_ATTEMPTS` are spent.
     `progress(done, total)` is called before each shipment and once when all are done.
     """
+    handlers = Handlers({KIND: fulfilment_handler(admin)})
+    dispatched = dispatch_due(
+        factory, handlers, kinds=[KIND], limit=limit, ignore_backoff=True, progress=progress
+    )
     report = SyncReport()
-    with UnitOfWork(factory) as uow:
-        ids = list(
-            uow.session.scalars(
-                select(FulfilmentSyncRow.id)
-                .where(FulfilmentSyncRow.status == PENDING)
-                .order_by(FulfilmentSyncRow.created_at)
-                .limit(limit)
-            )
-        )
-    for done, sync_id in enumerate(ids):
-        if progress is not None:
-            progress(done, len(ids))
-        with UnitOfWork(factory) as uow:
-            row = uow.session.get(FulfilmentSyncRow, sync_id)
-            if row is None or row.status != PENDING:
-                continue
-            row.attempts += 1
-            try:
-                fulfillment, existed = _sync_one(admin, row)
-            except AdminApiError as error:
-                row.last_error = str(error)[:4000]
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status = FAILED
-                    report.failed += 1
-                else:
-                    report.pending += 1
-                report.errors.append(f"{row.order_name or row.order_id}: {error}")
+    for outcome in dispatched.outcomes:
+        if not outcome.recorded:
+            continue
+        if outcome.status == MessageStatus.DONE:
+            if outcome.result and outcome.result.get("existed"):
+                report.already_there += 1
             else:
-                row.status = SENT
-                row.shopify_fulfillment_id = str(fulfillment["id"])
-                row.shopify_fulfillment_name = _text(fulfillment.get("name"))
-                row.last_error = None
-                if existed:
-                    report.already_there += 1
-                else:
-                    report.sent += 1
-            uow.commit()
-    if progress is not None:
-        progress(len(ids), len(ids))
+                report.sent += 1
+            continue
+        if outcome.status == MessageStatus.FAILED:
+            report.pending += 1
+        else:
+            report.failed += 1
+        payload = outcome.message.payload
+        report.errors.append(f"{payload.get('order_name') or payload['shipment_id']}: {outcome.error}")
     return report
-
-
-def _sync_one(admin: ShopifyAdmin, row: FulfilmentSyncRow) -> tuple[dict[str, Any], bool]:
-    """(the fulfillment's id and name, whether it already existed): check first, then create."""
-    state = (admin.graphql(ORDER_STATE, {"id": row.shopify_order_id}) or {}).get("order")
-    if state is None:
-        raise AdminApiError(f"Shopify does not know order {row.shopify_order_id}")
-    for fulfillment in state.get("fulfillments") or []:
-        numbers = {info.get("number") for info in fulfillment.get("trackingInfo") or []}
-        if row.tracking_number in numbers:
-            return fulfillment, True
-    open_orders = _open_fulfillment_orders(state)
-    if row.lines is None:
-        if not open_orders:
-            raise AdminApiError(f"order {state.get('name')} has nothing left to fulfil in Shopify")
-        by_fulfillment_order = [{"fulfillmentOrderId": node["id"]} for node in open_orders]
-    else:
-        by_fulfillment_order = _chosen_line_items(row.lines, open_orders)
-    tracking: dict[str, Any] = {"number": row.tracking_number}
-    if row.tracking_company:
-        tracking["company"] = row.tracking_company
-    if row.tracking_url:
-        tracking["url"] = row.tracking_url
-    fulfillment_input = {
-        "lineItemsByFulfillmentOrder": by_fulfillment_order,
-        "trackingInfo": tracking,
-        "notifyCustomer": True,
-    }
-    data = admin.graphql(CREATE, {"fulfillment": fulfillment_input}, mutation=True)
-    payload = data["fulfillmentCreate"]
-    errors = payload.get("userErrors") or []
-    if errors:
-        raise AdminApiError("fulfillmentCreate refused: " + "; ".join(str(e.get("message")) for e in errors))
-    return dict(payload["fulfillment"]), False
 
 
 def _text(value: object) -> str | None:
     """Shopify's fulfillment name (`#1042.2`), which its `fetch_tracking_numbers` asks by."""
     return str(value)[:120] if value else None
-
-
-def _open_fulfillment_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The order's fulfillment orders that can still be fulfilled: open, with something remaining."""
-    return [
-        node
-        for node in (state.get("fulfillmentOrders") or {}).get("nodes", [])
-        if node.get("status") in OPEN_STATUSES
-        and any(_remaining(item) > 0 for item in (node.get("lineItems") or {}).get("nodes", []))
-    ]
-
-
-def _chosen_line_items(
-    lines: list[dict[str, Any]], open_orders: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """`lineItemsByFulfillmentOrder` for exactly the parcel's quantities, or `ShipmentMismatch`.
-
-    A line item may sit in several fulfillment orders (Shopify splits them by location), so its
-    quantity is taken from each in turn. Everything is checked before anything is sent.
-    """
-    slots: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # line item gid -> (FO id, FO line item)
-    for node in open_orders:
-        for item in (node.get("lineItems") or {}).get("nodes", []):
-            line_item = (item.get("lineItem") or {}).get("id")
-            if line_item:
-                slots.setdefault(str(line_item), []).append((str(node["id"]), item))
-    chosen: dict[str, dict[str, int]] = {}  # FO id -> FO line item id -> quantity
-    problems: list[str] = []
-    for entry in lines:
-        found = slots.get(entry["line_item_id"], [])
-        left = sum(_remaining(item) - chosen.get(fo, {}).get(item["id"], 0) for fo, item in found)
-        if not found:
-            problems.append(
-                f"line {entry['line_id']} is in no open fulfillment order in Shopify"
-                " (fulfilled already, or not for this app to fulfil)"
-            )
-        elif left < entry["qty"]:
-            problems.append(
-                f"line {entry['line_id']}: {entry['qty']} to ship but Shopify has {left} left to fulfil"
-            )
-        else:
-            _take(entry["qty"], found, chosen)
-    if problems:
-        raise ShipmentMismatch("refused, nothing fulfilled: " + "; ".join(problems))
-    return [
-        {
-            "fulfillmentOrderId": fo_id,
-            "fulfillmentOrderLineItems": [{"id": item_id, "quantity": qty} for item_id, qty in items.items()],
-        }
-        for fo_id, items in chosen.items()
-    ]
-
-
-def _take(qty: int, found: list[tuple[str, dict[str, Any]]], chosen: dict[str, dict[str, int]]) -> None:
-    """Take `qty` from the fulfillment order line items in `found`, first come first taken."""
-    for fo_id, item in found:
-        share = min(qty, _remaining(item) - chosen.get(fo_id, {}).get(item["id"], 0))
-        if share > 0:  # never an empty list: Shopify reads a blank one as "the whole fulfillment order"
-            taken = chosen.setdefault(fo_id, {})
-            taken[item["id"]] = taken.get(item["id"], 0) + share
-            qty -= share
-        if qty == 0:
-            return
-
-
-def _remaining(item: dict[str, Any]) -> int:
-    value = item.get("remainingQuantity")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

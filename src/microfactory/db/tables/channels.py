@@ -40,12 +40,16 @@ class WebhookDeliveryRow(Base):
 
 
 class FulfilmentSyncRow(Base):
-    """A shipment to report to Shopify; `idempotency_key` makes a second request for it a no-op."""
+    """A parcel reported to Shopify; its `idempotency_key` (unique within its order) makes a second
+    request for it a no-op. The outbox message of kind `shopify.fulfilment` carries the sending."""
 
     __tablename__ = "shopify_fulfilment_syncs"
+    __table_args__ = (
+        UniqueConstraint("order_id", "idempotency_key", name="uq_shopify_fulfilment_syncs_order_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120))
     order_id: Mapped[str] = mapped_column(String(40), index=True)
     shopify_order_id: Mapped[str] = mapped_column(String(120))
     order_name: Mapped[str | None] = mapped_column(String(120))
@@ -54,7 +58,7 @@ class FulfilmentSyncRow(Base):
     tracking_url: Mapped[str | None] = mapped_column(String(500))
     # What the parcel holds: [{"line_id", "qty", "line_item_id"}]; None is everything still open.
     lines: Mapped[list[Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | sent | failed | unknown
     shopify_fulfillment_id: Mapped[str | None] = mapped_column(String(120))
     shopify_fulfillment_name: Mapped[str | None] = mapped_column(String(120), index=True)  # "#1042.2"
     attempts: Mapped[int] = mapped_column(default=0)
