@@ -97,3 +97,23 @@ def test_attempts_are_bounded_and_other_answers_come_back_untouched() -> None:
     assert caught.value.retryable is True and len(busy.seen) == 4 and len(busy.sleeps) == 3
     refused = Upstream(422)
     assert refused.send("POST", json={}).status_code == 422 and len(refused.seen) == 1
+
+
+def test_the_shopify_admin_client_sends_through_the_policy() -> None:
+    from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
+
+    def admin(upstream: Upstream) -> ShopifyAdmin:
+        transport = httpx.MockTransport(upstream)
+        return ShopifyAdmin(
+            "shop.example", "token", "2025-07", transport=transport, sleep=upstream.sleeps.append
+        )
+
+    read = Upstream(httpx.ReadTimeout, httpx.Response(200, json={"data": {"shop": {"name": "K"}}}))
+    with admin(read) as client:
+        assert client.graphql("query Shop { shop { name } }") == {"shop": {"name": "K"}}
+    assert len(read.seen) == 2 and len(read.sleeps) == 1
+    mutation = Upstream(httpx.ReadTimeout, 200)
+    with admin(mutation) as client, pytest.raises(AdminApiError, match="outcome is unknown") as caught:
+        client.graphql("mutation FulfillmentCreate { x }", mutation=True)
+    assert isinstance(caught.value, UpstreamFailure) and caught.value.retryable is False
+    assert len(mutation.seen) == 1
