@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from microfactory.catalog.cross_check import CrossCheck, param_placeholders
+from microfactory.catalog.inspection import inspection_checks
 from microfactory.catalog.model import (
     ALWAYS,
     BomLine,
@@ -300,7 +301,9 @@ class _Builder:
             self.error(path, "a product needs a bom or a routing (or stocked: true)")
         valid = {name: option for name, option in options.items() if option is not None}
         shopify = self.shopify(spec.get("shopify"), f"{path}.shopify", valid)
-        return Product(sku, str(spec.get("name", sku)), valid, bom, routing, shopify, stocked)
+        checks, problems = inspection_checks(spec.get("inspection"), f"{path}.inspection", options)
+        self.problems.extend(problems)
+        return Product(sku, str(spec.get("name", sku)), valid, bom, routing, shopify, stocked, checks)
 
     def option(self, name: str, raw: object, path: str) -> OptionSpec | None:
         spec = self.mapping(raw, path)

@@ -240,6 +240,14 @@ class ShopifyMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class InspectionCheck:
+    """One check a product's units pass before shipping: an inspector kind and its settings."""
+
+    inspector: str  # a kind of `quality.inspectors.kinds.INSPECTORS`
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     sku: str
     name: str
@@ -248,6 +256,7 @@ class Product:
     routing: tuple[RoutingOp, ...]
     shopify: ShopifyMapping | None = None
     stocked: bool = False  # an extension: sold from stock, fulfilment only, never manufactured
+    inspection: tuple[InspectionCheck, ...] = ()  # an extension: `inspection: {checks: [...]}`
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from microfactory.channels.shopify.mapping import SkuMatcher
+from microfactory.catalog.sku import SkuMatcher
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from microfactory.adapters import ENV_NAME
 from microfactory.errors import Invalid
+from microfactory.logistics.carriers.kinds import CARRIERS, carrier_kind
 from microfactory.network.model import (
     ALWAYS_OPEN,
     DEFAULT_ACCEPT_MINUTES,
@@ -30,11 +32,11 @@ from microfactory.network.model import (
     Site,
 )
 from microfactory.problems import Problem
+from microfactory.production.connectors.kinds import CONNECTORS
 from microfactory.yaml_documents import is_number, is_whole, parse_mapping, read_mapping, refusal_summary
 
-PARTNER_KINDS = ("local_courier", "parcel_network")
-MODES = ("cargo_bike", "van", "truck", "air")
-CONNECTOR_KINDS = ("octoprint", "moonraker", "manual", "simulated")
+PARTNER_KINDS: tuple[str, ...] = get_args(PartnerKind)
+MODES: tuple[str, ...] = get_args(Mode)
 HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -154,25 +156,39 @@ class _Builder:
         if radius is not None and (not is_number(radius) or radius <= 0):
             self.error(f"{path}.radius_km", f"radius_km must be a positive number, not {radius!r}")
             radius = None
-        carrier = self.text(spec, "carrier", path, required=False)
-        api_url = None
-        if "api" in spec:
-            api = self.mapping(spec["api"], f"{path}.api")
-            if api.get("kind") != "webhook":
-                self.error(
-                    f"{path}.api.kind", f"the only partner api kind is webhook, not {api.get('kind')!r}"
-                )
-            api_url = self.text(api, "url", f"{path}.api")
-        if kind not in PARTNER_KINDS or mode not in MODES:
+        carrier_problems = CARRIERS.problems(spec, path, carrier_kind(spec))
+        self.problems.extend(carrier_problems)
+        api: Mapping[str, Any] = {}
+        if isinstance(spec.get("api"), Mapping):
+            api = spec["api"]
+            self.partner_api(api, f"{path}.api")
+        elif "api" in spec and carrier_kind(spec) != "local_courier":  # else the registry said so
+            self.mapping(spec["api"], f"{path}.api")
+        if kind not in PARTNER_KINDS or mode not in MODES or carrier_problems:
             return None
         return FulfilmentPartner(
             pid,
             cast(PartnerKind, kind),
             cast(Mode, mode),
             float(radius) if radius is not None else None,
-            carrier,
-            api_url,
+            spec.get("carrier"),
+            api.get("url"),
+            spec.get("api_key_env"),
+            spec.get("webhook_secret_env"),
+            spec.get("base_url"),
+            api.get("secret_env"),
         )
+
+    def partner_api(self, api: Mapping[str, Any], path: str) -> None:
+        """`api: {kind: webhook, url, secret_env}`: a partner reached through a plain HTTP handoff."""
+        if api.get("kind") != "webhook":
+            self.error(f"{path}.kind", f"the only partner api kind is webhook, not {api.get('kind')!r}")
+        url = self.text(api, "url", path)
+        if url is not None and not url.startswith(("http://", "https://")):
+            self.error(f"{path}.url", f"url must be an http(s) URL, not {url!r}")
+        secret = api.get("secret_env")
+        if secret is not None and not (isinstance(secret, str) and ENV_NAME.match(secret)):
+            self.error(f"{path}.secret_env", f"secret_env must name an environment variable, not {secret!r}")
 
     def site(self, sid: str, raw: object, partners: Mapping[str, FulfilmentPartner | None]) -> Site | None:
         path = f"sites.{sid}"
@@ -375,14 +391,8 @@ class _Builder:
         if raw is None:
             return None
         spec: Mapping[str, Any] = {"kind": raw} if isinstance(raw, str) else self.mapping(raw, path)
-        kind = spec.get("kind")
-        if kind not in CONNECTOR_KINDS:
-            self.error(
-                f"{path}.kind", f"connector kind must be one of {', '.join(CONNECTOR_KINDS)}, not {kind!r}"
-            )
+        problems = CONNECTORS.problems(spec, path)
+        if problems:
+            self.problems.extend(problems)
             return None
-        url = spec.get("url")
-        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-            self.error(f"{path}.url", f"url must be an http(s) URL, not {url!r}")
-            return None
-        return Connector(str(kind), url)
+        return Connector(str(spec["kind"]), spec.get("url"), spec.get("api_key_env"))

@@ -57,6 +57,7 @@ class Connector:
 
     kind: str
     url: str | None = None
+    api_key_env: str | None = None  # the variable, on the agent's machine, that holds the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,17 @@ class FulfilmentPartner:
     radius_km: float | None = None
     carrier: str | None = None
     api_url: str | None = None
+    api_key_env: str | None = None  # names of environment variables: secrets never sit in documents
+    webhook_secret_env: str | None = None
+    base_url: str | None = None
+    api_secret_env: str | None = None  # a local courier's webhook secret (`api.secret_env`)
+
+    @property
+    def carrier_kind(self) -> str:
+        """The carrier adapter that books this partner's parcels (`logistics.carriers.kinds`)."""
+        if self.carrier is not None:
+            return self.carrier
+        return "local_courier" if self.kind == "local_courier" and self.api_url else "manual"
 
 
 @dataclass(frozen=True, slots=True)

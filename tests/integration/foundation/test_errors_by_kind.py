@@ -61,7 +61,7 @@ def test_upstream_failure_is_502_and_a_missing_setting_503(client: TestClient) -
     _route(client.app, "/test/unset", MissingSetting("MICROFACTORY_X", "needed here"))  # type: ignore[arg-type]
     upstream = client.get("/test/upstream")
     assert upstream.status_code == 502
-    assert upstream.json() == {"error": "Shopify Admin API: HTTP 500: try again", "problems": []}
+    assert upstream.json() == {"error": "Shopify: HTTP 500: try again", "problems": []}
     unset = client.get("/test/unset")
     assert unset.status_code == 503 and "MICROFACTORY_X" in unset.json()["error"]
 

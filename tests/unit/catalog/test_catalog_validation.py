@@ -131,3 +131,28 @@ def test_int_qty_must_name_an_int_option(shared: Path) -> None:
     document["products"]["KP"]["bom"][3]["qty"] = "{color}"
     problems = problems_of(document)
     assert problems["products.KP.bom[3].qty"] == "option 'color' of product KP is not an int option"
+
+
+def test_inspection_checks_name_known_inspectors_and_product_options(shared: Path) -> None:
+    document = copy.deepcopy(example(shared))
+    document["products"]["KP"]["inspection"] = {
+        "checks": [
+            {"inspector": "colour", "option": "color"},
+            {"inspector": "http", "url": "https://qa.example/hook", "secret_env": "QA_HOOK_SECRET"},
+        ]
+    }
+    checks = build_catalog(document).products["KP"].inspection
+    assert [check.inspector for check in checks] == ["colour", "http"]
+    assert checks[0].settings == {"option": "color"}
+    document["products"]["KP"]["inspection"]["checks"] += [
+        {"inspector": "xray"},
+        {"inspector": "http"},
+        {"inspector": "engraving", "option": "font"},
+    ]
+    assert problems_of(document) == {
+        "products.KP.inspection.checks[2].inspector": "inspector kind 'xray' is not one of colour, dimension, "
+        "engraving, http, manual, simulated, variation",
+        "products.KP.inspection.checks[3].url": "http requires url",
+        "products.KP.inspection.checks[4].option": "'font' is not an option of the product "
+        "(options: color, engraving, firmware, keys)",
+    }

@@ -95,3 +95,52 @@ def test_connector_may_be_a_plain_kind_and_closed_days_an_extension(example_docu
     assert lyon.machines[0].connector is not None
     assert lyon.machines[0].connector.kind == "moonraker"
     assert len(lyon.calendar.closed_dates) == 1
+
+
+def test_adapter_kinds_and_fields_are_checked_against_the_registries(
+    example_document: dict[str, Any],
+) -> None:
+    document = copy.deepcopy(example_document)
+    berlin = document["sites"]["berlin"]["machines"]
+    berlin[2]["connector"] = {"kind": "telnet"}
+    berlin[1]["connector"]["api_key_env"] = "the key itself"
+    partners = document["fulfilment_partners"]
+    partners["mil-pony"]["carrier"] = "fedex"
+    partners["air-freight"]["base_url"] = "api.goshippo.com"
+    partners["ber-cargobike"]["api"]["secret_env"] = "s3cr3t!"
+    with pytest.raises(NetworkError) as caught:
+        build_network(document)
+    problems = {problem.path: problem.message for problem in caught.value.problems}
+    assert problems == {
+        "sites.berlin.machines[2].connector.kind": "connector kind 'telnet' is not one of manual, moonraker, "
+        "octoprint, simulated",
+        "sites.berlin.machines[1].connector.api_key_env": "api_key_env must name an environment variable "
+        "(such as SHOP_API_KEY), not 'the key itself'",
+        "fulfilment_partners.mil-pony.carrier": "carrier kind 'fedex' is not one of easypost, local_courier, "
+        "manual, shippo, simulated",
+        "fulfilment_partners.air-freight.base_url": "base_url must be an http(s) URL, not 'api.goshippo.com'",
+        "fulfilment_partners.ber-cargobike.api.secret_env": "secret_env must name an environment variable, "
+        "not 's3cr3t!'",
+    }
+
+
+def test_partners_carry_their_carrier_kind_and_secret_names(example_document: dict[str, Any]) -> None:
+    document = copy.deepcopy(example_document)
+    document["fulfilment_partners"]["mil-pony"].update(
+        api_key_env="EASYPOST_API_KEY", webhook_secret_env="EASYPOST_WEBHOOK_SECRET"
+    )
+    document["fulfilment_partners"]["ber-cargobike"]["api"]["secret_env"] = "CARGOBIKE_SECRET"
+    document["sites"]["berlin"]["machines"][0]["connector"]["api_key_env"] = "OCTOPRINT_KEY"
+    network = build_network(document)
+    kinds = {pid: partner.carrier_kind for pid, partner in network.partners.items()}
+    assert kinds == {
+        "ber-cargobike": "local_courier",  # reached through its webhook
+        "lyo-courier": "manual",  # no API: a person books it
+        "mil-pony": "easypost",
+        "air-freight": "shippo",
+    }
+    pony = network.partners["mil-pony"]
+    assert (pony.api_key_env, pony.webhook_secret_env) == ("EASYPOST_API_KEY", "EASYPOST_WEBHOOK_SECRET")
+    assert network.partners["ber-cargobike"].api_secret_env == "CARGOBIKE_SECRET"
+    connector = network.sites["berlin"].machines[0].connector
+    assert connector is not None and connector.api_key_env == "OCTOPRINT_KEY"

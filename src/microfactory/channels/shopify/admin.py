@@ -3,9 +3,9 @@
 Shopify limits apps two ways: HTTP 429 with `Retry-After` (REST, and GraphQL when overwhelmed), and
 GraphQL's calculated query cost, reported in `extensions.cost.throttleStatus` (`currentlyAvailable`,
 `maximumAvailable`, `restoreRate`), with a `THROTTLED` error when the bucket is empty. This client
-waits as told in both cases, backs off on 5xx and network errors for reads, and never re-sends a
-mutation whose outcome is unknown: callers make those idempotent by checking first (see
-`fulfilment_sync`).
+waits as told in both cases; retries and the rule never to resend a mutation whose outcome is
+unknown are the shared `outbound_http` policy: callers make mutations idempotent by checking first
+(see `fulfilment_sync`).
 
 Orders are read with GraphQL only (the REST Admin API is legacy since 2024-10) and handed out as
 their webhook JSON (`graphql_orders.webhook_payload`), every line item fetched, so reconciliation and
@@ -15,7 +15,7 @@ the fulfillment service feed `order_sync.sync_order` exactly as webhooks do.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -39,15 +39,16 @@ from microfactory.channels.shopify.graphql_orders import (
 from microfactory.channels.shopify.mapping import MAX_LINES
 from microfactory.config import MissingSetting, Settings
 from microfactory.errors import UpstreamFailure
+from microfactory.outbound_http import RetryPolicy, Sleep, send
 
-Sleep = Callable[[float], None]
+__all__ = ["AdminApiError", "RetryPolicy", "ShopifyAdmin", "ThrottleStatus"]
 
 
 class AdminApiError(UpstreamFailure):
     """Shopify refused or failed a request; the message says what it answered."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__("Shopify Admin API", message)
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__("Shopify", message, retryable=retryable)
 
 
 @dataclass
@@ -62,16 +63,6 @@ class ThrottleStatus:
         if missing <= 0 or self.restore_rate <= 0:
             return 0.0
         return missing / self.restore_rate
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def backoff(self, attempt: int) -> float:
-        return float(min(self.max_delay, self.base_delay * 2**attempt))
 
 
 class ShopifyAdmin:
@@ -141,20 +132,8 @@ class ShopifyAdmin:
         if self.throttle is not None and self.last_cost:
             self._wait(self.throttle.wait_for(self.last_cost))  # do not ask for what the bucket lacks
         body = {"query": query, "variables": dict(variables or {})}
-        for attempt in range(self.policy.attempts):
-            try:
-                response = self._client.post(f"{self.base_url}/graphql.json", json=body)
-            except httpx.TransportError as error:
-                if mutation or attempt + 1 == self.policy.attempts:
-                    raise AdminApiError(f"GraphQL request failed: {error!r}") from error
-                self._wait(self.policy.backoff(attempt))
-                continue
-            if response.status_code == 429:
-                self._wait(_retry_after(response) or self.policy.backoff(attempt))
-                continue
-            if response.status_code >= 500 and not mutation and attempt + 1 < self.policy.attempts:
-                self._wait(self.policy.backoff(attempt))
-                continue
+        for _ in range(self.policy.attempts):
+            response = self._post(body, mutation)
             if response.status_code >= 400:
                 raise AdminApiError(f"GraphQL HTTP {response.status_code}: {response.text[:300]}")
             document = _json(response)
@@ -173,6 +152,22 @@ class ShopifyAdmin:
         raise AdminApiError(
             f"GraphQL request still throttled or failing after {self.policy.attempts} attempts"
         )
+
+    def _post(self, body: Mapping[str, Any], mutation: bool) -> httpx.Response:
+        """One GraphQL POST under the shared policy: reads are retried, mutations never resent."""
+        request = self._client.build_request("POST", f"{self.base_url}/graphql.json", json=body)
+        try:
+            return send(
+                self._client,
+                request,
+                upstream="Shopify",
+                policy=self.policy,
+                sleep=self._wait,
+                idempotent=not mutation,
+            )
+        except UpstreamFailure as error:
+            detail = error.message.removeprefix(f"{error.upstream}: ")
+            raise AdminApiError(f"GraphQL request failed: {detail}", retryable=error.retryable) from error
 
     def _read_cost(self, document: Mapping[str, Any]) -> float:
         cost = (document.get("extensions") or {}).get("cost") or {}
@@ -246,16 +241,6 @@ def _field(data: object, name: str) -> dict[str, Any]:
     """`data[name]` when it is an object, else empty (a missing order, a partial answer)."""
     value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, min(float(value), 120.0))
-    except ValueError:
-        return None
 
 
 def _json(response: httpx.Response) -> Any:

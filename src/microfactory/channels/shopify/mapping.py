@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 
-from microfactory.catalog.model import Catalog, Product
+from microfactory.catalog.model import Product
+from microfactory.catalog.sku import SkuMatcher
 from microfactory.errors import Invalid
 from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
@@ -22,10 +23,6 @@ from microfactory.problems import Problem
 CHANNEL = "shopify"
 MAX_LINES = 1000  # Shopify caps an order far below this; more is hostile input
 MAX_TEXT = 300
-
-
-class SkuMatcher(Protocol):
-    def match_sku(self, sku: str) -> tuple[Catalog, Product, dict[str, str]] | None: ...
 
 
 class PayloadError(Invalid):

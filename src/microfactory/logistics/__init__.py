@@ -1,0 +1,1 @@
+"""Logistics: carriers and couriers that take finished goods to the customer."""

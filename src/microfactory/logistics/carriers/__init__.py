@@ -1,0 +1,103 @@
+"""The carrier port: rates, labels and tracking from a parcel network or a local courier.
+
+EasyPost, Shippo, a courier reached by webhook, a simulated carrier for the demo and a manual
+booking (a person phones the courier and types in the label) all answer the same four calls, so
+logistics picks the best rate and follows the parcel without asking which one it talks to. The
+partner's `carrier` (or its kind) in the network document chooses the implementation
+(`kinds.CARRIERS`). Money is Decimal; a rate's emissions are given when the carrier knows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """A parcel as carriers price it: mass and outer dimensions."""
+
+    mass_kg: Decimal
+    length_cm: Decimal = Decimal(20)
+    width_cm: Decimal = Decimal(15)
+    height_cm: Decimal = Decimal(10)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a parcel is picked up or delivered; coordinates when known."""
+
+    country: str  # ISO 3166-1 alpha-2
+    city: str = ""
+    postcode: str = ""
+    street: str = ""
+    name: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """One offer: a service at a price, arriving in `days`; `rate_id` is what `buy` takes back."""
+
+    rate_id: str
+    carrier: str
+    service: str
+    amount: Decimal
+    currency: str
+    days: int
+    emissions_kg: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A bought label. `tracking_number` is None while a person still has to enter it."""
+
+    label_id: str
+    rate: Rate
+    tracking_number: str | None
+    url: str | None = None
+
+
+class TrackingState(StrEnum):
+    PRE_TRANSIT = "pre_transit"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingStatus:
+    tracking_number: str
+    state: TrackingState
+    at: datetime | None = None  # aware UTC: when the carrier saw it so
+    message: str = ""
+
+
+class Carrier(Protocol):
+    """A shipping service; unknown rates, labels or tracking numbers raise `NotFound`."""
+
+    def rates(self, parcel: Parcel, origin: Place, destination: Place) -> list[Rate]: ...
+
+    def buy(self, rate: Rate, idempotency_key: str) -> Label:
+        """Buy the rate's label; the same key answers the same label, never a second purchase."""
+        ...
+
+    def track(self, tracking_number: str) -> TrackingStatus: ...
+
+    def cancel(self, label: Label) -> None:
+        """Void an unused label (refunds are the carrier's business)."""
+        ...
+
+
+class PickupBooking(Protocol):
+    """Optional: carriers and couriers that come to the site to collect."""
+
+    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str: ...

@@ -1,0 +1,1 @@
+"""Production: the site's machines and the edge agent that drives them."""

@@ -1,0 +1,1 @@
+"""Quality: inspectors that judge each unit before it ships."""
