@@ -550,6 +550,7 @@ def test_the_outbox_dispatch_command_sends_parcels_by_kind(
     taken_in: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from microfactory.cli import context
     from microfactory.cli.main import app
     from microfactory.config import get_settings
 
@@ -566,6 +567,7 @@ def test_the_outbox_dispatch_command_sends_parcels_by_kind(
     monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
     monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
     get_settings.cache_clear()
+    context.container.cache_clear()
     assert outbox("dispatch", "--kind", "carrier.label").exit_code == 2
     sent = outbox("dispatch")
     assert sent.exit_code == 0, sent.output
