@@ -13,7 +13,17 @@ from sqlalchemy import Engine, text
 
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
-from microfactory.api.routers import catalogs, erp, network, orders, shipments, shopify, shopify_inbox, tokens
+from microfactory.api.routers import (
+    catalogs,
+    erp,
+    network,
+    orders,
+    plans,
+    shipments,
+    shopify,
+    shopify_inbox,
+    tokens,
+)
 from microfactory.bootstrap import bootstrap
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
@@ -46,7 +56,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
-    routers = (shopify, orders, catalogs, tokens, network, erp, shopify_inbox, shipments)
+    routers = (shopify, orders, catalogs, tokens, network, plans, erp, shopify_inbox, shipments)
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 

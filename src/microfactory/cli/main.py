@@ -12,8 +12,9 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, network, orders, schedule, shopify
+from microfactory.cli import catalog, network, orders, schedule, shopify, work_orders
 from microfactory.cli.context import console, errors, fail
+from microfactory.cli.option_pairs import parse_options
 
 app = typer.Typer(
     help="microfactory: orders from your store, made by local microfactories.",
@@ -22,18 +23,14 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 
-for group, module in (("network", network), ("schedule", schedule), ("shopify", shopify), ("orders", orders)):
+for group, module in (
+    ("network", network),
+    ("schedule", schedule),
+    ("shopify", shopify),
+    ("orders", orders),
+    ("work-orders", work_orders),
+):
     app.add_typer(module.app, name=group)
-
-
-def _parse_options(pairs: list[str]) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{pair!r} is not K=V", param_hint="--option")
-        options[key.strip()] = value
-    return options
 
 
 @app.command()
@@ -46,7 +43,7 @@ def translate(
 ) -> None:
     """Translate one order line into its BOM variant and work order (exit 2 if options are not valid)."""
     try:
-        result = translate_line(load_catalog(catalog_file), product, _parse_options(option), qty)
+        result = translate_line(load_catalog(catalog_file), product, parse_options(option), qty)
     except (TranslationError, CatalogError) as error:
         if as_json:
             print(json.dumps(error.as_dict(), ensure_ascii=False))
