@@ -268,7 +268,7 @@ def retry_needs_attention(uow: UnitOfWork, actor: str = "operator") -> RetryOutc
     problems found now. Lines with a problem no catalog can fix (`orders.attention`) are left for a
     person. Idempotent: a second run finds only the lines still waiting and changes nothing more
     unless a catalog changed again. Two runs at once on PostgreSQL each skip the lines the other has
-    locked (`FOR UPDATE SKIP LOCKED`); on SQLite the write lock serialises them.
+    locked (`FOR UPDATE SKIP LOCKED`); SQLite lets one writer at a time.
     """
     catalogs = active_catalogs(uow)
     lines = uow.session.scalars(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import Engine
 
 from microfactory.catalog import service as catalog_service
+from microfactory.db.engine import make_engine
+from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import listing, service
 from microfactory.orders.model import NewOrder, NewOrderLine
@@ -101,3 +104,29 @@ def test_a_store_sku_unknown_at_intake_is_matched_after_the_catalog_is_loaded(
         assert released.options["keys"] == 8 and released.options["color"] == "teal"
         assert released.options["engraving"] == "Mira"  # the store's property, by the catalog's mapping
         assert released.work_order is not None
+
+
+@pytest.mark.postgres
+def test_two_retries_at_once_release_each_line_once(postgres_url: str, shared: Path) -> None:
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    document = _keypad(shared)
+    with UnitOfWork.for_engine(engine) as uow:
+        catalog_service.load_catalog(uow, document)
+        uow.commit()
+    _take(engine, "R-4", NewOrderLine(qty=1, product="KP", options={"firmware": "silent"}))
+    document["version"] = 2
+    document["products"]["KP"]["options"]["firmware"]["values"].append("silent")
+    with UnitOfWork.for_engine(engine) as uow:
+        catalog_service.load_catalog(uow, document)
+        uow.commit()
+    try:
+        with UnitOfWork.for_engine(engine) as first:
+            taken = service.retry_needs_attention(first)  # holds its lines' locks until it commits
+            assert len(taken.released) == 1
+            second = _retry(engine)  # a second connection meanwhile: skips the locked line
+            assert (second.released, second.waiting) == ([], [])
+            first.commit()
+        assert (_retry(engine).released, _retry(engine).waiting) == ([], [])
+    finally:
+        engine.dispose()
