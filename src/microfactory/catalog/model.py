@@ -238,6 +238,19 @@ class ShopifyMapping:
     properties: Mapping[str, str] = field(default_factory=dict)  # property name -> option name
     sku_regex: re.Pattern[str] | None = None
 
+    def options_from(self, properties: Mapping[str, object]) -> dict[str, object]:
+        """Option values a store line carries as properties (an engraving text), by this mapping.
+
+        Names match case-insensitively; properties starting with `_` are the store's own, never options.
+        """
+        folded = {name.casefold(): option for name, option in self.properties.items()}
+        options: dict[str, object] = {}
+        for name, value in properties.items():
+            option = self.properties.get(name) or folded.get(name.casefold())
+            if option is not None and not name.startswith("_"):
+                options[option] = value
+        return options
+
 
 @dataclass(frozen=True, slots=True)
 class InspectionCheck:

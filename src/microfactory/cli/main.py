@@ -12,9 +12,10 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, network, orders, outbox, schedule, shopify
+from microfactory.cli import catalog, network, orders, outbox, schedule, shopify, work_orders
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
+from microfactory.cli.option_pairs import parse_options
 
 app = command_group(
     "microfactory: orders from your store, made by local microfactories.",
@@ -29,18 +30,9 @@ for group, module in (
     ("shopify", shopify),
     ("orders", orders),
     ("outbox", outbox),
+    ("work-orders", work_orders),
 ):
     app.add_typer(module.app, name=group)
-
-
-def _parse_options(pairs: list[str]) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{pair!r} is not K=V", param_hint="--option")
-        options[key.strip()] = value
-    return options
 
 
 @app.command()
@@ -53,7 +45,7 @@ def translate(
 ) -> None:
     """Translate one order line into its BOM variant and work order (exit 2 if options are not valid)."""
     try:
-        result = translate_line(load_catalog(catalog_file), product, _parse_options(option), qty)
+        result = translate_line(load_catalog(catalog_file), product, parse_options(option), qty)
     except (TranslationError, CatalogError) as error:
         if as_json:  # the contract: the problems as JSON on stdout, exit 2
             print(json.dumps(error.as_dict(), ensure_ascii=False))

@@ -1,8 +1,10 @@
-"""`microfactory orders ...`: import ERP files, list and show orders, what needs attention."""
+"""`microfactory orders ...`: import ERP files; list, show, cancel and trace orders; what needs attention.
+
+Lists are oldest first and paged (`--limit`, `--offset`); every list takes `--json`.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -12,10 +14,19 @@ from microfactory.catalog.service import active_catalogs
 from microfactory.channels import erp
 from microfactory.cli.context import console, unit_of_work
 from microfactory.cli.errors import command_group
-from microfactory.orders import service
-from microfactory.orders.views import order_view
+from microfactory.cli.listing import JSON, LIMIT, OFFSET, print_json, print_page, table
+from microfactory.cli.option_pairs import parse_options
+from microfactory.db.tables.orders import OrderLineRow, OrderRow
+from microfactory.orders import listing, service
+from microfactory.orders.views import (
+    attention_view,
+    history_view,
+    line_view,
+    order_view,
+    retry_view,
+)
 
-app = command_group("Orders: import from an ERP, list, show, needs attention.")
+app = command_group("Orders: import, list, show, history, cancel, correct lines, needs attention.")
 
 
 @app.command("import")
@@ -30,55 +41,182 @@ def import_file(
         results = erp.import_orders(uow, orders)
         rows = [(r.order.external_id, r.order.id, r.order.status, r.created) for r in results]
         uow.commit()
-    table = Table(title=f"imported from {file.name}")
+    shown = Table(title=f"imported from {file.name}")
     for column in ("order", "id", "status", "new"):
-        table.add_column(column)
+        shown.add_column(column, no_wrap=column == "id")
     for external_id, order_id, status, created in rows:
-        table.add_row(external_id, order_id, status, "yes" if created else "already there")
-    console.print(table)
+        shown.add_row(external_id, order_id, status, "yes" if created else "already there")
+    console.print(shown)
 
 
 @app.command("list")
 def list_orders(
     status: str | None = typer.Option(None, help="only orders in this status"),
     channel: str | None = typer.Option(None, help="only orders from this channel"),
-    limit: int = typer.Option(50, help="at most this many"),
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+    as_json: bool = JSON,
 ) -> None:
-    """Orders, oldest first."""
+    """Orders, oldest first: a page of them and how many there are in all."""
     with unit_of_work() as uow:
-        orders = service.list_orders(uow, status, channel, limit)
-        table = Table(title="orders")
-        for column in ("id", "channel", "external id", "name", "status", "lines"):
-            table.add_column(column)
-        for order in orders:
-            table.add_row(
-                order.id,
-                order.channel,
-                order.external_id,
-                order.name or "",
-                order.status,
-                str(len(order.lines)),
-            )
-    console.print(table)
+        page = listing.page_orders(uow, status, channel, limit, offset)
+        if as_json:
+            print_json(page.as_dict(order_view))
+            return
+        rows = [_order_row(order) for order in page.items]
+    columns = ("id", "channel", "external id", "name", "status", "lines", "received (UTC)")
+    print_page(page, table("orders", columns, rows, ids=("id", "external id")))
+
+
+def _order_row(order: OrderRow) -> list[str]:
+    received = f"{order.created_at:%Y-%m-%d %H:%M}" if order.created_at else ""
+    lines = str(len(order.lines))
+    return [order.id, order.channel, order.external_id, order.name or "", order.status, lines, received]
 
 
 @app.command()
-def show(order_id: str = typer.Argument(..., help="order id (ord_...)")) -> None:
-    """One order with its lines, as JSON."""
+def show(
+    order_id: str = typer.Argument(..., help="order id (ord_...)"),
+    as_json: bool = typer.Option(True, "--json/--table", help="JSON (the default, as the API) or a table"),
+) -> None:
+    """One order with its lines: JSON as `GET /api/v1/orders/{id}` answers it, or a table."""
     with unit_of_work() as uow:
-        view = order_view(service.get_order(uow, order_id))
-    print(json.dumps(view, ensure_ascii=False, indent=2))
+        order = service.get_order(uow, order_id)
+        if as_json:
+            print_json(order_view(order))
+            return
+        console.print(f"{order.id}  {order.channel}/{order.external_id}  {order.status}", highlight=False)
+        console.print(_lines_table(order.id, order.lines))
+
+
+def _lines_table(title: str, lines: list[OrderLineRow]) -> Table:
+    rows = [_line_row(line) for line in lines]
+    columns = ("line", "product", "qty", "options", "status", "work order", "site", "problems")
+    return table(title, columns, rows, ids=("line", "work order"))
+
+
+def _line_row(line: OrderLineRow) -> list[str]:
+    work_order = line.work_order.id if line.work_order is not None else ""
+    options = ", ".join(f"{k}={v}" for k, v in line.options.items())
+    product = line.product or line.sku or ""
+    return [
+        line.id,
+        product,
+        str(line.qty),
+        options,
+        line.status,
+        work_order,
+        line.site or "",
+        _problems(line),
+    ]
+
+
+def _problems(line: OrderLineRow) -> str:
+    return "; ".join(f"{p.get('path')}: {p.get('message')}" for p in line.problems)
+
+
+@app.command()
+def history(
+    order_id: str = typer.Argument(..., help="order id (ord_...)"),
+    as_json: bool = JSON,
+) -> None:
+    """Every state change of the order, its lines and work orders, oldest first, with reason and actor."""
+    with unit_of_work() as uow:
+        events = [history_view(event) for event in listing.order_history(uow, order_id)]
+    if as_json:
+        print_json(events)
+        return
+    columns = ("at (UTC)", "entity", "id", "from", "to", "actor", "reason")
+    keys = ("entity", "entity_id", "from", "to", "actor", "reason")
+    rows = [[e["at"][:19].replace("T", " "), *(e[key] or "" for key in keys)] for e in events]
+    console.print(table(f"history of {order_id}", columns, rows, ids=("id",)))
+
+
+@app.command()
+def cancel(
+    order_id: str = typer.Argument(..., help="order id (ord_...)"),
+    reason: str = typer.Option("cancelled by an operator", "--reason", help="why, for the audit trail"),
+    as_json: bool = JSON,
+) -> None:
+    """Cancel an order: work not started is cancelled, started work waits for a person's decision."""
+    with unit_of_work() as uow:
+        order = service.cancel_order(uow, order_id, reason, actor="cli")
+        view = order_view(order)
+        shown = _lines_table(f"{order.id}: {order.status}", order.lines)
+        uow.commit()
+    if as_json:
+        print_json(view)
+        return
+    console.print(shown)
+
+
+@app.command()
+def correct(
+    line_id: str = typer.Argument(..., help="order line id (line_...), as `orders needs-attention` shows"),
+    option: list[str] = typer.Option([], "--option", help="an option value, K=V; repeat for more"),
+    product: str | None = typer.Option(None, "--product", help="the product the line is for"),
+    qty: int | None = typer.Option(None, "--qty", min=1, max=10_000, help="units on the line"),
+    as_json: bool = JSON,
+) -> None:
+    """Correct a line in needs attention and release it if it is now valid (exit 4 if it is not waiting)."""
+    options = parse_options(option) or None
+    with unit_of_work() as uow:
+        order_id = listing.find_line(uow, line_id).order_id
+        line = service.correct_line(
+            uow, order_id, line_id, product=product, options=options, qty=qty, actor="cli"
+        )
+        view = line_view(line)
+        uow.commit()
+    if as_json:
+        print_json(view)
+        return
+    if view["status"] == "needs_attention":
+        console.print(
+            f"{line_id} still needs attention: {'; '.join(_texts(view['problems']))}", highlight=False
+        )
+    else:
+        console.print(f"{line_id} {view['status']}: work order {view['work_order_id']}", highlight=False)
+
+
+def _texts(problems: list[dict[str, str]]) -> list[str]:
+    return [f"{p.get('path')}: {p.get('message')}" for p in problems]
 
 
 @app.command("needs-attention")
-def needs_attention() -> None:
-    """Every line waiting for a correction, with its problems."""
+def needs_attention(limit: int = LIMIT, offset: int = OFFSET, as_json: bool = JSON) -> None:
+    """Lines waiting for a correction, with their problems, oldest order first."""
     with unit_of_work() as uow:
-        lines = service.lines_needing_attention(uow)
-        table = Table(title=f"{len(lines)} lines need attention")
-        for column in ("order", "line", "sku", "product", "qty", "problems"):
-            table.add_column(column)
-        for line in lines:
-            problems = "; ".join(f"{p.get('path')}: {p.get('message')}" for p in line.problems)
-            table.add_row(line.order_id, line.id, line.sku or "", line.product or "", str(line.qty), problems)
-    console.print(table)
+        page = listing.page_needs_attention(uow, limit, offset)
+        if as_json:
+            print_json(page.as_dict(attention_view))
+            return
+        rows = [
+            [line.order_id, line.id, line.sku or "", line.product or "", str(line.qty), _problems(line)]
+            for line in page.items
+        ]
+    columns = ("order", "line", "sku", "product", "qty", "problems")
+    print_page(page, table(f"{page.total} lines need attention", columns, rows, ids=("order", "line")))
+
+
+@app.command("retry-attention")
+def retry_attention(as_json: bool = JSON) -> None:
+    """Re-translate every line in needs attention against the newest catalogs, after a catalog fix.
+
+    Lines that now translate get their work order and are released; the others keep waiting, each
+    with the problems found now. Running it again changes nothing more.
+    """
+    with unit_of_work() as uow:
+        view = retry_view(service.retry_needs_attention(uow, actor="cli"))
+        uow.commit()
+    if as_json:
+        print_json(view)
+        return
+    console.print(f"released {view['released']}, still waiting {view['waiting']}")
+    if view["waiting_lines"]:
+        rows = [
+            [w["order_id"], w["line_id"], w["product"] or w["sku"] or "", "; ".join(_texts(w["problems"]))]
+            for w in view["waiting_lines"]
+        ]
+        console.print(
+            table("still waiting", ("order", "line", "product", "problems"), rows, ("order", "line"))
+        )

@@ -22,6 +22,7 @@ from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, NotFound
 from microfactory.orders import audit, transitions
+from microfactory.orders.attention import retryable
 from microfactory.orders.lifecycle import (
     CancellationVerdict,
     LineStatus,
@@ -171,6 +172,13 @@ def _release(uow: UnitOfWork, order: OrderRow, line: OrderLineRow, catalogs: Cat
         else:
             audit.record(uow, "line", line.id, line.status, line.status, error.summary, actor)
         return
+    _give_work_order(uow, order, line, translation, actor)
+
+
+def _give_work_order(
+    uow: UnitOfWork, order: OrderRow, line: OrderLineRow, translation: Translation, actor: str
+) -> None:
+    """The line translated: it gets its work order, is released, and the release is published."""
     line.product = translation.product
     line.options = dict(translation.options)
     line.problems = []
@@ -245,6 +253,74 @@ def correct_line(
     _release(uow, order, line, active_catalogs(uow), actor)
     refresh_status(uow, order, reason=f"line {line.id} corrected", actor=actor)
     return line
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What a re-try of needs attention did: the lines it released and those still waiting."""
+
+    released: list[OrderLineRow]
+    waiting: list[OrderLineRow]
+
+
+def retry_needs_attention(uow: UnitOfWork, actor: str = "operator") -> RetryOutcome:
+    """Translate every line in needs attention again against the newest catalogs (after a catalog fix).
+
+    A line that now translates gets its work order and is released; the others keep waiting with the
+    problems found now. Lines with a problem no catalog can fix (`orders.attention`) are left for a
+    person. Idempotent: a second run finds only the lines still waiting and changes nothing more
+    unless a catalog changed again. Two runs at once on PostgreSQL each skip the lines the other has
+    locked (`FOR UPDATE SKIP LOCKED`); SQLite lets one writer at a time.
+    """
+    catalogs = active_catalogs(uow)
+    lines = uow.session.scalars(
+        select(OrderLineRow)
+        .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
+        .where(OrderLineRow.status == LineStatus.NEEDS_ATTENTION.value)
+        .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
+        .options(selectinload(OrderLineRow.order).selectinload(OrderRow.lines))
+        .with_for_update(of=OrderLineRow, skip_locked=True)
+    ).all()
+    released: list[OrderLineRow] = []
+    waiting: list[OrderLineRow] = []
+    for line in lines:
+        if _retry_line(uow, line, catalogs, actor):
+            released.append(line)
+        else:
+            waiting.append(line)
+    for order in {line.order_id: line.order for line in released}.values():
+        refresh_status(uow, order, reason="needs attention re-tried", actor=actor)
+    return RetryOutcome(released, waiting)
+
+
+def _retry_line(uow: UnitOfWork, line: OrderLineRow, catalogs: CatalogSet, actor: str) -> bool:
+    """Release the line if it now translates (True); otherwise note its current problems (False)."""
+    if not retryable(line.problems):
+        return False
+    if not line.product and not _match_sku(line, catalogs):
+        return False  # its SKU is still unknown: the store's problem stands as it was
+    try:
+        translation = _translate_line(line, catalogs)
+    except TranslationError as error:
+        problems = [p.as_dict() for p in error.problems]
+        if problems != line.problems:
+            line.problems = problems
+            audit.record(uow, "line", line.id, line.status, line.status, error.summary, actor)
+        return False
+    _give_work_order(uow, line.order, line, translation, actor)
+    return True
+
+
+def _match_sku(line: OrderLineRow, catalogs: CatalogSet) -> bool:
+    """A line whose SKU no catalog knew: name its product if a catalog's SKU pattern matches now."""
+    found = catalogs.match_sku(line.sku) if line.sku else None
+    if found is None or found[1].stocked:
+        return False  # still unknown, or sold from stock: a person decides
+    _catalog, product, from_sku = found
+    personal = product.shopify.options_from(line.properties) if product.shopify is not None else {}
+    line.product = product.sku
+    line.options = {**from_sku, **personal, **line.options}
+    return True
 
 
 def cancel_order(uow: UnitOfWork, order_id: str, reason: str, actor: str = "system") -> OrderRow:

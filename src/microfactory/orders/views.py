@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
+from microfactory.db.tables.orders import AuditEventRow, OrderLineRow, OrderRow, WorkOrderRow
+
+if TYPE_CHECKING:
+    from microfactory.orders.service import RetryOutcome
 
 
 def order_view(order: OrderRow) -> dict[str, Any]:
@@ -48,6 +51,11 @@ def line_view(line: OrderLineRow) -> dict[str, Any]:
     }
 
 
+def attention_view(line: OrderLineRow) -> dict[str, Any]:
+    """A line in needs attention, with the order it belongs to (its id alone would not find it)."""
+    return {"order_id": line.order_id, **line_view(line)}
+
+
 def work_order_view(work_order: WorkOrderRow) -> dict[str, Any]:
     return {
         "id": work_order.id,
@@ -62,4 +70,40 @@ def work_order_view(work_order: WorkOrderRow) -> dict[str, Any]:
         "total_minutes": work_order.total_minutes,
         "bom": work_order.translation["bom"],
         "operations": work_order.translation["operations"],
+    }
+
+
+def history_view(event: AuditEventRow) -> dict[str, Any]:
+    """One audit event as the API and `orders history --json` show it."""
+    return {
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "from": event.from_status,
+        "to": event.to_status,
+        "reason": event.reason,
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+    }
+
+
+def retry_view(outcome: RetryOutcome) -> dict[str, Any]:
+    """What `retry_needs_attention` did: counts, the lines released, and why the others still wait."""
+    return {
+        "released": len(outcome.released),
+        "waiting": len(outcome.waiting),
+        "released_lines": [
+            {"order_id": line.order_id, "line_id": line.id, "work_order_id": line.work_order.id}
+            for line in outcome.released
+            if line.work_order is not None
+        ],
+        "waiting_lines": [
+            {
+                "order_id": line.order_id,
+                "line_id": line.id,
+                "product": line.product,
+                "sku": line.sku,
+                "problems": line.problems,
+            }
+            for line in outcome.waiting
+        ],
     }

@@ -1,18 +1,23 @@
 """Make plans visible: JSON for other programs, a Gantt chart for people, a table for the demo.
 
-matplotlib runs on the Agg backend so that exports work on servers and in CI without a display.
+Charts are drawn on a bare matplotlib `Figure` (the Agg canvas) so that exports work on servers, in
+CI without a display, and in the API's worker threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from microfactory.scheduling.site_plan import SitePlan, figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MATERIAL_COLOURS = {"BLACK": "#333333", "RED": "#d62728", "TEAL": "#17becf", "WHITE": "#dddddd"}
 
@@ -62,14 +67,30 @@ def _colour(material: str | None) -> str:
 
 
 def gantt_png(site_plan: SitePlan, path: Path) -> Path:
-    """Draw the plan, one row per machine, bars coloured by material, hours from the plan's origin."""
-    import matplotlib
+    """Draw the plan into a PNG file (see `gantt_figure`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gantt_png_bytes(site_plan))
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def gantt_png_bytes(site_plan: SitePlan) -> bytes:
+    """The Gantt chart as PNG bytes, for the API (`GET /api/v1/sites/{id}/plan.png`)."""
+    buffer = BytesIO()
+    gantt_figure(site_plan).savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def gantt_figure(site_plan: SitePlan) -> Figure:
+    """Draw the plan, one row per machine, bars coloured by material, hours from the plan's origin.
+
+    A bare `Figure` rather than pyplot: pyplot keeps global state, and the API draws in threads.
+    matplotlib is imported here, not at the top: most users of this module never draw.
+    """
+    from matplotlib.figure import Figure
 
     machines = [m.id for m in site_plan.problem.machines]
-    fig, ax = plt.subplots(figsize=(14, 0.45 * len(machines) + 1.5))
+    fig = Figure(figsize=(14, 0.45 * len(machines) + 1.5))
+    ax = fig.subplots()
     for a in site_plan.plan.assignments:
         batch = site_plan.batches[a.operation]
         ax.barh(
@@ -90,10 +111,7 @@ def gantt_png(site_plan: SitePlan, path: Path) -> Path:
         f"(first come: {info['first_come_material_changes']}), {info['orders_on_time']}/{info['orders']} on time"
     )
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def demo_section(site_plans: Sequence[SitePlan], console: Console | None = None) -> Table:

@@ -151,4 +151,4 @@ def test_work_orders_are_listed_by_status(api: TestClient) -> None:
     listed = api.get("/api/v1/work-orders", params={"status": "released"}).json()
     assert len(listed) == 1
     assert listed[0]["product"] == "KP"
-    assert api.get("/api/v1/work-orders", params={"status": "completed"}).json() == []
+    assert api.get("/api/v1/work-orders", params={"status": "made"}).json() == []

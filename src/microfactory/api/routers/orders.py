@@ -8,9 +8,18 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
+from microfactory.api.paging import PAGED, paged_answer
 from microfactory.api.schemas import Cancellation, LineCorrection, OrderIn
-from microfactory.orders import audit, service
-from microfactory.orders.views import line_view, order_view, work_order_view
+from microfactory.orders import listing, service
+from microfactory.orders.paging import Page
+from microfactory.orders.views import (
+    attention_view,
+    history_view,
+    line_view,
+    order_view,
+    retry_view,
+    work_order_view,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -34,17 +43,25 @@ async def create_order(body: OrderIn, request: Request, caller: Caller, response
 def list_orders(
     uow: Uow,
     caller: Caller,
+    request: Request,
+    response: Response,
     channel: str | None = None,
     external_id: str | None = None,
     status_: str | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> list[dict[str, Any]]:
-    """Orders, filtered; with channel and external_id, the one order a store knows by its own id."""
+    paged: bool = PAGED,
+) -> Any:
+    """Orders, oldest first, filtered; with channel and external_id, the one order a store knows by its id.
+
+    A bare list with `X-Total-Count` and a `Link` to the next page, or the envelope with `paged=true`.
+    """
     if external_id is not None:
         found = service.find_order(uow, channel or "api", external_id)
-        return [order_view(found)] if found is not None else []
-    return [order_view(o) for o in service.list_orders(uow, status_, channel, limit, offset)]
+        page = Page([found] if found is not None else [], int(found is not None), limit, 0)
+    else:
+        page = listing.page_orders(uow, status_, channel, limit, offset)
+    return paged_answer(page, order_view, request, response, paged)
 
 
 @router.get("/orders/{order_id}")
@@ -55,21 +72,7 @@ def get_order(order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
 @router.get("/orders/{order_id}/history")
 def order_history(order_id: str, uow: Uow, caller: Caller) -> list[dict[str, Any]]:
     """The audit trail of the order, its lines and their work orders, oldest first."""
-    order = service.get_order(uow, order_id)
-    ids = [order.id] + [line.id for line in order.lines]
-    ids += [line.work_order.id for line in order.lines if line.work_order is not None]
-    return [
-        {
-            "entity": event.entity,
-            "entity_id": event.entity_id,
-            "from": event.from_status,
-            "to": event.to_status,
-            "reason": event.reason,
-            "actor": event.actor,
-            "at": event.at.isoformat(),
-        }
-        for event in audit.history(uow, ids)
-    ]
+    return [history_view(event) for event in listing.order_history(uow, order_id)]
 
 
 @router.patch("/orders/{order_id}/lines/{line_id}")
@@ -94,22 +97,47 @@ def cancel_order(order_id: str, body: Cancellation, uow: Uow, caller: Caller) ->
 
 
 @router.get("/needs-attention")
-def needs_attention(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
-    """Every line waiting for a correction, with its problems."""
-    return [{"order_id": line.order_id, **line_view(line)} for line in service.lines_needing_attention(uow)]
+def needs_attention(
+    uow: Uow,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    limit: int = Query(500, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    paged: bool = PAGED,
+) -> Any:
+    """Lines waiting for a correction, with their problems, oldest order first."""
+    page = listing.page_needs_attention(uow, limit, offset)
+    return paged_answer(page, attention_view, request, response, paged)
+
+
+@router.post("/needs-attention/retry")
+def retry_needs_attention(uow: Uow, caller: Caller) -> dict[str, Any]:
+    """Translate every line in needs attention again against the newest catalogs (after a catalog fix).
+
+    Lines that now translate are released with their work order; the answer counts them and those
+    still waiting, with the problems of each. Running it again changes nothing more.
+    """
+    view = retry_view(service.retry_needs_attention(uow, actor=caller))
+    uow.commit()
+    return view
 
 
 @router.get("/work-orders")
 def list_work_orders(
     uow: Uow,
     caller: Caller,
+    request: Request,
+    response: Response,
     status_: str | None = Query(None, alias="status"),
     site: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> list[dict[str, Any]]:
-    """Work orders, filtered by status and site, oldest first."""
-    return [work_order_view(wo) for wo in service.list_work_orders(uow, status_, site, limit, offset)]
+    paged: bool = PAGED,
+) -> Any:
+    """Work orders, filtered by status and site, oldest first (paged as `GET /orders`)."""
+    page = listing.page_work_orders(uow, status_, site, limit, offset)
+    return paged_answer(page, work_order_view, request, response, paged)
 
 
 @router.get("/work-orders/{work_order_id}")

@@ -153,14 +153,7 @@ def map_line(index: int, item: object, catalogs: SkuMatcher) -> NewOrderLine | N
 
 def _personalisation(product: Product, properties: Mapping[str, Any]) -> dict[str, Any]:
     """Option values from line item properties, by the product's `shopify.properties` mapping."""
-    mapping = product.shopify.properties if product.shopify is not None else {}
-    folded = {name.casefold(): option for name, option in mapping.items()}
-    options: dict[str, Any] = {}
-    for name, value in properties.items():
-        option = mapping.get(name) or folded.get(name.casefold())
-        if option is not None and not name.startswith("_"):
-            options[option] = value
-    return options
+    return product.shopify.options_from(properties) if product.shopify is not None else {}
 
 
 def map_address(raw: object) -> Address:
