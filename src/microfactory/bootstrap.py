@@ -10,12 +10,14 @@ own settings and engine and see exactly what production would run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from microfactory.channels.shopify import fulfilment_sync
 from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
 from microfactory.config import Settings, get_settings
@@ -24,6 +26,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import MissingSetting
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
+from microfactory.outbox.dispatcher import Handlers
 
 AdminFactory = Callable[[], ShopifyAdmin]
 
@@ -75,6 +78,20 @@ class Container:
         if self.shopify_admin is None:
             return ShopifyAdmin.from_settings(self.settings)  # not configured: MissingSetting says what
         return self.shopify_admin()
+
+    def outbox_handlers(self, stack: ExitStack) -> tuple[Handlers, dict[str, str]]:
+        """A handler for every outbox kind this process can send with its settings, and why not the others.
+
+        Clients opened for the handlers close with `stack`.
+        """
+        handlers, missing = Handlers(), {}
+        try:
+            admin = stack.enter_context(self.require_shopify_admin())
+        except MissingSetting as error:
+            missing[fulfilment_sync.KIND] = str(error)
+        else:
+            handlers.register(fulfilment_sync.KIND, fulfilment_sync.fulfilment_handler(admin))
+        return handlers, missing
 
 
 def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None) -> Container:

@@ -9,10 +9,8 @@ from contextlib import ExitStack
 import typer
 from rich.table import Table
 
-from microfactory.channels.shopify import fulfilment_sync
 from microfactory.cli.context import console, container, errors, unit_of_work
 from microfactory.cli.errors import command_group
-from microfactory.errors import MissingSetting
 from microfactory.outbox import store
 from microfactory.outbox.dispatcher import Handlers, dispatch_due
 
@@ -56,13 +54,9 @@ def retry(message_id: str = typer.Argument(..., help="outbox message id (obx_...
 
 def _handlers(stack: ExitStack) -> Handlers:
     """Every kind this process can send with the configured settings; the others are left alone."""
-    handlers = Handlers()
-    try:
-        admin = stack.enter_context(container().require_shopify_admin())
-    except MissingSetting as error:
-        errors.print(f"[yellow]{fulfilment_sync.KIND} not dispatched: {error}[/yellow]")
-    else:
-        handlers.register(fulfilment_sync.KIND, fulfilment_sync.fulfilment_handler(admin))
+    handlers, missing = container().outbox_handlers(stack)
+    for kind, why in missing.items():
+        errors.print(f"[yellow]{kind} not dispatched: {why}[/yellow]")
     return handlers
 
 

@@ -23,13 +23,13 @@ def cli(database_url: str, shared: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     """The CLI on a fresh database with the keypad catalog loaded."""
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     loaded = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
     assert loaded.exit_code == 0, loaded.output
     yield shared
     context.engine().dispose()
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
 
 
 def _import(tmp_path: Path, *lines: tuple[str, dict[str, Any]]) -> list[str]:

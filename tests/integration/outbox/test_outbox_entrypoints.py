@@ -44,13 +44,13 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
 
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     runner = CliRunner()
     try:
         yield lambda *args: runner.invoke(app, ["outbox", *args])
     finally:
         get_settings.cache_clear()
-        context.engine.cache_clear()
+        context.container.cache_clear()
 
 
 def test_list_and_retry_commands(cli: Callable[..., Any], engine: Engine) -> None:
