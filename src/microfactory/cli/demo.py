@@ -30,16 +30,21 @@ def demo(
     orders: int = typer.Option(300, min=1, help="how many orders to generate"),
     seed: int = typer.Option(7, help="random seed: the same seed gives the same figures"),
     examples: Path | None = typer.Option(
-        None, "--examples", file_okay=False, help="folder with the example files [default: examples/]"
+        None,
+        "--examples",
+        file_okay=False,
+        help="folder with the example files (default: examples/ of the checkout)",
     ),
     db: Path | None = typer.Option(
-        None, "--db", dir_okay=False, help="SQLite file to write [default: a new out/demo-<UTC time>.db]"
+        None, "--db", dir_okay=False, help="SQLite file to write (default: a new out/demo-<UTC time>.db)"
     ),
     fresh: bool = typer.Option(False, "--fresh", help="delete the --db file first if it exists"),
     start: str | None = typer.Option(
-        None, "--start", help="simulated start, ISO 8601 with a zone [default: 2026-03-02T07:00Z, a Monday]"
+        None, "--start", help="simulated start, ISO 8601 with a zone (default: 2026-03-02T07:00Z, a Monday)"
     ),
-    plan_seconds: float = typer.Option(4.0, "--plan-seconds", min=0.0, help="solver budget per site"),
+    plan_seconds: float = typer.Option(
+        1.0, "--plan-seconds", min=0.0, help="solver budget per site, in CP-SAT deterministic seconds"
+    ),
     report: Path | None = typer.Option(None, "--report", dir_okay=False, help="write the figures as JSON"),
 ) -> None:
     """A whole pilot on a database of its own, end to end, with a report."""

@@ -87,12 +87,12 @@ def solve_fjs(
 
 
 NetworkOption = typer.Option(
-    None, "--network", help="network YAML, with --sample [default: the project's examples/network.yaml]"
+    None, "--network", help="network YAML, with --sample (default: the project's examples/network.yaml)"
 )
 CatalogOption = typer.Option(
     None,
     "--catalog",
-    help="catalog YAML, with --sample [default: the project's examples/catalog-keypad.yaml]",
+    help="catalog YAML, with --sample (default: the project's examples/catalog-keypad.yaml)",
 )
 SampleOption = typer.Option(
     0, "--sample", min=0, help="plan N sample orders from the files instead of the stored work orders"

@@ -45,7 +45,7 @@ class DemoSettings:
     orders: int = 300
     seed: int = 7
     start: datetime = DEMO_START  # the simulated clock starts here (aware)
-    plan_seconds: float = 4.0  # CP-SAT's deterministic time per site
+    plan_seconds: float = 1.0  # CP-SAT's deterministic time per site (work done, about seconds)
 
 
 @dataclass
