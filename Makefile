@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Extra options for the demo, e.g. make demo DEMO_ARGS="--report out/figures.json --seed 8"
+DEMO_ARGS ?=
 
 .PHONY: install demo test lint typecheck bench serve clean
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/microfactory demo
+	$(BIN)/microfactory demo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/ruff check src tests benchmarks
@@ -36,4 +38,4 @@ serve: install
 	$(BIN)/microfactory serve
 
 clean:
-	rm -rf $(VENV) microfactory.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out microfactory.db* .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ import httpx
 import yaml
 
 from benchmarks.result import Result
-from benchmarks.server import ADMIN_TOKEN, SHARED, generate_load, serve
+from benchmarks.server import ADMIN_TOKEN, EXAMPLES, generate_load, serve
 from microfactory.simulation.order_generator import generate_orders
 
 COUNT = 3000
@@ -31,7 +31,7 @@ def run() -> list[Result]:
         }
         for new in generate_orders(COUNT + WARMUP, seed=5, channel="bench")
     ]
-    catalog = yaml.safe_load((SHARED / "examples/catalog-keypad.yaml").read_text())
+    catalog = yaml.safe_load((EXAMPLES / "catalog-keypad.yaml").read_text())
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
     async def send(session: aiohttp.ClientSession, index: int) -> int:

@@ -33,7 +33,7 @@ WORK_ORDERS = 10_000
 SITES = 50
 MACHINES_PER_SITE = 10
 TARGET_SECONDS = 5.0
-CATALOG = Path(__file__).resolve().parents[2] / "shared" / "examples" / "catalog-keypad.yaml"
+CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog-keypad.yaml"
 COLOURS = ("black", "red", "teal", "white")
 CAPABILITIES = ("laser_engrave", "firmware_flash", "assembly", "inspection", "packing")
 

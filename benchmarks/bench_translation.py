@@ -11,20 +11,20 @@ from microfactory.catalog.load import load_catalog
 from microfactory.catalog.model import Catalog
 from microfactory.simulation.order_generator import generate_orders
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog-keypad.yaml"
 TARGET = 20_000
 
 
 def run() -> list[Result]:
-    catalog = load_catalog(SHARED / "examples/catalog-keypad.yaml")
+    catalog = load_catalog(CATALOG)
     lines = [line for order in generate_orders(20_000, seed=11) for line in order.lines]
     realistic = _rate(catalog, [(line.product or "", dict(line.options), line.qty) for line in lines])
     unique = [
         ("KP", {"keys": 8, "color": "teal", "engraving": f"N{i}", "firmware": "studio"}, 1)
         for i in range(20_000)
     ]
-    every_line_new = _rate(load_catalog(SHARED / "examples/catalog-keypad.yaml"), unique)
-    cold = _cold_rate(load_catalog(SHARED / "examples/catalog-keypad.yaml"), unique[:5000])
+    every_line_new = _rate(load_catalog(CATALOG), unique)
+    cold = _cold_rate(load_catalog(CATALOG), unique[:5000])
     return [
         Result(
             "translation", "realistic order mix", realistic, "lines/s", f">= {TARGET:,}", realistic >= TARGET

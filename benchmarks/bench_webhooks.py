@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 
 from benchmarks.result import Result
-from benchmarks.server import ADMIN_TOKEN, SHARED, Load, generate_load, serve
+from benchmarks.server import ADMIN_TOKEN, EXAMPLES, Load, generate_load, serve
 from microfactory.channels.shopify.verify import sign
 
 COUNT = int(os.environ.get("BENCH_WEBHOOKS_COUNT", "3000"))
@@ -30,9 +30,7 @@ SECRET = "bench-webhook-secret"
 
 
 def _deliveries(count: int) -> list[tuple[bytes, dict[str, str]]]:
-    template = json.loads(
-        (SHARED / "examples" / "shopify" / "orders-create.json").read_text(encoding="utf-8")
-    )
+    template = json.loads((EXAMPLES / "shopify" / "orders-create.json").read_text(encoding="utf-8"))
     prepared = []
     for n in range(count):
         template["id"] = 9_000_000 + n
@@ -90,7 +88,7 @@ def _measure(
             return response.status
 
     with serve(factory, database, {"MICROFACTORY_SHOPIFY_WEBHOOK_SECRET": SECRET}) as base:
-        catalog = (SHARED / "examples" / "catalog-keypad.yaml").read_text(encoding="utf-8")
+        catalog = (EXAMPLES / "catalog-keypad.yaml").read_text(encoding="utf-8")
         if factory.startswith("microfactory"):
             import yaml
 

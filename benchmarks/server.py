@@ -23,7 +23,7 @@ import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MICROFACTORY_SHARED", ROOT.parent / "shared"))
+EXAMPLES = ROOT / "examples"  # the project's own example files
 ADMIN_TOKEN = "bench-token"
 
 

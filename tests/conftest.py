@@ -1,4 +1,4 @@
-"""Fixtures every test may use: the shared examples, databases (SQLite and the loopback PostgreSQL)
+"""Fixtures every test may use: the project's examples, databases (SQLite and the loopback PostgreSQL)
 and an API client.
 
 PostgreSQL tests skip with a visible reason when no server answers, except under CI=true, where
@@ -26,7 +26,7 @@ from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MICROFACTORY_SHARED", ROOT.parent / "shared"))
+EXAMPLES = ROOT / "examples"
 POSTGRES_ADMIN_URL = os.environ.get(
     "MICROFACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -34,15 +34,14 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    if not (SHARED / "examples").exists():
-        pytest.fail(f"shared/ not found at {SHARED}; set MICROFACTORY_SHARED")
-    return SHARED
+def examples() -> Path:
+    """The project's own example files (examples/): a fresh clone has them, nothing beside it needed."""
+    return EXAMPLES
 
 
 @pytest.fixture(scope="session")
-def keypad(shared: Path) -> Catalog:
-    return load_catalog(shared / "examples" / "catalog-keypad.yaml")
+def keypad(examples: Path) -> Catalog:
+    return load_catalog(examples / "catalog-keypad.yaml")
 
 
 def _postgres_available() -> str | None:

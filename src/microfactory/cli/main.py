@@ -12,7 +12,7 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, network, orders, outbox, schedule, shopify, work_orders
+from microfactory.cli import catalog, demo, network, orders, outbox, schedule, shopify, work_orders
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 from microfactory.cli.option_pairs import parse_options
@@ -93,13 +93,4 @@ def serve(
     uvicorn.run(create_app(container=container()), host=host, port=port, log_level="info")
 
 
-@app.command()
-def demo(
-    orders: int = typer.Option(300, help="how many orders to generate"),
-    seed: int = typer.Option(7, help="random seed: the same seed gives the same demo"),
-    shared: Path = typer.Option(Path("../shared"), help="the shared/ folder with the example files"),
-) -> None:
-    """The main job on the embedded default (SQLite): a whole pilot, end to end, with a report."""
-    from microfactory.simulation.demo import run_demo
-
-    run_demo(orders=orders, seed=seed, shared=shared, engine=container().engine)
+app.command("demo")(demo.demo)

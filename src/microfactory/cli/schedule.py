@@ -75,16 +75,26 @@ def solve_fjs(
     )
 
 
-SHARED = Path("../shared/examples")
-NetworkOption = typer.Option(SHARED / "network.yaml", "--network", help="network YAML, with --sample")
-CatalogOption = typer.Option(SHARED / "catalog-keypad.yaml", "--catalog", help="catalog YAML, with --sample")
+NetworkOption = typer.Option(
+    None, "--network", help="network YAML, with --sample (default: the project's examples/network.yaml)"
+)
+CatalogOption = typer.Option(
+    None,
+    "--catalog",
+    help="catalog YAML, with --sample (default: the project's examples/catalog-keypad.yaml)",
+)
 SampleOption = typer.Option(
     0, "--sample", min=0, help="plan N sample orders from the files instead of the stored work orders"
 )
 
 
 def _site_plan(
-    site_id: str, network_file: Path, catalog_file: Path, sample: int, seed: int, time_limit: float
+    site_id: str,
+    network_file: Path | None,
+    catalog_file: Path | None,
+    sample: int,
+    seed: int,
+    time_limit: float,
 ) -> SitePlan:
     from microfactory.scheduling.site_plan import SitePlanSettings, plan_site
 
@@ -110,18 +120,20 @@ def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
 
 
 def _sample(
-    site_id: str, network_file: Path, catalog_file: Path, count: int, seed: int, now: datetime
+    site_id: str, network_file: Path | None, catalog_file: Path | None, count: int, seed: int, now: datetime
 ) -> tuple[Site, list[WorkOrderInput]]:
-    from microfactory.catalog.load import load_catalog
-    from microfactory.network.document import load_network
+    from microfactory.catalog.load import CatalogError, load_catalog
+    from microfactory.errors import NotFound
+    from microfactory.network.document import NetworkError, load_network
     from microfactory.scheduling.sample_orders import sample_work_orders
     from microfactory.scheduling.service import UnknownSite
+    from microfactory.simulation.example_files import example_files
 
     try:
-        network = load_network(network_file)
-        catalog = load_catalog(catalog_file)
-    except OSError as error:
-        errors.print(f"[red]cannot read the network or catalog[/red]: {error}")
+        network = load_network(network_file or example_files().network)
+        catalog = load_catalog(catalog_file or example_files().catalog)
+    except (NetworkError, CatalogError, OSError, NotFound) as error:
+        errors.print(f"[red]cannot load the network or catalog[/red]: {error}")
         raise typer.Exit(2) from error
     site = network.site(site_id)
     if site is None or site.is_central:
@@ -134,8 +146,8 @@ def _sample(
 def site_command(
     site: str = typer.Argument(..., help="site ID from the network"),
     sample: int = SampleOption,
-    network_file: Path = NetworkOption,
-    catalog_file: Path = CatalogOption,
+    network_file: Path | None = NetworkOption,
+    catalog_file: Path | None = CatalogOption,
     seed: int = typer.Option(7, help="random seed of the sample orders"),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
     as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
@@ -157,8 +169,8 @@ def export_command(
     site: str = typer.Argument(..., help="site ID from the network"),
     out: Path = typer.Option(Path("plans"), "--out", help="folder for <site>-plan.json and <site>-gantt.png"),
     sample: int = SampleOption,
-    network_file: Path = NetworkOption,
-    catalog_file: Path = CatalogOption,
+    network_file: Path | None = NetworkOption,
+    catalog_file: Path | None = CatalogOption,
     seed: int = typer.Option(7),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
 ) -> None:

@@ -6,8 +6,13 @@ SQLite as on PostgreSQL, so no naive datetime ever leaves the storage layer.
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +20,9 @@ from sqlalchemy import JSON, DateTime, MetaData, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,10 +65,48 @@ class Base(DeclarativeBase):
     }
 
 
+@dataclass
+class Replay:
+    """Ids and times drawn from a seed and a simulated clock instead of the machine's.
+
+    A simulation (the demo) runs inside `replaying(seed, start)`, so that the same seed gives the
+    same rows: the same ids (which break ties in queues and batches) and the same timestamps (which
+    order work), and therefore the same routing and the same plans.
+    """
+
+    ids: random.Random
+    clock: datetime
+    tick: timedelta = timedelta(microseconds=1)  # every stamp later than the last: no ties
+
+    def now(self) -> datetime:
+        self.clock += self.tick
+        return self.clock
+
+
+_REPLAY: ContextVar[Replay | None] = ContextVar("microfactory_replay", default=None)
+
+
+@contextmanager
+def replaying(seed: int, start: datetime) -> Iterator[Replay]:
+    """Within the block, `new_id` and `utcnow` follow `seed` and a clock starting at `start` (aware)."""
+    if start.tzinfo is None:
+        raise Invalid("no simulated start", [Problem("start", "a time zone is needed (e.g. ...Z)")])
+    replay = Replay(random.Random(seed), start.astimezone(UTC))
+    token = _REPLAY.set(replay)
+    try:
+        yield replay
+    finally:
+        _REPLAY.reset(token)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    replay = _REPLAY.get()
+    return replay.now() if replay is not None else datetime.now(UTC)
 
 
 def new_id(prefix: str) -> str:
     """A stable, readable identifier such as `ord_3f2a...`: the prefix says what it names."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    replay = _REPLAY.get()
+    if replay is None:
+        return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{uuid.UUID(int=replay.ids.getrandbits(128), version=4).hex}"

@@ -41,6 +41,9 @@ class SolverSettings:
     energy: bool = True  # redundant machine-load rows: each machine's load fits in the makespan
     tiny_time: float = 0.05  # below this time limit the dispatcher's plan is the answer
     seed: int = 0
+    # Same input, same plan: one worker and a budget in CP-SAT's deterministic time (about seconds,
+    # but counted in work done), so a loaded machine or a fast one finds the same plan (the demo).
+    deterministic: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # raw CP-SAT parameters, for experiments
 
     @classmethod
@@ -95,8 +98,7 @@ def solve(
     if settings.warm_start:
         hint(model, problem, variables, warm, cost_terms, settings.hint_times)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - started))
-    solver.parameters.num_workers = settings.workers
+    _budget(solver, settings, started)
     solver.parameters.random_seed = settings.seed
     for key, value in settings.extra.items():
         if isinstance(value, list):
@@ -142,7 +144,9 @@ def _probe_then_hint(
     )
     if probe.status == "optimal":
         return replace(probe, seconds=time.perf_counter() - started)
-    remaining = settings.time_limit - (time.perf_counter() - started)
+    remaining = settings.time_limit * (1 - settings.probe_share)
+    if not settings.deterministic:
+        remaining = settings.time_limit - (time.perf_counter() - started)
     better = initial if initial is not None and initial.makespan < probe.makespan else probe
     final = solve(
         problem,
@@ -154,6 +158,17 @@ def _probe_then_hint(
     if probe.makespan < final.makespan:
         final = probe
     return replace(final, lower_bound=max(bounds) if bounds else None, seconds=time.perf_counter() - started)
+
+
+def _budget(solver: cp_model.CpSolver, settings: SolverSettings, started: float) -> None:
+    """Time and workers: wall-clock seconds left, or (deterministic) work units and one worker."""
+    if settings.deterministic:
+        solver.parameters.max_deterministic_time = max(0.01, settings.time_limit)
+        solver.parameters.max_time_in_seconds = max(60.0, 20 * settings.time_limit)  # a safety net only
+        solver.parameters.num_workers = 1
+        return
+    solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - started))
+    solver.parameters.num_workers = settings.workers
 
 
 def _horizon(problem: SchedulingProblem, warm: Plan, objective: Objective, settings: SolverSettings) -> int:

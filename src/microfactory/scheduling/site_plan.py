@@ -52,6 +52,7 @@ class WorkOrderInput:
 class SitePlanSettings:
     time_limit: float = 10.0
     workers: int = 2
+    deterministic: bool = False  # the same plan for the same work orders (see SolverSettings)
     objective: Objective = field(default_factory=Objective)
     policies: Mapping[str, BatchPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     default_policy: BatchPolicy = DEFAULT_POLICY
@@ -239,9 +240,10 @@ def plan_site(
         batches.extend(make_batches([i for i in items if i.capability == capability], policy))
     batches = [Batch(f"{site.id}-B{n + 1}", b.capability, b.material, b.items) for n, b in enumerate(batches)]
     problem = build_problem(site, orders, batches, origin, machines, settings)
-    plan = solve(
-        problem, settings.objective, SolverSettings(time_limit=settings.time_limit, workers=settings.workers)
+    solver = SolverSettings(
+        time_limit=settings.time_limit, workers=settings.workers, deterministic=settings.deterministic
     )
+    plan = solve(problem, settings.objective, solver)
     return SitePlan(
         site.id,
         origin,

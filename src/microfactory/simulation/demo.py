@@ -1,6 +1,13 @@
-"""`microfactory demo`: a pilot on the embedded default database, end to end, with a report.
+"""`microfactory demo`: a pilot on a database of its own, end to end, with a report.
 
-Each stage is a function of `DemoRun`; later capabilities add their stage to `STAGES`.
+Each stage is a function of `DemoRun` that prints its part of the report and puts its figures in
+`run.figures` (what `--report` writes as JSON); later capabilities add their stage to `STAGES`.
+The caller (the CLI) gives the engine and the console: the demo is a use of the services, not an
+entry point, and never reads the configured database.
+
+The same seed gives the same figures: the orders come from the seed, the clock is simulated from
+`DemoSettings.start`, ids are drawn from the seed (`db.base.replaying`), and the plans are solved
+in deterministic time.
 """
 
 from __future__ import annotations
@@ -9,7 +16,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -18,24 +26,38 @@ from sqlalchemy import Engine
 
 from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
+from microfactory.db.base import replaying
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service as order_service
 from microfactory.simulation.demo_network import load_network, route_orders
 from microfactory.simulation.demo_scheduling import plan_sites
+from microfactory.simulation.example_files import ExampleFiles
 from microfactory.simulation.order_generator import generate_orders
+
+DEMO_START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday morning, before any site opens
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSettings:
+    """What makes one demo differ from another; the same settings give the same figures."""
+
+    orders: int = 300
+    seed: int = 7
+    start: datetime = DEMO_START  # the simulated clock starts here (aware)
+    plan_seconds: float = 1.0  # CP-SAT's deterministic time per site (work done, about seconds)
 
 
 @dataclass
 class DemoRun:
-    """What the stages share: where the examples are, the database, and the orders taken in."""
+    """What the stages share: the database, the examples, the orders taken in, the figures so far."""
 
-    shared: Path
-    seed: int
-    order_count: int
+    engine: Engine
     console: Console
-    engine: Engine  # the database the demo works in, passed in by its caller (the CLI's container)
+    examples: ExampleFiles
+    settings: DemoSettings
     order_ids: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork.for_engine(self.engine)
@@ -44,30 +66,26 @@ class DemoRun:
 Stage = Callable[[DemoRun], None]
 
 
-def run_demo(
-    orders: int, seed: int, shared: Path, console: Console | None = None, engine: Engine | None = None
-) -> DemoRun:
-    """Run every stage on `engine` (default: the CLI's configured database), printing to `console`."""
-    if console is None or engine is None:
-        from microfactory.cli import context
-
-        console = console or context.console
-        engine = engine or context.engine()
-    if not (shared / "examples" / "catalog-keypad.yaml").exists():
-        raise SystemExit(f"the example files are not in {shared.resolve()}: pass --shared PATH")
-    run = DemoRun(shared=shared, seed=seed, order_count=orders, console=console, engine=engine)
+def run_demo(engine: Engine, console: Console, examples: ExampleFiles, settings: DemoSettings) -> DemoRun:
+    """Run every stage on `engine` (a fresh, migrated database) and return the run with its figures."""
+    run = DemoRun(engine, console, examples, settings)
+    run.figures["demo"] = {
+        "seed": settings.seed,
+        "orders_asked": settings.orders,
+        "start": settings.start.astimezone(UTC).isoformat(),
+        "plan_seconds": settings.plan_seconds,
+    }
     started = time.perf_counter()
-    for stage in STAGES:
-        stage(run)
+    with replaying(settings.seed, settings.start):
+        for stage in STAGES:
+            stage(run)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f} s[/bold]")
     return run
 
 
 def load_examples(run: DemoRun) -> None:
     with run.unit_of_work() as uow:
-        result = catalog_service.load_catalog(
-            uow, read_catalog_file(run.shared / "examples/catalog-keypad.yaml")
-        )
+        result = catalog_service.load_catalog(uow, read_catalog_file(run.examples.catalog))
         uow.commit()
     run.console.print(
         f"catalog {result.catalog.name} v{result.catalog.version}: {len(result.catalog.products)} products"
@@ -75,7 +93,7 @@ def load_examples(run: DemoRun) -> None:
 
 
 def take_orders(run: DemoRun) -> None:
-    new_orders = generate_orders(run.order_count, run.seed)
+    new_orders = generate_orders(run.settings.orders, run.settings.seed)
     with Progress(console=run.console, transient=True) as progress:
         task = progress.add_task("taking orders in", total=len(new_orders))
         for new in new_orders:
@@ -89,40 +107,55 @@ def take_orders(run: DemoRun) -> None:
 def report_intake(run: DemoRun) -> None:
     with run.unit_of_work() as uow:
         orders = [order_service.get_order(uow, order_id) for order_id in run.order_ids]
-        _print_intake(run.console, orders)
+        run.figures["intake"] = intake_figures(orders)
+    _print_intake(run.console, run.figures["intake"])
 
 
-def _print_intake(console: Console, orders: list[OrderRow]) -> None:
+def intake_figures(orders: list[OrderRow]) -> dict[str, Any]:
+    """Orders, lines, work orders, operations per capability and the problems of waiting lines."""
     lines = [line for order in orders for line in order.lines]
     work_orders = [line.work_order for line in lines if line.work_order is not None]
-    keys = {wo.configuration_key for wo in work_orders}
-    console.print(
-        f"[bold]{len(orders)} orders[/bold], {len(lines)} lines, {len(work_orders)} work orders, "
-        f"{len(keys)} distinct configurations"
-    )
     per_capability: Counter[str] = Counter()
     minutes: Counter[str] = Counter()
     for work_order in work_orders:
         for op in work_order.translation["operations"]:
             per_capability[op["capability"]] += 1
             minutes[op["capability"]] += op["minutes"]
-    table = Table(title="work-order operations per capability")
-    for column in ("capability", "operations", "minutes", "hours"):
-        table.add_column(column, justify="left" if column == "capability" else "right")
-    for capability, count in per_capability.most_common():
-        table.add_row(
-            capability, str(count), f"{minutes[capability]:,.0f}", f"{minutes[capability] / 60:,.1f}"
-        )
-    console.print(table)
     reasons: Counter[str] = Counter()
     for line in lines:
         for problem in line.problems:
             reasons[f"{problem['path']}: {_reason(problem['message'])}"] += 1
-    waiting = sum(1 for line in lines if line.status == "needs_attention")
-    attention = Table(title=f"lines needing attention: {waiting}")
+    return {
+        "orders": len(orders),
+        "lines": len(lines),
+        "work_orders": len(work_orders),
+        "configurations": len({wo.configuration_key for wo in work_orders}),
+        "needs_attention": sum(1 for line in lines if line.status == "needs_attention"),
+        "operations": {
+            capability: {"operations": count, "minutes": round(minutes[capability], 2)}
+            for capability, count in per_capability.most_common()
+        },
+        "problems": dict(reasons.most_common()),
+    }
+
+
+def _print_intake(console: Console, figures: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{figures['orders']} orders[/bold], {figures['lines']} lines, "
+        f"{figures['work_orders']} work orders, {figures['configurations']} distinct configurations"
+    )
+    table = Table(title="work-order operations per capability")
+    for column in ("capability", "operations", "minutes", "hours"):
+        table.add_column(column, justify="left" if column == "capability" else "right")
+    for capability, row in figures["operations"].items():
+        table.add_row(
+            capability, str(row["operations"]), f"{row['minutes']:,.0f}", f"{row['minutes'] / 60:,.1f}"
+        )
+    console.print(table)
+    attention = Table(title=f"lines needing attention: {figures['needs_attention']}")
     attention.add_column("problem")
     attention.add_column("lines", justify="right")
-    for reason, count in reasons.most_common(10):
+    for reason, count in list(figures["problems"].items())[:10]:
         attention.add_row(reason, str(count))
     console.print(attention)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
+from microfactory.db.base import utcnow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.network import service
 from microfactory.network.document import read_network_file
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # demo.py imports these stages
 
 def load_network(run: DemoRun) -> None:
     with run.unit_of_work() as uow:
-        result = service.load_network(uow, read_network_file(run.shared / "examples/network.yaml"))
+        result = service.load_network(uow, read_network_file(run.examples.network))
         uow.commit()
     network = result.network
     machines = sum(len(site.machines) for site in network.local_sites)
@@ -51,7 +52,9 @@ def route_orders(run: DemoRun) -> None:
         )
         with Progress(console=run.console, transient=True) as progress:
             task = progress.add_task("routing work orders", total=pending or 0)
-            outcomes = service.route_work_orders(uow, progress=lambda n: progress.advance(task, n))
+            outcomes = service.route_work_orders(
+                uow, now=utcnow(), progress=lambda n: progress.advance(task, n)
+            )
         wanted = set(run.order_ids)
         for outcome in outcomes:
             factors[str(outcome.explanation.get("deciding_factor"))] += 1
@@ -68,16 +71,37 @@ def route_orders(run: DemoRun) -> None:
                     site.km += assignment.distance_km
                     site.located += 1
         uow.commit()
-    _print(run, tally, factors, fallbacks)
+    run.figures["routing"] = _figures(tally, factors, fallbacks)
+    _print(run, run.figures["routing"])
 
 
-def _print(run: DemoRun, tally: dict[str, _SiteTally], factors: Counter[str], fallbacks: int) -> None:
+def _figures(tally: dict[str, _SiteTally], factors: Counter[str], fallbacks: int) -> dict[str, Any]:
+    """Per site (most work first, then by name) its orders, work orders, units and mean distance."""
+    ranked = sorted(tally.items(), key=lambda item: (-item[1].work_orders, item[0]))
+    return {
+        "sites": {
+            site: {
+                "orders": len(row.orders),
+                "work_orders": row.work_orders,
+                "units": row.units,
+                "mean_km": round(row.km / row.located, 1) if row.located else None,
+            }
+            for site, row in ranked
+        },
+        "central_fallbacks": fallbacks,
+        "deciding_factors": dict(sorted(factors.items(), key=lambda item: (-item[1], item[0]))),
+    }
+
+
+def _print(run: DemoRun, figures: dict[str, Any]) -> None:
     table = Table(title="routing: where the work went")
     for column in ("site", "orders", "work orders", "units", "mean km to customer"):
         table.add_column(column, justify="left" if column == "site" else "right")
-    for site, row in sorted(tally.items(), key=lambda item: -item[1].work_orders):
-        mean = f"{row.km / row.located:,.0f}" if row.located else "-"
-        table.add_row(site, str(len(row.orders)), str(row.work_orders), str(row.units), mean)
+    for site, row in figures["sites"].items():
+        mean = "-" if row["mean_km"] is None else f"{row['mean_km']:,.0f}"
+        table.add_row(site, str(row["orders"]), str(row["work_orders"]), str(row["units"]), mean)
     run.console.print(table)
-    shown = ", ".join(f"{factor}: {count}" for factor, count in factors.most_common())
-    run.console.print(f"central fallbacks: {fallbacks} work orders; deciding factors: {shown}")
+    shown = ", ".join(f"{factor}: {count}" for factor, count in figures["deciding_factors"].items())
+    run.console.print(
+        f"central fallbacks: {figures['central_fallbacks']} work orders; deciding factors: {shown}"
+    )

@@ -10,31 +10,31 @@ should be kept, and not be needlessly late either); promises are then updated fr
 from __future__ import annotations
 
 import statistics
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress
 
+from microfactory.db.base import utcnow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.stored_state import active_assignments, active_network_row, current
 from microfactory.scheduling.export import demo_section
 from microfactory.scheduling.service import plan_and_promise, site_work_orders
-from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings
+from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, figures
 
 if TYPE_CHECKING:  # demo.py imports this stage
     from microfactory.simulation.demo import DemoRun
 
-SECONDS_PER_SITE = 4.0
-
 
 def plan_sites(run: DemoRun) -> None:
-    now = datetime.now(UTC)
+    """Plan each site with work (in network order) on the simulated clock, and re-promise from it."""
+    now = utcnow()
     with run.unit_of_work() as uow:
         sites = [site.id for site in current(uow).network.local_sites if site_work_orders(uow, site, now)]
     plans: list[SitePlan] = []
     slipped = 0
     early_hours: list[float] = []  # routing's promised ship time less the planned finish
-    settings = SitePlanSettings(time_limit=SECONDS_PER_SITE)
+    settings = SitePlanSettings(time_limit=run.settings.plan_seconds, deterministic=True)
     with Progress(console=run.console, transient=True) as progress:
         task = progress.add_task("planning sites", total=len(sites))
         for site_id in sites:
@@ -51,15 +51,30 @@ def plan_sites(run: DemoRun) -> None:
             ]
             progress.advance(task)
     demo_section(plans, run.console)
-    if early_hours:
-        ordered = sorted(early_hours)
+    run.figures["scheduling"] = _figures(plans, slipped, early_hours)
+    promises = run.figures["scheduling"]["promised_less_planned_hours"]
+    if promises is not None:
         run.console.print(
             f"routing's promised ship times against the planned finishes: "
-            f"mean {statistics.mean(ordered):+.1f} h, p90 {ordered[int(0.9 * (len(ordered) - 1))]:+.1f} h"
+            f"mean {promises['mean']:+.1f} h, p90 {promises['p90']:+.1f} h"
         )
     run.console.print(
         f"promises updated from the plans; {slipped} work orders slipped past their first promise"
     )
+
+
+def _figures(plans: list[SitePlan], slipped: int, early_hours: list[float]) -> dict[str, Any]:
+    ordered = sorted(early_hours)
+    promises = (
+        {"mean": round(statistics.mean(ordered), 2), "p90": round(ordered[int(0.9 * (len(ordered) - 1))], 2)}
+        if ordered
+        else None
+    )
+    return {
+        "sites": {plan.site: figures(plan) for plan in plans},
+        "slipped": slipped,
+        "promised_less_planned_hours": promises,
+    }
 
 
 def _promised_ship(uow: UnitOfWork, site_id: str) -> dict[str, datetime]:

@@ -48,12 +48,12 @@ EXTRAS = {
 
 
 @pytest.fixture
-def channel_engine(database_url: str, shared: Path) -> Iterator[Engine]:
+def channel_engine(database_url: str, examples: Path) -> Iterator[Engine]:
     """Every channel test runs on SQLite and on PostgreSQL (see tests/conftest.py)."""
     engine = make_engine(database_url)
     upgrade(engine)
     with UnitOfWork.for_engine(engine) as uow:
-        load_catalog(uow, read_catalog_file(shared / "examples" / "catalog-keypad.yaml"))
+        load_catalog(uow, read_catalog_file(examples / "catalog-keypad.yaml"))
         load_catalog(uow, EXTRAS)
         uow.commit()
     yield engine
@@ -81,10 +81,8 @@ def api(shop_settings: Settings, channel_engine: Engine) -> Iterator[TestClient]
 
 
 @pytest.fixture
-def order_create(shared: Path) -> dict[str, Any]:
-    return dict(
-        json.loads((shared / "examples" / "shopify" / "orders-create.json").read_text(encoding="utf-8"))
-    )
+def order_create(examples: Path) -> dict[str, Any]:
+    return dict(json.loads((examples / "shopify" / "orders-create.json").read_text(encoding="utf-8")))
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def _order(api: TestClient, external_id: object) -> dict[str, Any]:
     return dict(found[0])
 
 
-def test_the_shared_example_becomes_an_accepted_order(
+def test_the_example_webhook_becomes_an_accepted_order(
     api: TestClient, deliver: Deliver, process: Any, order_create: dict[str, Any]
 ) -> None:
     response = deliver(order_create)

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 
 @pytest.fixture
-def api(client: TestClient, shared: Path) -> TestClient:
-    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+def api(client: TestClient, examples: Path) -> TestClient:
+    document = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     response = client.post("/api/v1/catalogs", json=document)
     assert response.status_code == 201, response.text
     return client

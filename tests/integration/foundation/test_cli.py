@@ -13,14 +13,14 @@ from microfactory.cli.main import app
 runner = CliRunner()
 
 
-def translate_args(shared: Path, *options: str) -> list[str]:
+def translate_args(examples: Path, *options: str) -> list[str]:
     """`translate --catalog <example> --product KP --option ... --json`."""
     pairs = [part for option in options for part in ("--option", option)]
-    return ["translate", "--catalog", str(shared / "examples/catalog-keypad.yaml"), "--product", "KP", *pairs]
+    return ["translate", "--catalog", str(examples / "catalog-keypad.yaml"), "--product", "KP", *pairs]
 
 
-def test_translate_json_matches_the_contract(shared: Path) -> None:
-    args = translate_args(shared, "keys=8", "color=Teal", "engraving=Mira's Deck")
+def test_translate_json_matches_the_contract(examples: Path) -> None:
+    args = translate_args(examples, "keys=8", "color=Teal", "engraving=Mira's Deck")
     result = runner.invoke(app, [*args, "--qty", "2", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -34,28 +34,28 @@ def test_translate_json_matches_the_contract(shared: Path) -> None:
         assert set(op) >= {"id", "op", "capability", "qty", "minutes", "params", "after"}
 
 
-def test_translate_invalid_options_exit_2_with_problems(shared: Path) -> None:
-    result = runner.invoke(app, [*translate_args(shared, "keys=7", "colour=red"), "--json"])
+def test_translate_invalid_options_exit_2_with_problems(examples: Path) -> None:
+    result = runner.invoke(app, [*translate_args(examples, "keys=7", "colour=red"), "--json"])
     assert result.exit_code == 2
     data = json.loads(result.stdout)
     assert data["error"] == "invalid options for KP"
     assert {p["path"] for p in data["problems"]} == {"options.keys", "options.colour"}
 
 
-def test_catalog_validate_lists_problems(tmp_path: Path, shared: Path) -> None:
-    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+def test_catalog_validate_lists_problems(tmp_path: Path, examples: Path) -> None:
+    document = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     document["products"]["KP"]["bom"][0]["part"] = "HSG-TOPP"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(document))
     result = runner.invoke(app, ["catalog", "validate", str(bad)])
     assert result.exit_code == 2
     assert "products.KP.bom[0].part: unknown part 'HSG-TOPP'" in result.output
-    good = runner.invoke(app, ["catalog", "validate", str(shared / "examples/catalog-keypad.yaml")])
+    good = runner.invoke(app, ["catalog", "validate", str(examples / "catalog-keypad.yaml")])
     assert good.exit_code == 0
     assert "valid" in good.output
 
 
-def test_catalog_load_into_the_configured_database(tmp_path: Path, shared: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_load_into_the_configured_database(tmp_path: Path, examples: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     from microfactory.cli import context
     from microfactory.config import get_settings
@@ -63,8 +63,8 @@ def test_catalog_load_into_the_configured_database(tmp_path: Path, shared: Path,
     get_settings.cache_clear()
     context.container.cache_clear()
     try:
-        first = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
-        second = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
+        first = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
+        second = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
     finally:
         get_settings.cache_clear()
         context.container.cache_clear()

@@ -163,8 +163,8 @@ def test_price_the_column_cannot_hold_is_refused(api: TestClient, price: str, sa
     assert order_count(api) == 0
 
 
-def test_stock_count_the_column_cannot_hold_is_refused(api: TestClient, shared: Path) -> None:
-    network = yaml.safe_load((shared / "examples/network.yaml").read_text())
+def test_stock_count_the_column_cannot_hold_is_refused(api: TestClient, examples: Path) -> None:
+    network = yaml.safe_load((examples / "network.yaml").read_text())
     loaded = post_raw(api, "/api/v1/network", json.dumps(network, default=str).encode())  # YAML dates
     assert loaded.status_code == 201, loaded.text
     site = next(iter(network["sites"]))

@@ -19,9 +19,9 @@ from microfactory.problems import Problem
 
 
 @pytest.fixture
-def loaded(engine: Engine, shared: Path) -> Engine:
+def loaded(engine: Engine, examples: Path) -> Engine:
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
+        catalog_service.load_catalog(uow, read_catalog_file(examples / "catalog-keypad.yaml"))
         uow.commit()
     return engine
 
@@ -134,11 +134,11 @@ def test_cancel_cancels_unstarted_work_and_flags_started_work(loaded: Engine) ->
         assert first.status == "cancelled"
 
 
-def test_new_catalog_version_leaves_work_orders_untouched(loaded: Engine, shared: Path) -> None:
+def test_new_catalog_version_leaves_work_orders_untouched(loaded: Engine, examples: Path) -> None:
     with UnitOfWork.for_engine(loaded) as uow:
         service.intake(uow, order("A-5", NewOrderLine(qty=1, product="KP")))
         uow.commit()
-    document = read_catalog_file(shared / "examples/catalog-keypad.yaml")
+    document = read_catalog_file(examples / "catalog-keypad.yaml")
     document["version"] = 2
     document["products"]["KP"]["routing"][2]["minutes"] = {"base": 60, "per": {"keys": 0.5}}
     with UnitOfWork.for_engine(loaded) as uow:
@@ -156,8 +156,8 @@ def test_new_catalog_version_leaves_work_orders_untouched(loaded: Engine, shared
         assert old_wo.total_minutes + 54 == new_wo.total_minutes
 
 
-def test_same_catalog_version_with_other_content_is_refused(loaded: Engine, shared: Path) -> None:
-    document = read_catalog_file(shared / "examples/catalog-keypad.yaml")
+def test_same_catalog_version_with_other_content_is_refused(loaded: Engine, examples: Path) -> None:
+    document = read_catalog_file(examples / "catalog-keypad.yaml")
     document["products"]["KP"]["name"] = "Renamed"
     with UnitOfWork.for_engine(loaded) as uow, pytest.raises(Exception, match="raise the version"):
         catalog_service.load_catalog(uow, document)

@@ -20,7 +20,7 @@ from microfactory.network.document import read_network_file
 from microfactory.orders import service as order_service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
 
-SHARED = Path(__file__).resolve().parents[4] / "shared"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday morning in Europe
 BERLIN = Address(name="Mira Weber", city="Berlin", country="DE", latitude=52.52, longitude=13.405)
 LYON = Address(name="Hugo Martin", city="Lyon", country="FR", latitude=45.764, longitude=4.8357)
@@ -32,8 +32,8 @@ def net_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     upgrade(engine)
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(SHARED / "examples/catalog-keypad.yaml"))
-        service.load_network(uow, read_network_file(SHARED / "examples/network.yaml"))
+        catalog_service.load_catalog(uow, read_catalog_file(EXAMPLES / "catalog-keypad.yaml"))
+        service.load_network(uow, read_network_file(EXAMPLES / "network.yaml"))
         uow.commit()
     yield engine
     engine.dispose()

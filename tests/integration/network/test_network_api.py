@@ -16,7 +16,7 @@ from microfactory.config import Settings
 from microfactory.db.engine import make_engine
 from microfactory.network.document import read_network_file
 
-from .conftest import SHARED
+from .conftest import EXAMPLES
 
 
 @pytest.fixture
@@ -27,14 +27,14 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
     )
     with TestClient(app) as client:
         client.headers["Authorization"] = "Bearer t"
-        catalog = read_catalog_file(SHARED / "examples/catalog-keypad.yaml")
+        catalog = read_catalog_file(EXAMPLES / "catalog-keypad.yaml")
         assert client.post("/api/v1/catalogs", json=catalog).status_code == 201
         yield client
 
 
 @pytest.fixture
 def network_document() -> dict[str, Any]:
-    return read_network_file(SHARED / "examples/network.yaml")
+    return read_network_file(EXAMPLES / "network.yaml")
 
 
 def _order(client: TestClient, external_id: str, **options: Any) -> str:
@@ -128,7 +128,7 @@ def test_the_server_routes_released_work_orders_in_the_background(
     settings = Settings(database_url=url, admin_token=SecretStr("t"), route_interval_seconds=0.1)
     with TestClient(create_app(settings, make_engine(url))) as client:
         client.headers["Authorization"] = "Bearer t"
-        client.post("/api/v1/catalogs", json=read_catalog_file(SHARED / "examples/catalog-keypad.yaml"))
+        client.post("/api/v1/catalogs", json=read_catalog_file(EXAMPLES / "catalog-keypad.yaml"))
         before_network = _order(client, "B-1")
         time.sleep(0.4)  # no network yet: the work order waits, released, and nothing fails
         assert client.get(f"/api/v1/work-orders/{before_network}").json()["status"] == "released"

@@ -12,10 +12,10 @@ from microfactory.cli import context
 from microfactory.cli.main import app
 from microfactory.config import get_settings
 
-from .conftest import SHARED
+from .conftest import EXAMPLES
 
 runner = CliRunner()
-NETWORK = str(SHARED / "examples/network.yaml")
+NETWORK = str(EXAMPLES / "network.yaml")
 
 
 @pytest.fixture
@@ -38,9 +38,7 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_load_route_and_explain(configured: Path) -> None:
-    assert (
-        runner.invoke(app, ["catalog", "load", str(SHARED / "examples/catalog-keypad.yaml")]).exit_code == 0
-    )
+    assert runner.invoke(app, ["catalog", "load", str(EXAMPLES / "catalog-keypad.yaml")]).exit_code == 0
     loaded = runner.invoke(app, ["network", "load", NETWORK])
     assert loaded.exit_code == 0, loaded.output
     assert "keystone-eu loaded" in loaded.output

@@ -15,7 +15,7 @@ from microfactory.scheduling.validate import validate
 
 ROOT = Path(__file__).parents[3]
 MK01 = ROOT / "benchmarks" / "data" / "fjs" / "mk01.fjs"
-SHARED = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 runner = CliRunner()
 
 
@@ -77,18 +77,12 @@ def test_the_group_is_mounted_in_the_main_command() -> None:
     assert json.loads(result.stdout)["status"] == "feasible"
 
 
-needs_examples = pytest.mark.skipif(
-    not (SHARED / "network.yaml").exists(), reason="shared examples not present"
-)
-
-
-@needs_examples
 def test_site_plan_table_and_json() -> None:
     options = [
         "--network",
-        str(SHARED / "network.yaml"),
+        str(EXAMPLES / "network.yaml"),
         "--catalog",
-        str(SHARED / "catalog-keypad.yaml"),
+        str(EXAMPLES / "catalog-keypad.yaml"),
         "--sample",
         "10",
         "--time-limit",
@@ -102,7 +96,6 @@ def test_site_plan_table_and_json() -> None:
     assert runner.invoke(app, ["site", "atlantis", *options]).exit_code == 3  # not found
 
 
-@needs_examples
 def test_export_writes_json_and_png(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
@@ -116,9 +109,9 @@ def test_export_writes_json_and_png(tmp_path: Path) -> None:
             "--time-limit",
             "1",
             "--network",
-            str(SHARED / "network.yaml"),
+            str(EXAMPLES / "network.yaml"),
             "--catalog",
-            str(SHARED / "catalog-keypad.yaml"),
+            str(EXAMPLES / "catalog-keypad.yaml"),
         ],
     )
     assert result.exit_code == 0, result.output

@@ -32,12 +32,12 @@ def _take(uow: UnitOfWork, number: int, color: str, engraving: str = "") -> None
     )
 
 
-def _route_keypads(engine: Engine, shared: Path, keypads: list[tuple[str, str]]) -> set[str | None]:
+def _route_keypads(engine: Engine, examples: Path, keypads: list[tuple[str, str]]) -> set[str | None]:
     """The example catalog and network, one order per (colour, engraving) keypad, routed at NOW;
     the sites the work went to."""
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
-        network_service.load_network(uow, read_network_file(shared / "examples/network.yaml"))
+        catalog_service.load_catalog(uow, read_catalog_file(examples / "catalog-keypad.yaml"))
+        network_service.load_network(uow, read_network_file(examples / "network.yaml"))
         for number, (color, engraving) in enumerate(keypads):
             _take(uow, number, color, engraving)
         uow.commit()
@@ -47,12 +47,12 @@ def _route_keypads(engine: Engine, shared: Path, keypads: list[tuple[str, str]])
     return {outcome.site for outcome in outcomes}
 
 
-def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, shared: Path) -> None:
+def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, examples: Path) -> None:
     with UnitOfWork.for_engine(engine) as uow, pytest.raises(NoNetwork):
         plan_for_site(uow, "berlin", NOW)
     colors = ["black", "red", "black", "teal", "red", "black"]
     keypads = [(color, "Desk" if number % 2 else "") for number, color in enumerate(colors)]
-    assert _route_keypads(engine, shared, keypads) == {"berlin"}
+    assert _route_keypads(engine, examples, keypads) == {"berlin"}
     with UnitOfWork.for_engine(engine) as uow:
         berlin, lyon = local_site(uow, "berlin"), local_site(uow, "lyon")
         work_orders = site_work_orders(uow, berlin, NOW)
@@ -70,15 +70,15 @@ def test_a_site_plans_the_work_orders_routed_to_it(engine: Engine, shared: Path)
     assert site_plan.on_time == sum(site_plan.completions[i] <= due[i] for i in due)
 
 
-def test_planning_promises_each_work_order_its_planned_finish(engine: Engine, shared: Path) -> None:
+def test_planning_promises_each_work_order_its_planned_finish(engine: Engine, examples: Path) -> None:
     from microfactory.db.tables.network import AssignmentRow
     from microfactory.db.tables.orders import WorkOrderRow
     from microfactory.orders import audit
     from microfactory.scheduling.service import plan_and_promise
 
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
-        network_service.load_network(uow, read_network_file(shared / "examples/network.yaml"))
+        catalog_service.load_catalog(uow, read_catalog_file(examples / "catalog-keypad.yaml"))
+        network_service.load_network(uow, read_network_file(examples / "network.yaml"))
         for number in range(8):
             _take(uow, number, ["black", "red", "teal", "white"][number % 4])
         uow.commit()
@@ -103,14 +103,14 @@ def test_planning_promises_each_work_order_its_planned_finish(engine: Engine, sh
             assert "promise_slipped" in trail
 
 
-def test_the_site_plan_keeps_the_promises_routing_made(engine: Engine, shared: Path) -> None:
+def test_the_site_plan_keeps_the_promises_routing_made(engine: Engine, examples: Path) -> None:
     """Routing promises from the site's queue laid on its machines; planning the site then finishes
     every work order by its promised ship day, and nothing slips."""
     from microfactory.scheduling.service import plan_and_promise
 
     colours = ["black", "teal", "white", "red", "black"]
     keypads = [(colours[number % 5], "Desk" if number % 3 == 0 else "") for number in range(16)]
-    assert _route_keypads(engine, shared, keypads) == {"berlin"}
+    assert _route_keypads(engine, examples, keypads) == {"berlin"}
     with UnitOfWork.for_engine(engine) as uow:
         promised = {w.id: w.due for w in site_work_orders(uow, local_site(uow, "berlin"), NOW)}
         assert len(set(promised.values())) > 1  # sixteen keypads do not all ship on the first day

@@ -12,8 +12,8 @@ import yaml
 from microfactory.catalog.load import CatalogError, build_catalog, parse_catalog_text
 
 
-def example(shared: Path) -> dict[str, Any]:
-    return yaml.safe_load((shared / "examples" / "catalog-keypad.yaml").read_text())
+def example(examples: Path) -> dict[str, Any]:
+    return yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
 
 
 def problems_of(document: dict[str, Any]) -> dict[str, str]:
@@ -22,8 +22,8 @@ def problems_of(document: dict[str, Any]) -> dict[str, str]:
     return {problem.path: problem.message for problem in caught.value.problems}
 
 
-def test_example_loads_as_it_is(shared: Path) -> None:
-    catalog = build_catalog(example(shared))
+def test_example_loads_as_it_is(examples: Path) -> None:
+    catalog = build_catalog(example(examples))
     assert catalog.name == "keystone"
     assert catalog.version == 1
     assert list(catalog.products) == ["KP", "KEY-MODULE-R"]
@@ -31,8 +31,8 @@ def test_example_loads_as_it_is(shared: Path) -> None:
     assert catalog.materials.canonical("pla-teal") == "PLA-TEAL"
 
 
-def test_every_problem_is_listed_by_place(shared: Path) -> None:
-    document = copy.deepcopy(example(shared))
+def test_every_problem_is_listed_by_place(examples: Path) -> None:
+    document = copy.deepcopy(example(examples))
     document["products"]["KP"]["bom"][3]["part"] = "KEY-MODUL"
     document["materials"].pop("PLA-TEAL")
     document["products"]["KP"]["routing"][1]["params"]["image"] = "kp{keys}-{profile}.uf2"
@@ -126,8 +126,8 @@ def test_yaml_that_is_not_a_catalog() -> None:
         parse_catalog_text("- just\n- a list\n", "list.yaml")
 
 
-def test_int_qty_must_name_an_int_option(shared: Path) -> None:
-    document = copy.deepcopy(example(shared))
+def test_int_qty_must_name_an_int_option(examples: Path) -> None:
+    document = copy.deepcopy(example(examples))
     document["products"]["KP"]["bom"][3]["qty"] = "{color}"
     problems = problems_of(document)
     assert problems["products.KP.bom[3].qty"] == "option 'color' of product KP is not an int option"

@@ -1,6 +1,6 @@
 """A GraphQL `Order` node, turned into webhook JSON, maps exactly as the webhook itself does.
 
-The order is the shared `orders-create.json` with what makes mapping interesting: non-ASCII names,
+The order is the example `orders-create.json` with what makes mapping interesting: non-ASCII names,
 private `_` properties, a gift card line and a discount code. The GraphQL node is written by hand
 the way the Admin API answers (GIDs, `UnsignedInt64` strings, upper-case enums, UTC times, MoneyBags
 whose amounts drop trailing zeros, tags as a list), not derived from the webhook, so the test
@@ -46,9 +46,9 @@ GIFT_CARD = {
 
 
 @pytest.fixture
-def webhook(shared: Path) -> dict[str, Any]:
-    """The shared orders/create webhook, with a discount, a gift card and non-ASCII text."""
-    path = shared / "examples" / "shopify" / "orders-create.json"
+def webhook(examples: Path) -> dict[str, Any]:
+    """The example orders/create webhook, with a discount, a gift card and non-ASCII text."""
+    path = examples / "shopify" / "orders-create.json"
     payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     payload.update(
         current_total_price="149.90",

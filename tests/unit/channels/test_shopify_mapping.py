@@ -18,13 +18,11 @@ from microfactory.orders.model import LineKind
 
 
 @pytest.fixture
-def payload(shared: Path) -> dict[str, Any]:
-    return dict(
-        json.loads((shared / "examples" / "shopify" / "orders-create.json").read_text(encoding="utf-8"))
-    )
+def payload(examples: Path) -> dict[str, Any]:
+    return dict(json.loads((examples / "shopify" / "orders-create.json").read_text(encoding="utf-8")))
 
 
-def test_maps_the_shared_example(payload: dict[str, Any], keypad: Catalog) -> None:
+def test_maps_the_example_webhook(payload: dict[str, Any], keypad: Catalog) -> None:
     mapped = map_order(payload, CatalogSet((keypad,)))
     new = mapped.new
     assert (new.channel, new.external_id, new.name, new.currency) == (

@@ -16,7 +16,7 @@ from microfactory.network.geo import GeoPoint
 from microfactory.network.model import Network
 from microfactory.network.routing import Demand
 
-SHARED = Path(__file__).resolve().parents[4] / "shared"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 BERLIN = GeoPoint(52.52, 13.405)
 COLOURS = ["PLA-BLACK", "PLA-RED", "PLA-TEAL", "PLA-WHITE"]
 
@@ -89,7 +89,7 @@ def network_of(**sites: dict[str, Any]) -> Network:
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return load_catalog(SHARED / "examples" / "catalog-keypad.yaml")
+    return load_catalog(EXAMPLES / "catalog-keypad.yaml")
 
 
 DemandFactory = Callable[..., Demand]

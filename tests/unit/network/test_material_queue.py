@@ -18,13 +18,13 @@ from microfactory.network.model import Network
 from microfactory.network.promise import Promise, promise
 from microfactory.network.routing import Router
 
-from .conftest import SHARED
+from .conftest import EXAMPLES
 from .test_routing import NOW
 
 
 @pytest.fixture(scope="module")
 def example() -> Network:
-    return load_network(SHARED / "examples" / "network.yaml")
+    return load_network(EXAMPLES / "network.yaml")
 
 
 def _promises_at_berlin(network: Network, demands: list[Any], now: datetime) -> tuple[Router, list[Promise]]:

@@ -12,7 +12,7 @@ import pytest
 
 from microfactory.network.document import NetworkError, build_network, load_network, parse_network_text
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "examples" / "network.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "network.yaml"
 
 
 @pytest.fixture(scope="module")

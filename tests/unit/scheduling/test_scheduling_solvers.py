@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from scheduling_strategies import problems
 
 from microfactory.scheduling.cpsat import SolverSettings, solve
 from microfactory.scheduling.dispatch import compact, dispatch, dispatch_rule
+from microfactory.scheduling.fjs import read_fjs
 from microfactory.scheduling.model import Job, Machine, Mode, Objective, Operation, SchedulingProblem
 from microfactory.scheduling.plan import evaluate
 from microfactory.scheduling.validate import validate
@@ -118,3 +121,12 @@ def test_the_fill_rule_puts_an_operation_into_a_gap_the_others_leave() -> None:
     assert (filled.assignments[3].start, filled.assignments[1].start) == (20, 300)  # A keeps its place
     assert validate(problem, filled) == []
     assert dispatch(problem).makespan == 310  # `fill` runs when there are due dates
+
+
+def test_a_deterministic_budget_gives_the_same_plan_again() -> None:
+    """The demo's promise: the same problem, the same plan, however busy the machine is."""
+    problem = read_fjs(Path(__file__).parents[3] / "benchmarks" / "data" / "fjs" / "mk01.fjs")
+    budget = SolverSettings(time_limit=0.3, deterministic=True)
+    first, second = solve(problem, Objective(), budget), solve(problem, Objective(), budget)
+    assert validate(problem, first) == []
+    assert first.assignments == second.assignments and first.solver == "cp-sat"
