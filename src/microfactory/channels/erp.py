@@ -47,6 +47,7 @@ class OrderFileError(Invalid):
 class Imported:
     order: OrderRow
     created: bool
+    refused: str | None = None  # the id was imported before with other content: what differs
 
 
 def parse(content: str, kind: str, catalogs: SkuMatcher) -> list[NewOrder]:
@@ -143,10 +144,18 @@ def _no_constant(name: str) -> Any:
 
 
 def import_orders(uow: UnitOfWork, orders: Iterable[NewOrder]) -> list[Imported]:
-    """Take in each order (idempotent on its order_id); the caller commits."""
+    """Take in each order (idempotent on its order_id); the caller commits.
+
+    An order_id imported before with other content is refused, that row alone, with the message the
+    API gives (`OrderDiffers`); the stored order stays as it was.
+    """
     results = []
     for new in orders:
-        result = service.intake(uow, new)
+        try:
+            result = service.intake(uow, new)
+        except service.OrderDiffers as refused:
+            results.append(Imported(refused.order, False, str(refused)))
+            continue
         results.append(Imported(result.order, result.created))
     return results
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from microfactory.catalog.service import active_catalogs
 from microfactory.channels import erp
-from microfactory.cli.context import console, unit_of_work
+from microfactory.cli.context import console, errors, unit_of_work
 from microfactory.cli.errors import command_group
 from microfactory.cli.listing import JSON, LIMIT, OFFSET, print_json, print_page, table
 from microfactory.cli.option_pairs import parse_options
@@ -39,14 +39,18 @@ def import_file(
     with unit_of_work() as uow:
         orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
         results = erp.import_orders(uow, orders)
-        rows = [(r.order.external_id, r.order.id, r.order.status, r.created) for r in results]
+        rows = [(r.order.external_id, r.order.id, r.order.status, r.created, r.refused) for r in results]
         uow.commit()
     shown = Table(title=f"imported from {file.name}")
     for column in ("order", "id", "status", "new"):
         shown.add_column(column, no_wrap=column == "id")
-    for external_id, order_id, status, created in rows:
-        shown.add_row(external_id, order_id, status, "yes" if created else "already there")
+    for external_id, order_id, status, created, refused in rows:
+        shown.add_row(
+            external_id, order_id, status, "yes" if created else "refused" if refused else "already there"
+        )
     console.print(shown)
+    for refused in (row[4] for row in rows if row[4]):
+        errors.print(f"[yellow]refused[/yellow] {refused}")
 
 
 @app.command("list")

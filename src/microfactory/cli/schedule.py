@@ -17,7 +17,7 @@ from microfactory.scheduling.cpsat import SolverSettings, solve
 from microfactory.scheduling.fjs import operation_position, read_fjs
 from microfactory.scheduling.model import Objective, SchedulingProblem
 from microfactory.scheduling.plan import Plan
-from microfactory.scheduling.site_plan import SitePlan, WorkOrderInput
+from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, WorkOrderInput
 
 app = command_group("Plan machines: solve flexible job-shop instances, show and export site plans.")
 console = Console()
@@ -96,27 +96,31 @@ def _site_plan(
     seed: int,
     time_limit: float,
 ) -> SitePlan:
-    from microfactory.scheduling.site_plan import SitePlanSettings, plan_site
+    from microfactory.scheduling.site_plan import plan_site
 
     now = datetime.now(UTC)
     settings = SitePlanSettings(time_limit=time_limit)
-    if sample:
-        site, work_orders = _sample(site_id, network_file, catalog_file, sample, seed, now)
-    else:
-        site, work_orders = _stored(site_id, now)
-    if not work_orders:
-        errors.print(f"[yellow]{site.id} has no work orders to plan[/yellow] (route some, or use --sample N)")
-        raise typer.Exit(0)
+    if not sample:
+        return _stored_plan(site_id, now, settings)
+    site, work_orders = _sample(site_id, network_file, catalog_file, sample, seed, now)
     return plan_site(site, work_orders, now, settings)
 
 
-def _stored(site_id: str, now: datetime) -> tuple[Site, list[WorkOrderInput]]:
+def _stored_plan(site_id: str, now: datetime, settings: SitePlanSettings) -> SitePlan:
+    """Plan the site's stored work and re-promise it from the plan (as the docs say plans do)."""
     from microfactory.cli.context import unit_of_work
-    from microfactory.scheduling.service import local_site, site_work_orders
+    from microfactory.scheduling.service import local_site, plan_and_promise, site_work_orders
 
     with unit_of_work() as uow:
         site = local_site(uow, site_id)
-        return site, site_work_orders(uow, site, now)
+        if not site_work_orders(uow, site, now):
+            errors.print(
+                f"[yellow]{site.id} has no work orders to plan[/yellow] (route some, or use --sample N)"
+            )
+            raise typer.Exit(0)
+        site_plan, _slipped = plan_and_promise(uow, site_id, now, settings, actor="cli")
+        uow.commit()
+        return site_plan
 
 
 def _sample(

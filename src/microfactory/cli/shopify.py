@@ -154,11 +154,20 @@ def ship(
         None, "--line", help="LINE_ID:QTY the parcel holds (repeat); none: everything still open"
     ),
     key: str | None = typer.Option(None, "--key", help="idempotency key (default: order and tracking)"),
+    override_reason: str | None = typer.Option(
+        None, "--override-reason", help="ship work that is not made yet, and why (audited)"
+    ),
 ) -> None:
-    """Say a parcel of a Shopify order shipped; `sync-fulfilments` then tells Shopify (safe to repeat)."""
+    """Say a parcel of a Shopify order shipped; `sync-fulfilments` then tells Shopify (safe to repeat).
+
+    The request is checked as the API checks it (`shipment_request.check_shipment`); the parcel's
+    lines move to shipped, and work that is not made needs `--override-reason`.
+    """
     lines = [_shipment_line(value) for value in line] if line else None
     with unit_of_work() as uow:
-        row, created = fulfilment_sync.queue_shipment(uow, order_id, tracking, company, url, key, lines)
+        row, created = fulfilment_sync.queue_shipment(
+            uow, order_id, tracking, company, url, key, lines, override_reason=override_reason, actor="cli"
+        )
         view = fulfilment_sync.shipment_view(row)
         uow.commit()
     state = "queued" if created else "already queued"

@@ -33,7 +33,13 @@ from microfactory.network.routing import RoutingDecision
 from microfactory.network.stored_state import ACTIVE, Current, current, demand_of, destination, site_calendar
 from microfactory.network.versions import LoadResult, set_weights
 from microfactory.orders import audit, events, transitions
-from microfactory.orders.lifecycle import AssignmentStatus, IllegalTransition, WorkOrderStatus
+from microfactory.orders.lifecycle import (
+    AssignmentStatus,
+    IllegalTransition,
+    LineStatus,
+    WorkOrderStatus,
+    has_work_started,
+)
 
 WITHDRAWN = (AssignmentStatus.DECLINED.value, AssignmentStatus.EXPIRED.value)
 __all__ = ["AssignmentConflict", "LoadResult", "RoutingOutcome", "load_network", "set_weights"]
@@ -316,6 +322,13 @@ def expire_overdue(
     return route_work_orders(uow, ids, now=now, actor=actor)
 
 
+def movable(work_order: WorkOrderRow) -> bool:
+    """Work that may go to another site: assigned, and neither started nor shipped (by override)."""
+    return work_order.status == WorkOrderStatus.ASSIGNED.value and not has_work_started(
+        LineStatus(work_order.line.status), WorkOrderStatus(work_order.status)
+    )
+
+
 def withdraw(
     uow: UnitOfWork,
     rows: Sequence[AssignmentRow],
@@ -342,7 +355,7 @@ def withdraw(
         for ended, why in [(row, reason), *((g, f"moved with {row.work_order_id}: {reason}") for g in group)]:
             end_assignment(uow, ended, status if ended is row else AssignmentStatus.RELEASED, why, actor, now)
             work_order = uow.session.get(WorkOrderRow, ended.work_order_id)
-            if work_order is not None and work_order.status == WorkOrderStatus.ASSIGNED.value:
+            if work_order is not None and movable(work_order):
                 transitions.move_work(
                     uow, work_order, WorkOrderStatus.RELEASED, reason=why, actor=actor, site=None
                 )

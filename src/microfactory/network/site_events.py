@@ -23,7 +23,7 @@ from microfactory.network import service
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
-from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT, AssignmentStatus, WorkOrderStatus
+from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT, AssignmentStatus
 from microfactory.problems import Problem
 
 EventKind = Literal["machine_down", "machine_up", "site_closed", "site_open", "stock_count"]
@@ -148,7 +148,7 @@ def _reroute_impossible(
     movable = [
         row
         for row in active_assignments(uow, ctx.row.name, site_id)
-        if _work_order(uow, row).status == WorkOrderStatus.ASSIGNED.value
+        if service.movable(_work_order(uow, row))  # started or shipped work stays where it is
     ]
     withdrawn: list[AssignmentRow] = []
     reasons: dict[str, str] = {}

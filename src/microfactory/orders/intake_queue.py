@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microfactory.db.group_commit import GroupCommit
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders.model import NewOrder
-from microfactory.orders.service import IntakeResult, intake_many
+from microfactory.orders.service import IntakeResult, OrderDiffers, intake_many
 
 View = Callable[[IntakeResult], Any]
 
@@ -25,10 +25,17 @@ class IntakeQueue:
         self._group = GroupCommit(self._write, max_batch)
 
     async def submit(self, order: NewOrder) -> tuple[Any, bool]:
-        return await self._group.submit(order)
+        """Raises `OrderDiffers` when the order's id was received before with other content."""
+        answer = await self._group.submit(order)
+        if isinstance(answer, OrderDiffers):
+            raise answer
+        return answer
 
-    def _write(self, orders: list[NewOrder]) -> list[tuple[Any, bool]]:
+    def _write(self, orders: list[NewOrder]) -> list[tuple[Any, bool] | OrderDiffers]:
         with UnitOfWork(self._factory) as uow, uow.write_turn():
             results = intake_many(uow, orders)
             uow.commit()
-            return [(self._view(result), result.created) for result in results]
+            return [
+                result.refused if result.refused is not None else (self._view(result), result.created)
+                for result in results
+            ]

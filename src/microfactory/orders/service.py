@@ -1,7 +1,9 @@
 """Order use cases shared by the API, the CLI, the channels and the workers.
 
-`intake` is idempotent on (channel, external id): a store that sends the same order twice gets the
-one it sent first. Lines that cannot be made wait in *needs attention*; `correct_line` releases them.
+`intake` is idempotent on (channel, external id), which works as an idempotency key: the same content
+sent twice gets the order it sent first; other content under the same id is refused (`OrderDiffers`,
+a `Conflict` naming what differs, see `orders.sameness`). Orders of a store channel (`STORE_CHANNELS`)
+come only from that store: no API client writes them (`check_client_channel`). Lines that cannot be made wait in *needs attention*; `correct_line` releases them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from microfactory.catalog.work_order import Translation
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Conflict, NotFound
-from microfactory.orders import audit, transitions
+from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.orders import audit, sameness, transitions
 from microfactory.orders.attention import retryable
 from microfactory.orders.lifecycle import (
     CancellationVerdict,
@@ -42,19 +44,74 @@ class LineNotCorrectable(Conflict):
     """Only a line in *needs attention* can be corrected."""
 
 
+# Orders of these channels come only from the store itself (webhooks, reconcile), never from a client:
+# the store's line set is the order, and an invented line would be made.
+STORE_CHANNELS = frozenset({"shopify"})
+
+
+class ChannelNotWritable(Invalid):
+    """A client tried to write an order into a channel only its store writes."""
+
+
+class OrderDiffers(Conflict):
+    """The order id was received before with other content; the message names each difference."""
+
+    def __init__(self, order: OrderRow, found: list[str]) -> None:
+        super().__init__(
+            f"order {order.external_id!r} of channel {order.channel} was received before "
+            f"({order.id}) with other content: {sameness.summary(found)}"
+        )
+        self.order = order
+        self.differences = found
+
+
 @dataclass(frozen=True)
 class IntakeResult:
     order: OrderRow
     created: bool
+    refused: OrderDiffers | None = None  # intake_many: the same id came with other content
 
 
-def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -> IntakeResult:
-    """Accept an order once: translate each line, or keep it in needs attention with its problems."""
+def check_client_channel(channel: str) -> None:
+    """Refuse (422, at `channel`) an order a client writes into a store's channel."""
+    if channel in STORE_CHANNELS:
+        message = f"orders of the {channel} channel come only from {channel} (webhooks and reconcile)"
+        raise ChannelNotWritable("this channel is not writable", [Problem("channel", message)])
+
+
+def check_same_content(order: OrderRow, new: NewOrder) -> None:
+    """Raise `OrderDiffers` when `new` is not what was first received under the order's id.
+
+    Orders stored before the content was kept, and store channels (updated by `updated_at`), pass.
+    """
+    found = _content_differences(order, new)
+    if found:
+        raise OrderDiffers(order, found)
+
+
+def _content_differences(order: OrderRow, new: NewOrder) -> list[str]:
+    received = (order.attributes or {}).get(sameness.CONTENT_KEY)
+    if order.channel in STORE_CHANNELS or not isinstance(received, dict):
+        return []
+    return sameness.differences(received, sameness.content_of(new))
+
+
+def intake(
+    uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None, *, same_content: bool = True
+) -> IntakeResult:
+    """Accept an order once: translate each line, or keep it in needs attention with its problems.
+
+    An id already taken answers its order; with `same_content` (all but a store's own sync) other
+    content under that id raises `OrderDiffers`.
+    """
     known = uow.session.scalar(
         select(OrderRow.id).where(OrderRow.channel == new.channel, OrderRow.external_id == new.external_id)
     )
     if known is not None:
-        return IntakeResult(get_order(uow, known), created=False)
+        order = get_order(uow, known)
+        if same_content:
+            check_same_content(order, new)
+        return IntakeResult(order, created=False)
     catalogs = catalogs if catalogs is not None else active_catalogs(uow)
     bookmark = audit.mark(uow)
     try:
@@ -65,6 +122,8 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
         winner = find_order(uow, new.channel, new.external_id)
         if winner is None:
             raise
+        if same_content:
+            check_same_content(winner, new)
         return IntakeResult(winner, created=False)
     return IntakeResult(order, created=True)
 
@@ -72,7 +131,8 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
 def intake_many(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[IntakeResult]:
     """Accept several orders in one flush: what a burst of API requests costs as one write.
 
-    Orders already stored, and repeats within the batch, come back as they are (created False). The
+    Orders already stored, and repeats within the batch, come back as they are (created False), or
+    with `refused` when their content differs (the batch goes on: one client's mistake is its own). The
     one flush fails only if another process stored one of the orders meanwhile; then the batch is
     taken again order by order, each in its own savepoint, so that only the duplicate is refused.
     """
@@ -94,14 +154,23 @@ def intake_many(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[IntakeResult
             for new in batch:
                 key = (new.channel, new.external_id)
                 if key in stored:
-                    results.append(IntakeResult(stored[key], created=False))
+                    found = _content_differences(stored[key], new)
+                    refused = OrderDiffers(stored[key], found) if found else None
+                    results.append(IntakeResult(stored[key], created=False, refused=refused))
                 else:
                     stored[key] = _new_order(uow, new, catalogs)
                     results.append(IntakeResult(stored[key], created=True))
     except IntegrityError:
         audit.discard_since(uow, bookmark)
-        return [intake(uow, new, catalogs) for new in batch]
+        return [_intake_or_refused(uow, new, catalogs) for new in batch]
     return results
+
+
+def _intake_or_refused(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> IntakeResult:
+    try:
+        return intake(uow, new, catalogs)
+    except OrderDiffers as refused:
+        return IntakeResult(refused.order, created=False, refused=refused)
 
 
 def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow:
@@ -117,13 +186,20 @@ def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow
         ship_to=new.ship_to.as_dict(),
         allow_split=new.allow_split,
         source_updated_at=new.source_updated_at,
-        attributes=dict(new.attributes),
+        attributes=_attributes(new),
     )
     uow.session.add(order)
     for position, line in enumerate(new.lines):
         order.lines.append(_new_line(uow, order, position, line, catalogs))
     refresh_status(uow, order, reason=f"received from {new.channel}")
     return order
+
+
+def _attributes(new: NewOrder) -> dict[str, Any]:
+    """The channel's attributes, and the content as received for a client's order (see `sameness`)."""
+    if new.channel in STORE_CHANNELS:
+        return dict(new.attributes)
+    return {**new.attributes, sameness.CONTENT_KEY: sameness.content_of(new)}
 
 
 def _new_line(

@@ -27,6 +27,7 @@ from microfactory.orders.lifecycle import (
     LineStatus,
     WorkOrderStatus,
     check_move,
+    check_override,
     derive_order_status,
 )
 
@@ -85,6 +86,22 @@ def move_line(
         events.publish(uow, events.DecisionNeeded(line.work_order.id, line.order_id, reason))
     if refresh_order and line.order is not None:
         refresh_order_status(uow, line.order, reason=reason, actor=actor)
+    return True
+
+
+def override_line(
+    uow: UnitOfWork, line: OrderLineRow, to: LineStatus, *, reason: str, actor: str, override: str
+) -> bool:
+    """A person moves a line where the work has not got to (`lifecycle.LINE_OVERRIDES`), audited.
+
+    Used when a parcel ships before its work order is made; the override's reason is in the audit.
+    """
+    before = LineStatus(line.status)
+    if before == to:
+        return False
+    check_override(line.id, before, to)
+    line.status = to.value
+    audit.record(uow, "line", line.id, to.value, before.value, f"{reason}; override: {override}", actor)
     return True
 
 

@@ -19,7 +19,7 @@ from microfactory.channels.shopify.verify import sign
 from microfactory.db.tables.channels import FulfillmentRequestRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
-from tests.integration.channels.conftest import SECRET, updated
+from tests.integration.channels.conftest import SECRET, make_everything, updated
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -182,6 +182,11 @@ def test_fulfilment_back_sync_is_idempotent(
         first = service.find_order(uow, "shopify", "7000")
         second = service.find_order(uow, "shopify", "7001")
         assert first is not None and second is not None
+        first_id, second_id = first.id, second.id
+    make_everything(factory, first_id)  # only made work ships
+    make_everything(factory, second_id)
+    with UnitOfWork(factory) as uow:
+        first, second = service.get_order(uow, first_id), service.get_order(uow, second_id)
         fulfilment_sync.queue_shipment(uow, first.id, "1Z999AA10123456784", "UPS", "https://ups.example/1Z")
         fulfilment_sync.queue_shipment(uow, first.id, "1Z999AA10123456784", "UPS")  # asked twice
         fulfilment_sync.queue_shipment(uow, second.id, "JJD0099", "DHL")
@@ -257,7 +262,9 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
         assert len(list(uow.session.scalars(select(FulfillmentRequestRow)))) == 4
         running = service.find_order(uow, "shopify", str(started["id"]))
         assert running is not None
-        fulfilment_sync.queue_shipment(uow, running.id, "TRACK-42", "DHL")
+        fulfilment_sync.queue_shipment(
+            uow, running.id, "TRACK-42", "DHL", override_reason="the keypad left as it was, by phone"
+        )
         uow.commit()
 
     query = "/shopify/fetch_tracking_numbers?order_names[]=%232002.1&order_names[]=%239999.1&shop=keystone-test.myshopify.com"

@@ -19,7 +19,7 @@ from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
 from microfactory.channels.shopify.verify import sign
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
-from tests.integration.channels.conftest import SECRET, Deliver
+from tests.integration.channels.conftest import SECRET, Deliver, make_everything
 
 PATHS = ("/shopify/fetch_tracking_numbers", "/shopify/fetch_tracking_numbers.json")
 SHOP = "shop=keystone-test.myshopify.com"
@@ -49,7 +49,10 @@ def shipped(
     with UnitOfWork(factory) as uow:
         order = service.find_order(uow, "shopify", str(order_create["id"]))
         assert order is not None
-        fulfilment_sync.queue_shipment(uow, order.id, TRACKING, "UPS")
+        order_id = order.id
+    make_everything(factory, order_id)  # only made work ships
+    with UnitOfWork(factory) as uow:
+        fulfilment_sync.queue_shipment(uow, order_id, TRACKING, "UPS")
         uow.commit()
     return str(order_create["name"])
 

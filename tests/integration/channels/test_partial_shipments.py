@@ -27,7 +27,7 @@ from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
 from microfactory.outbox import store
-from tests.integration.channels.conftest import SECRET, Deliver
+from tests.integration.channels.conftest import SECRET, Deliver, make_everything
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
 KEYPAD, KEYS, CABLE = "13579246801357", "13579246801358", "13579246801359"
@@ -62,7 +62,9 @@ def taken_in(
     with UnitOfWork(factory) as uow:
         found = service.find_order(uow, "shopify", str(order["id"]))
         assert found is not None
-        return {"order": found.id, **{str(line.external_id): line.id for line in found.lines}}
+        taken = {"order": found.id, **{str(line.external_id): line.id for line in found.lines}}
+    make_everything(factory, taken["order"])  # only made work ships
+    return taken
 
 
 def _gid(order: dict[str, Any]) -> str:
@@ -464,6 +466,10 @@ def test_an_idempotency_key_is_scoped_to_its_order(
     with UnitOfWork(factory) as uow:
         found = service.find_order(uow, "shopify", str(other["id"]))
         assert found is not None
+        other_id = found.id
+    make_everything(factory, other_id)  # only made work ships
+    with UnitOfWork(factory) as uow:
+        found = service.get_order(uow, other_id)
         first = fulfilment_sync.queue_shipment(uow, taken_in["order"], "T-1", idempotency_key="parcel-1")
         second = fulfilment_sync.queue_shipment(uow, found.id, "T-2", idempotency_key="parcel-1")
         again = fulfilment_sync.queue_shipment(uow, found.id, "T-2", idempotency_key="parcel-1")
@@ -576,3 +582,12 @@ def test_the_outbox_dispatch_command_sends_parcels_by_kind(
     assert "0 dispatched: nothing due" in outbox("dispatch", "--kind", "shopify.fulfilment").stdout
     listed = json.loads(outbox("list", "--status", "done", "--json").stdout)
     assert [m["payload"]["tracking_number"] for m in listed] == ["OBX-1"]
+
+
+def test_the_ship_command_refuses_an_empty_tracking_number(
+    cli: Callable[..., Any], taken_in: dict[str, str], factory: Any
+) -> None:
+    result = cli("ship", taken_in["order"], "--tracking", "")
+    assert result.exit_code == 2, result.output
+    with UnitOfWork(factory) as uow:
+        assert fulfilment_sync.list_shipments(uow, taken_in["order"]) == []

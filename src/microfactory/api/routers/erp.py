@@ -38,7 +38,13 @@ async def import_orders(request: Request, uow: Uow, caller: Caller) -> dict[str,
     orders = erp.parse(text, kind, active_catalogs(uow))
     results = erp.import_orders(uow, orders)
     summary = [
-        {"id": r.order.id, "external_id": r.order.external_id, "status": r.order.status, "created": r.created}
+        {
+            "id": r.order.id,
+            "external_id": r.order.external_id,
+            "status": r.order.status,
+            "created": r.created,
+            **({"refused": r.refused} if r.refused else {}),
+        }
         for r in results
     ]
     uow.commit()

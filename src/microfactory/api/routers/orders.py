@@ -31,8 +31,11 @@ MAX_OFFSET = 2**31 - 1
 async def create_order(body: OrderIn, request: Request, caller: Caller, response: Response) -> dict[str, Any]:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
-    Orders arriving together are written together (`orders.intake_queue`): one commit per burst.
+    The id is an idempotency key: other content under it is refused (409, naming what differs).
+    The shopify channel is written only by Shopify itself (422). Orders arriving together are
+    written together (`orders.intake_queue`): one commit per burst.
     """
+    service.check_client_channel(body.channel)
     view, created = await request.app.state.intake_queue.submit(body.to_new_order())
     if not created:
         response.status_code = status.HTTP_200_OK

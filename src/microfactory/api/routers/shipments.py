@@ -46,6 +46,9 @@ class ShipmentIn(BaseModel):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=120, description="default: order id and tracking number"
     )
+    override_reason: str | None = Field(
+        None, max_length=500, description="ship work that is not made yet, and why (audited)"
+    )
 
 
 @router.post(
@@ -56,8 +59,10 @@ def create_shipment(
 ) -> dict[str, Any]:
     """Queue a shipment for the store: 201 when new, 200 when the same key was queued before.
 
-    Lines that are not the order's, or quantities outside 1..the line's quantity, are refused (422,
-    each problem with its line); an order that did not come from Shopify is refused with 409.
+    Lines that are not the order's, or quantities outside 1..the line's quantity, or a blank tracking
+    number are refused (422, each problem named); an order that did not come from Shopify, work
+    that is not made (without `override_reason`) and a key used for another parcel are refused (409).
+    The parcel's lines move to shipped.
     """
     lines = (
         None
@@ -65,7 +70,15 @@ def create_shipment(
         else [fulfilment_sync.ShipmentLine(line.line_id, line.qty) for line in body.lines]
     )
     row, created = fulfilment_sync.queue_shipment(
-        uow, order_id, body.tracking_number, body.company, body.url, body.idempotency_key, lines
+        uow,
+        order_id,
+        body.tracking_number,
+        body.company,
+        body.url,
+        body.idempotency_key,
+        lines,
+        override_reason=body.override_reason,
+        actor=caller,
     )
     view = fulfilment_sync.shipment_view(row)
     uow.commit()

@@ -31,6 +31,8 @@ from microfactory.channels.shopify.fulfilment_send import (
     create_fulfillment,
 )
 from microfactory.channels.shopify.mapping import CHANNEL
+from microfactory.channels.shopify.shipment_request import ShipmentRequest, check_shipment
+from microfactory.channels.shopify.shipping import NotMade, ship_lines
 from microfactory.db.base import new_id
 from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.tables.orders import OrderRow
@@ -44,7 +46,8 @@ from microfactory.outbox.model import Backoff, MessageStatus
 from microfactory.outbox.store import enqueue
 from microfactory.problems import Problem
 
-__all__ = ["CREATE", "ORDER_STATE", "ShipmentMismatch"]  # re-exported from fulfilment_send for callers
+# re-exported for callers: from fulfilment_send, shipment_request and shipping
+__all__ = ["CREATE", "ORDER_STATE", "NotMade", "ShipmentMismatch", "ShipmentRequest"]
 
 KIND = "shopify.fulfilment"
 PENDING, SENT, FAILED, UNKNOWN = "pending", "sent", "failed", "unknown"
@@ -65,6 +68,10 @@ class NotAShopifyOrder(Conflict):
 
 class ShipmentRefused(Invalid):
     """The shipment's lines do not fit the order (unknown line, quantity out of range): nothing is queued."""
+
+
+class ShipmentDiffers(Conflict):
+    """The idempotency key was used before for another parcel."""
 
 
 @dataclass(frozen=True)
@@ -88,22 +95,30 @@ def queue_shipment(
     url: str | None = None,
     idempotency_key: str | None = None,
     lines: Sequence[ShipmentLine] | None = None,
+    *,
+    override_reason: str | None = None,
+    actor: str = "operator",
 ) -> Queued:
     """Record the parcel and its `shopify.fulfilment` outbox message in the caller's transaction,
     once per idempotency key within the order: the API answers 201 for a new shipment, 200 for a repeat.
 
     The default key holds the tracking number, so two parcels of one order are two shipments, and
-    sending the same parcel again is the same one. Lines are checked against the order here, so a
-    mistyped line id is refused to the caller at once instead of failing later in the worker.
+    sending the same parcel again is the same one; the same key with other content is a `Conflict`
+    naming the difference. The request is checked here (`check_shipment`), for the API and the CLI
+    alike, and lines against the order, so a mistyped line id is refused at once. The parcel's lines
+    move to shipped (`ship_lines`): their work must be made, unless a person gives `override_reason`.
     """
+    request = check_shipment(tracking_number, company, url, idempotency_key, override_reason)
     order = service.get_order(uow, order_id)
     if order.channel != CHANNEL:
         raise NotAShopifyOrder(f"order {order_id} came from {order.channel}, not from Shopify")
-    key = (idempotency_key or f"{order_id}:{tracking_number}")[:120]
+    key = (request.idempotency_key or f"{order_id}:{request.tracking_number}")[:120]
     existing = _shipment_by_key(uow, order.id, key)
     if existing is not None:
+        _check_same_shipment(existing, request, None if lines is None else _wanted(lines))
         return Queued(existing, False)
     stored_lines = None if lines is None else _stored_lines(order, lines)
+    ship_lines(uow, order, stored_lines, key, request.override_reason, actor)
     row = FulfilmentSyncRow(
         id=new_id("ffs"),
         idempotency_key=key,
@@ -112,9 +127,9 @@ def queue_shipment(
             order.attributes.get("admin_graphql_api_id") or f"gid://shopify/Order/{order.external_id}"
         ),
         order_name=order.name,
-        tracking_number=tracking_number[:120],
-        tracking_company=company,
-        tracking_url=url,
+        tracking_number=request.tracking_number,
+        tracking_company=request.company,
+        tracking_url=request.url,
         lines=stored_lines,
         status=PENDING,
         attempts=0,
@@ -130,6 +145,36 @@ def queue_shipment(
             raise
         return Queued(found, False)
     return Queued(row, True)
+
+
+def _wanted(lines: Sequence[ShipmentLine]) -> list[list[Any]]:
+    return [[line.line_id, line.qty] for line in lines]
+
+
+def _check_same_shipment(
+    row: FulfilmentSyncRow, request: ShipmentRequest, lines: list[list[Any]] | None
+) -> None:
+    """A repeat under a key must be the same parcel; otherwise name what differs (409).
+
+    A repeat may leave out the company or URL (it does not say otherwise); lines it names, or leaves
+    out, must be the parcel's.
+    """
+    stored = None if row.lines is None else [[entry["line_id"], entry["qty"]] for entry in row.lines]
+    found = [
+        f"{name}: {before!r} before, {now!r} now"
+        for name, before, now, optional in (
+            ("tracking_number", row.tracking_number, request.tracking_number, False),
+            ("company", row.tracking_company, request.company, True),
+            ("url", row.tracking_url, request.url, True),
+            ("lines", stored, lines, False),
+        )
+        if before != now and not (optional and now is None)
+    ]
+    if found:
+        raise ShipmentDiffers(
+            f"shipment {row.idempotency_key!r} was queued before ({row.id}) with other content: "
+            + "; ".join(found)
+        )
 
 
 def _shipment_by_key(uow: UnitOfWork, order_id: str, key: str) -> FulfilmentSyncRow | None:

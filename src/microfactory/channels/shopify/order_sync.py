@@ -3,7 +3,9 @@
 Webhooks arrive late, twice, or out of order (orders/paid before orders/create), and reconciliation
 replays orders the webhooks already brought. Every path goes through `sync_order`, which is
 idempotent: Shopify's `updated_at` is kept on the order and an older or equal payload changes
-nothing; a cancellation always wins (Shopify cannot undo one). Edits to lines whose work has not
+nothing; a cancellation always wins (Shopify cannot undo one): once a cancellation has come, the order
+keeps `cancelled_in_shopify` in its attributes and no later update re-opens it. The store's line set
+wins: a line the store's payload does not hold (one an API client invented) is withdrawn. Edits to lines whose work has not
 started cancel and re-take those lines; edits to started work are flagged for a person to decide.
 """
 
@@ -21,6 +23,7 @@ from microfactory.orders import service
 from microfactory.orders.model import LineStatus, NewOrderLine, OrderStatus
 
 ACTOR = "shopify"
+CANCELLED_MARK = "cancelled_in_shopify"  # kept on the order's attributes: a cancellation is final
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def sync_order(
     cancel = cancelled or mapped.cancelled_at is not None
     order = service.find_order(uow, CHANNEL, mapped.new.external_id)
     if order is None:
-        result = service.intake(uow, mapped.new, catalogs)
+        result = service.intake(uow, mapped.new, catalogs, same_content=False)
         order = result.order
         if result.created:
             if cancel:
@@ -54,6 +57,8 @@ def sync_order(
         _cancel(uow, order, mapped)
         _remember_update(order, mapped)
         return SyncOutcome(order.id, "cancelled")
+    if order.attributes.get(CANCELLED_MARK):
+        return SyncOutcome(order.id, "unchanged")  # Shopify cannot re-open a cancelled order
     stored = order.source_updated_at
     if stored is not None and (mapped.updated_at is None or mapped.updated_at <= stored):
         return SyncOutcome(order.id, "unchanged")
@@ -64,6 +69,8 @@ def sync_order(
 def _cancel(uow: UnitOfWork, order: OrderRow, mapped: ShopifyOrder) -> None:
     reason = f"cancelled in Shopify ({mapped.cancel_reason or 'no reason given'})"
     service.cancel_order(uow, order.id, reason, actor=ACTOR)
+    when = mapped.cancelled_at or mapped.updated_at
+    order.attributes = {**order.attributes, CANCELLED_MARK: when.isoformat() if when else True}
 
 
 def _remember_update(order: OrderRow, mapped: ShopifyOrder) -> None:
@@ -84,17 +91,14 @@ def _apply_update(uow: UnitOfWork, order: OrderRow, mapped: ShopifyOrder, catalo
     order.total_price = new.total_price if new.total_price is not None else order.total_price
     if any(new.ship_to.as_dict().values()):
         order.ship_to = new.ship_to.as_dict()
-    current = {
-        line.external_id: line
-        for line in order.lines
-        if line.external_id is not None and line.status != LineStatus.CANCELLED.value
-    }
+    live = [line for line in order.lines if line.status != LineStatus.CANCELLED.value]
+    current = {line.external_id: line for line in live if line.external_id is not None}
     wanted = {line.external_id: line for line in new.lines if line.external_id is not None}
     changes: list[str] = []
-    for external_id, line in current.items():
-        if external_id not in wanted:
-            service.withdraw_line(uow, order, line, "line item removed in Shopify", ACTOR)
-            changes.append(f"removed {external_id}")
+    for line in live:  # the store's line set wins: a line it does not hold is not ordered
+        if line.external_id is None or line.external_id not in wanted:
+            service.withdraw_line(uow, order, line, "line item not in the Shopify order", ACTOR)
+            changes.append(f"removed {line.external_id or line.id}")
     for external_id, wanted_line in wanted.items():
         existing = current.get(external_id)
         if existing is None:

@@ -1,0 +1,77 @@
+"""A parcel leaves: its order lines move to shipped, through `orders.transitions`.
+
+Only made work ships: a line whose work order is made goes made → packed → shipped; a line that
+needs no making (fulfilment only) ships at once. A line whose work is not made is refused
+(`NotMade`, naming each line and where its work stands) unless a person gives an override reason,
+which moves it straight to shipped (`transitions.override_line`) with the reason in its audit.
+Shipped work is never routed again (`network.service.withdraw` leaves started work alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from microfactory.db.tables.orders import OrderLineRow, OrderRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Conflict
+from microfactory.orders import service, transitions
+from microfactory.orders.lifecycle import LineStatus, WorkOrderStatus
+
+GONE = frozenset({LineStatus.SHIPPED.value, LineStatus.DELIVERED.value, LineStatus.CANCELLED.value})
+READY = frozenset({LineStatus.MADE.value, LineStatus.PACKED.value, LineStatus.FULFILMENT_ONLY.value})
+
+
+class NotMade(Conflict):
+    """A parcel names work that is not made yet, and no one gave an override reason."""
+
+
+def ship_lines(
+    uow: UnitOfWork,
+    order: OrderRow,
+    parcel_lines: Sequence[dict[str, Any]] | None,
+    shipment: str,
+    override_reason: str | None,
+    actor: str,
+) -> list[OrderLineRow]:
+    """Move the parcel's lines (all lines still open when it names none) to shipped; checked first."""
+    named = None if parcel_lines is None else {entry["line_id"] for entry in parcel_lines}
+    lines = [line for line in order.lines if line.status not in GONE and (named is None or line.id in named)]
+    waiting = [line for line in lines if not _ready(line)]
+    if waiting and override_reason is None:
+        shown = "; ".join(_where(line) for line in waiting)
+        raise NotMade(
+            f"order {order.id} has work that is not made: {shown} (give an override reason to ship it anyway)"
+        )
+    reason = f"shipped in parcel {shipment}"
+    for line in lines:
+        if _ready(line):
+            if line.status == LineStatus.MADE.value:
+                transitions.move_line(
+                    uow, line, LineStatus.PACKED, reason=reason, actor=actor, refresh_order=False
+                )
+            transitions.move_line(
+                uow, line, LineStatus.SHIPPED, reason=reason, actor=actor, refresh_order=False
+            )
+        else:
+            transitions.override_line(
+                uow, line, LineStatus.SHIPPED, reason=reason, actor=actor, override=override_reason or ""
+            )
+    service.refresh_status(uow, order, reason=reason, actor=actor)
+    return lines
+
+
+def _ready(line: OrderLineRow) -> bool:
+    """Made work (line made or packed, its work order made) and lines that need no making."""
+    if line.status == LineStatus.FULFILMENT_ONLY.value:
+        return True
+    work_order = line.work_order
+    made = work_order is not None and work_order.status == WorkOrderStatus.MADE.value
+    return made and line.status in READY
+
+
+def _where(line: OrderLineRow) -> str:
+    work_order = line.work_order
+    if work_order is None:
+        return f"line {line.id} is {line.status} and has no work order"
+    return f"line {line.id} is {line.status}, work order {work_order.id} is {work_order.status}"
