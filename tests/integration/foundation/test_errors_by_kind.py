@@ -114,8 +114,8 @@ def test_cli_unknown_order_exits_3_with_a_message_and_no_traceback(configured: P
     assert "Traceback" not in result.output and result.stdout == ""
 
 
-def test_cli_invalid_exits_2_with_every_problem(configured: Path, shared: Path) -> None:
-    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+def test_cli_invalid_exits_2_with_every_problem(configured: Path, examples: Path) -> None:
+    document = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     document["products"]["KP"]["bom"][0]["part"] = "HSG-TOPP"
     bad = configured / "bad.yaml"
     bad.write_text(yaml.safe_dump(document))
@@ -125,10 +125,10 @@ def test_cli_invalid_exits_2_with_every_problem(configured: Path, shared: Path) 
     assert "Traceback" not in result.output
 
 
-def test_cli_conflict_exits_4(configured: Path, shared: Path) -> None:
+def test_cli_conflict_exits_4(configured: Path, examples: Path) -> None:
     """Accepting an assignment that was declined: the rule refuses it."""
-    network = shared / "examples/network.yaml"
-    catalog = shared / "examples/catalog-keypad.yaml"
+    network = examples / "network.yaml"
+    catalog = examples / "catalog-keypad.yaml"
     assert runner.invoke(cli_app, ["catalog", "load", str(catalog)]).exit_code == 0
     assert runner.invoke(cli_app, ["network", "load", str(network)]).exit_code == 0
     from microfactory.cli.context import unit_of_work

@@ -19,14 +19,14 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli(database_url: str, shared: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli(database_url: str, examples: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The CLI on a fresh database with the keypad catalog loaded."""
     monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
     get_settings.cache_clear()
     context.container.cache_clear()
-    loaded = runner.invoke(app, ["catalog", "load", str(shared / "examples/catalog-keypad.yaml")])
+    loaded = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
     assert loaded.exit_code == 0, loaded.output
-    yield shared
+    yield examples
     context.engine().dispose()
     get_settings.cache_clear()
     context.container.cache_clear()
@@ -123,7 +123,7 @@ def test_work_orders_list_and_show(cli: Path, tmp_path: Path) -> None:
 def test_retry_attention_after_a_catalog_fix(cli: Path, tmp_path: Path) -> None:
     _import(tmp_path, ("KP", {"firmware": "silent"}), ("KP-XL", {}))
     assert _json("orders", "retry-attention")["released"] == 0
-    document = yaml.safe_load((cli / "examples/catalog-keypad.yaml").read_text())
+    document = yaml.safe_load((cli / "catalog-keypad.yaml").read_text())
     document["version"] = 2
     document["products"]["KP"]["options"]["firmware"]["values"].append("silent")
     fixed = tmp_path / "catalog-v2.yaml"

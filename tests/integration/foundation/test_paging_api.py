@@ -42,7 +42,7 @@ def test_lists_carry_their_total_and_the_next_page(api: TestClient) -> None:
     assert work_orders["total"] == 5 and len(work_orders["items"]) == 3 and work_orders["next"] == 3
 
 
-def test_needs_attention_is_paged_and_retried_after_a_catalog_fix(api: TestClient, shared: Path) -> None:
+def test_needs_attention_is_paged_and_retried_after_a_catalog_fix(api: TestClient, examples: Path) -> None:
     waiting = [_order(api, f"N-{n}", firmware="silent") for n in range(3)]
     unknown = api.post("/api/v1/orders", json={"external_id": "N-X", "lines": [{"product": "KP-XL"}]}).json()
     page = api.get("/api/v1/needs-attention", params={"limit": 2})
@@ -50,7 +50,7 @@ def test_needs_attention_is_paged_and_retried_after_a_catalog_fix(api: TestClien
     assert [line["order_id"] for line in page.json()] == [order["id"] for order in waiting[:2]]
     assert api.post("/api/v1/needs-attention/retry").json()["released"] == 0
 
-    document = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+    document = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     document["version"] = 2
     document["products"]["KP"]["options"]["firmware"]["values"].append("silent")
     assert api.post("/api/v1/catalogs", json=document).status_code == 201

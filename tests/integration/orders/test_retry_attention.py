@@ -18,8 +18,8 @@ from microfactory.orders.model import NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
 
-def _keypad(shared: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+def _keypad(examples: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     return document
 
 
@@ -37,8 +37,8 @@ def _retry(engine: Engine) -> service.RetryOutcome:
     return outcome
 
 
-def test_a_catalog_fix_releases_the_lines_it_fixes_and_only_once(engine: Engine, shared: Path) -> None:
-    document = _keypad(shared)
+def test_a_catalog_fix_releases_the_lines_it_fixes_and_only_once(engine: Engine, examples: Path) -> None:
+    document = _keypad(examples)
     with UnitOfWork.for_engine(engine) as uow:
         catalog_service.load_catalog(uow, document)
         uow.commit()
@@ -80,7 +80,7 @@ def test_a_catalog_fix_releases_the_lines_it_fixes_and_only_once(engine: Engine,
 
 
 def test_a_store_sku_unknown_at_intake_is_matched_after_the_catalog_is_loaded(
-    engine: Engine, shared: Path
+    engine: Engine, examples: Path
 ) -> None:
     line = NewOrderLine(
         qty=1,
@@ -94,7 +94,7 @@ def test_a_store_sku_unknown_at_intake_is_matched_after_the_catalog_is_loaded(
     assert _retry(engine).released == []  # no catalog yet: the SKU is still unknown
     with UnitOfWork.for_engine(engine) as uow:
         assert service.get_order(uow, order_id).lines[0].problems[0]["path"] == "line_items[0].sku"
-        catalog_service.load_catalog(uow, _keypad(shared))
+        catalog_service.load_catalog(uow, _keypad(examples))
         uow.commit()
     outcome = _retry(engine)
     assert [released.order_id for released in outcome.released] == [order_id]
@@ -107,10 +107,10 @@ def test_a_store_sku_unknown_at_intake_is_matched_after_the_catalog_is_loaded(
 
 
 @pytest.mark.postgres
-def test_two_retries_at_once_release_each_line_once(postgres_url: str, shared: Path) -> None:
+def test_two_retries_at_once_release_each_line_once(postgres_url: str, examples: Path) -> None:
     engine = make_engine(postgres_url)
     upgrade(engine)
-    document = _keypad(shared)
+    document = _keypad(examples)
     with UnitOfWork.for_engine(engine) as uow:
         catalog_service.load_catalog(uow, document)
         uow.commit()

@@ -23,10 +23,10 @@ from microfactory.orders.model import NewOrder, NewOrderLine
 
 
 @pytest.fixture
-def work_order_id(engine: Engine, shared: Path) -> str:
+def work_order_id(engine: Engine, examples: Path) -> str:
     """One released work order of a one-line order."""
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, read_catalog_file(shared / "examples/catalog-keypad.yaml"))
+        catalog_service.load_catalog(uow, read_catalog_file(examples / "catalog-keypad.yaml"))
         result = service.intake(uow, NewOrder("test", "T-1", (NewOrderLine(qty=1, product="KP"),)))
         work_order = result.order.lines[0].work_order
         assert work_order is not None

@@ -14,13 +14,13 @@ BERLIN = {"city": "Berlin", "country": "DE", "latitude": 52.52, "longitude": 13.
 
 
 @pytest.fixture
-def planned(client: TestClient, shared: Path) -> list[str]:
+def planned(client: TestClient, examples: Path) -> list[str]:
     """The example catalog and network, three keypads ordered from Berlin and routed: their work orders."""
     assert client.get("/api/v1/sites/berlin/plan").status_code == 404  # no network loaded yet
-    catalog = read_catalog_file(shared / "examples/catalog-keypad.yaml")
+    catalog = read_catalog_file(examples / "catalog-keypad.yaml")
     assert client.post("/api/v1/catalogs", json=catalog).status_code == 201
     assert (
-        client.post("/api/v1/network", json=read_network_file(shared / "examples/network.yaml")).status_code
+        client.post("/api/v1/network", json=read_network_file(examples / "network.yaml")).status_code
         == 201
     )
     work_orders = []

@@ -133,8 +133,8 @@ def test_int_qty_must_name_an_int_option(examples: Path) -> None:
     assert problems["products.KP.bom[3].qty"] == "option 'color' of product KP is not an int option"
 
 
-def test_inspection_checks_name_known_inspectors_and_product_options(shared: Path) -> None:
-    document = copy.deepcopy(example(shared))
+def test_inspection_checks_name_known_inspectors_and_product_options(examples: Path) -> None:
+    document = copy.deepcopy(example(examples))
     document["products"]["KP"]["inspection"] = {
         "checks": [
             {"inspector": "colour", "option": "color"},
