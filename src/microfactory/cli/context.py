@@ -14,7 +14,7 @@ from microfactory.config import get_settings
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Invalid
+from microfactory.errors import Invalid, MicrofactoryError
 
 # A pipe or a CI log gets wide tables too, rather than Rich's 80-column fallback.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -34,7 +34,7 @@ def unit_of_work() -> UnitOfWork:
     return UnitOfWork.for_engine(engine())
 
 
-def fail(error: Invalid | LookupError | ValueError) -> typer.Exit:
+def fail(error: MicrofactoryError | LookupError | ValueError) -> typer.Exit:
     """Print what went wrong (every problem, by place) to stderr; the command exits with 2."""
     if isinstance(error, Invalid):
         errors.print(f"[red]{error.summary}[/red]")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from microfactory.cli.context import console, fail, unit_of_work
 from microfactory.db.tables.orders import WorkOrderRow
-from microfactory.errors import Invalid
+from microfactory.errors import Conflict, Invalid
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
 from microfactory.network.document import NetworkError, build_network, read_network_file
@@ -68,11 +68,20 @@ def load(file: Path = FileArg) -> None:
     """Validate and store a network; it becomes the one work orders are routed over."""
     document, _ = _read(file)
     with unit_of_work() as uow:
-        result = service.load_network(uow, document)
+        try:
+            result = service.load_network(uow, document, actor="cli")
+        except Conflict as error:
+            raise fail(error) from error
         uow.commit()
-    state = "loaded" if result.created else "already loaded (unchanged)"
+    state = f"loaded as version {result.version}" if result.created else "already loaded (unchanged)"
     console.print(_summary(result.network))
     console.print(f"network {result.network.name} {state}")
+    for label, sites in (("sites added", result.added_sites), ("sites removed", result.removed_sites)):
+        if sites:
+            console.print(f"{label}: {', '.join(sites)}")
+    if result.created and result.version > 1:
+        moved = sum(len(outcome.work_order_ids) for outcome in result.rerouted)
+        console.print(f"{moved} work orders re-routed")
 
 
 @app.command()

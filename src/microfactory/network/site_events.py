@@ -23,7 +23,6 @@ from microfactory.network import service
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
-from microfactory.orders.model import WorkOrderStatus
 from microfactory.problems import Problem
 
 EventKind = Literal["machine_down", "machine_up", "site_closed", "site_open", "stock_count"]
@@ -145,18 +144,9 @@ def _reroute_impossible(
 ) -> list[service.RoutingOutcome]:
     """Withdraw what the site cannot make any more (newest first for stock) and route it again."""
     ctx = current(uow)
-    movable = [
-        row
-        for row in active_assignments(uow, ctx.row.name, site_id)
-        if _work_order(uow, row).status == WorkOrderStatus.ASSIGNED.value
-    ]
-    withdrawn: list[AssignmentRow] = []
-    reasons: dict[str, str] = {}
-    for row in movable:
-        why = ctx.router.equipment_reasons(site_id, demand_of(_work_order(uow, row), None))
-        if why:
-            withdrawn.append(row)
-            reasons[row.id] = "; ".join(why)
+    movable = service.movable(uow, ctx.row.name, site_id)
+    reasons = service.cannot_make(uow, ctx, site_id, movable)
+    withdrawn = [row for row in movable if row.id in reasons]
     if event.kind == "stock_count" and event.part is not None:
         available = ctx.router.states[site_id].available.get(event.part, Decimal(0))
         for row in reversed(movable):
@@ -169,11 +159,7 @@ def _reroute_impossible(
                 withdrawn.append(row)
                 reasons[row.id] = f"stock: {event.part} counted {event.qty}, not enough for the work offered"
                 available += held
-    ids: list[str] = []
-    for row in withdrawn:
-        if row.status in ("offered", "accepted"):
-            ids += service.withdraw(uow, [row], "released", f"re-routed: {reasons[row.id]}", actor, now)
-    return service.route_work_orders(uow, ids, now=now, actor=actor) if ids else []
+    return service.reroute(uow, withdrawn, reasons, now, actor)
 
 
 def _work_order(uow: UnitOfWork, row: AssignmentRow) -> WorkOrderRow:
