@@ -300,6 +300,16 @@ def decline(
         )
 
 
+def _day(text: str | None) -> date | None:
+    """`--date` as a calendar day; a day that does not exist is named, not a traceback."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD", param_hint="--date") from None
+
+
 @app.command()
 def event(
     kind: str = typer.Argument(..., help=" | ".join(site_events.EVENT_KINDS)),
@@ -317,7 +327,7 @@ def event(
         kind,
         site,
         machine,
-        date.fromisoformat(day) if day else None,
+        _day(day),
         part,
         Decimal(str(qty)) if qty is not None else None,
         reason,

@@ -13,6 +13,7 @@ from microfactory.channels import erp
 from microfactory.cli.context import console, errors, fail, unit_of_work
 from microfactory.orders import service
 from microfactory.orders.views import order_view
+from microfactory.text_files import read_text
 
 app = typer.Typer(help="Orders: import from an ERP, list, show, needs attention.", no_args_is_help=True)
 
@@ -26,7 +27,8 @@ def import_file(
     kind = file_format or ("json" if file.suffix.lower() == ".json" else "csv")
     with unit_of_work() as uow:
         try:
-            orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
+            text = read_text(file, "order", erp.OrderFileError, encoding="utf-8-sig")
+            orders = erp.parse(text, kind, active_catalogs(uow))
         except erp.OrderFileError as error:
             raise fail(error) from error
         results = erp.import_orders(uow, orders)
