@@ -31,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, _TooLarge):  # FastAPI read the body and met the size limit
+            return too_large(exc.__cause__.limit)
         unreadable = _unreadable_body(exc)
         if unreadable is not None:
             return JSONResponse(
@@ -93,7 +95,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -102,14 +104,21 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(
-            error_body(f"request body is larger than the limit of {self.max_bytes} bytes"), status_code=413
-        )
-        await response({"type": "http"}, _nothing, send)
+        await too_large(self.max_bytes)({"type": "http"}, _nothing, send)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        error_body(f"request body is larger than the limit of {limit} bytes"), status_code=413
+    )
 
 
 class _TooLarge(Exception):
-    pass
+    """Raised while the application reads a body past the limit; answered 413 wherever it surfaces."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
 
 
 async def _nothing() -> Message:

@@ -277,3 +277,14 @@ def test_anonymous_request_gets_401_before_input_checks(client: TestClient) -> N
     anonymous = TestClient(client.app)
     response = anonymous.get("/api/v1/orders", params={"status": "a\x00"})
     assert_error(response, 401)
+
+
+def test_an_oversized_chunked_body_gets_413_like_the_webhook(api: TestClient) -> None:
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b" " * 65_536  # 2.5 MB, no Content-Length: the limit is found while reading
+
+    response = api.post("/api/v1/orders", content=chunks(), headers={"Content-Type": "application/json"})
+    body = assert_error(response, 413)
+    assert "larger than the limit" in body["error"]
+    assert order_count(api) == 0
