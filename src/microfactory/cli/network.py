@@ -144,13 +144,26 @@ def _weights(
 ) -> RoutingWeights | None:
     if all(v is None for v in (distance, load, cost, promise)):
         return None
-    base = RoutingWeights()
-    return RoutingWeights(
-        base.distance if distance is None else distance,
-        base.load if load is None else load,
-        base.cost if cost is None else cost,
-        base.promise if promise is None else promise,
-    )
+    return _override(RoutingWeights(), distance, load, cost, promise)
+
+
+def _override(
+    base: RoutingWeights,
+    distance: float | None,
+    load: float | None,
+    cost: float | None,
+    promise: float | None,
+) -> RoutingWeights:
+    """The weights given on top of `base`; exit 2 naming each weight that is not finite and >= 0."""
+    try:
+        return RoutingWeights(
+            base.distance if distance is None else distance,
+            base.load if load is None else load,
+            base.cost if cost is None else cost,
+            base.promise if promise is None else promise,
+        )
+    except Invalid as error:
+        raise fail(error) from error
 
 
 @app.command()
@@ -255,15 +268,7 @@ def weights(
             ctx = current(uow)
             stored = ctx.router.weights
             if any(v is not None for v in (distance, load_weight, cost, promise)):
-                stored = service.set_weights(
-                    uow,
-                    RoutingWeights(
-                        stored.distance if distance is None else distance,
-                        stored.load if load_weight is None else load_weight,
-                        stored.cost if cost is None else cost,
-                        stored.promise if promise is None else promise,
-                    ),
-                )
+                stored = service.set_weights(uow, _override(stored, distance, load_weight, cost, promise))
                 uow.commit()
         except LookupError as error:
             raise fail(error) from error

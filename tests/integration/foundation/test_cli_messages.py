@@ -85,3 +85,14 @@ def test_export_to_a_folder_that_cannot_be_written_stops_before_solving(configur
     )
     assert "plans" in output
     assert time.monotonic() - started < 20  # refused before the solver ran its 30 seconds
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e400"])
+@pytest.mark.parametrize("command", ["weights", "route"])
+def test_a_weight_that_is_not_a_finite_number_of_at_least_0_is_refused(
+    configured: Path, command: str, value: str
+) -> None:
+    extra = ["--all"] if command == "route" else []
+    _refused(["network", command, *extra, f"--distance={value}"], "distance")
+    shown = runner.invoke(app, ["network", "weights"])
+    assert shown.output.strip() == "distance 1, load 1, cost 1, promise 1"

@@ -288,3 +288,12 @@ def test_an_oversized_chunked_body_gets_413_like_the_webhook(api: TestClient) ->
     body = assert_error(response, 413)
     assert "larger than the limit" in body["error"]
     assert order_count(api) == 0
+
+
+@pytest.mark.parametrize("value", [b"Infinity", b"NaN", b"-1", b"1e400"])
+def test_a_weight_that_is_not_finite_is_refused_by_name(api: TestClient, value: bytes) -> None:
+    weights = b'{"distance": 1, "load": 1, "cost": ' + value + b', "promise": 1}'
+    stored = api.put("/api/v1/network/weights", content=weights, headers={"Content-Type": "application/json"})
+    assert_error(stored, 422, "cost")
+    per_call = post_raw(api, "/api/v1/work-orders/route", b'{"weights": ' + weights + b"}")
+    assert_error(per_call, 422, "weights.cost")
