@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,13 +21,13 @@ def error_body(message: str, problems: list[dict[str, str]] | None = None) -> di
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for error in exc.errors():
-            location = [str(part) for part in error.get("loc", ()) if part != "body"]
-            problems.append({"path": ".".join(location), "message": str(error.get("msg", "invalid"))})
+        errors = exc.errors()
+        problems = [_problem(error, exc.body) for error in errors]
         message = "the request body is not valid"
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        if any(e.get("type") == "json_invalid" for e in errors):
             message = "the request body is not valid JSON"
+        elif errors and all(e.get("loc", ("",))[0] == "query" for e in errors):
+            message = "the query parameters are not valid"
         return JSONResponse(error_body(message, problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -51,6 +52,26 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LookupError)
     async def not_found(_: Request, exc: LookupError) -> JSONResponse:
         return JSONResponse(error_body(str(exc).strip("'\"")), status_code=404)
+
+
+def _problem(error: Mapping[str, Any], body: object) -> dict[str, str]:
+    """A validation error as a problem: its place without the `body` prefix (`lines.0.qty`);
+    `body` for the body as a whole (missing, or not JSON: then the line and column)."""
+    if error.get("type") == "json_invalid":
+        return {"path": "body", "message": _json_message(error, body)}
+    location = [str(part) for part in error.get("loc", ()) if part != "body"]
+    return {"path": ".".join(location) or "body", "message": str(error.get("msg", "invalid"))}
+
+
+def _json_message(error: Mapping[str, Any], body: object) -> str:
+    """`Expecting value at line 3, column 13`: FastAPI gives only the character position."""
+    reason = str((error.get("ctx") or {}).get("error", "JSON decode error"))
+    position = error.get("loc", ("body", None))[-1]
+    if not isinstance(body, str) or not isinstance(position, int):
+        return reason
+    line = body.count("\n", 0, position) + 1
+    column = position - (body.rfind("\n", 0, position) + 1) + 1
+    return f"{reason} at line {line}, column {column}"
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> dict[str, str] | None:

@@ -297,3 +297,25 @@ def test_a_weight_that_is_not_finite_is_refused_by_name(api: TestClient, value: 
     assert_error(stored, 422, "cost")
     per_call = post_raw(api, "/api/v1/work-orders/route", b'{"weights": ' + weights + b"}")
     assert_error(per_call, 422, "weights.cost")
+
+
+def test_malformed_json_names_line_and_column_not_a_position(api: TestClient) -> None:
+    raw = b'{\n  "external_id": "x",\n  "lines": [}\n}'
+    body = assert_error(post_raw(api, "/api/v1/orders", raw), 422, "body", "line 3, column 13")
+    assert body["error"] == "the request body is not valid JSON"
+
+
+def test_bad_query_parameters_are_called_query_parameters(api: TestClient) -> None:
+    body = assert_error(api.get("/api/v1/orders", params={"limit": "many"}), 422, "query.limit")
+    assert body["error"] == "the query parameters are not valid"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/work-orders"])
+def test_an_unknown_status_filter_is_refused(api: TestClient, path: str) -> None:
+    assert_error(api.get(path, params={"status": "bogus"}), 422, "query.status", "cancelled")
+
+
+def test_cancel_without_a_body_names_the_body(api: TestClient) -> None:
+    created = api.post("/api/v1/orders", json=order_body("to-cancel"))
+    assert created.status_code == 201
+    assert_error(api.post(f"/api/v1/orders/{created.json()['id']}/cancel"), 422, "body", "required")

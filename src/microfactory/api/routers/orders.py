@@ -10,6 +10,7 @@ from microfactory.api.auth import Caller
 from microfactory.api.deps import Uow
 from microfactory.api.schemas import Cancellation, LineCorrection, OrderIn
 from microfactory.orders import audit, service
+from microfactory.orders.model import OrderStatus, WorkOrderStatus
 from microfactory.orders.views import line_view, order_view, work_order_view
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -36,7 +37,7 @@ def list_orders(
     caller: Caller,
     channel: str | None = None,
     external_id: str | None = None,
-    status_: str | None = Query(None, alias="status"),
+    status_: OrderStatus | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
@@ -44,7 +45,8 @@ def list_orders(
     if external_id is not None:
         found = service.find_order(uow, channel or "api", external_id)
         return [order_view(found)] if found is not None else []
-    return [order_view(o) for o in service.list_orders(uow, status_, channel, limit, offset)]
+    status_filter = status_.value if status_ is not None else None
+    return [order_view(o) for o in service.list_orders(uow, status_filter, channel, limit, offset)]
 
 
 @router.get("/orders/{order_id}")
@@ -106,13 +108,14 @@ def needs_attention(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
 def list_work_orders(
     uow: Uow,
     caller: Caller,
-    status_: str | None = Query(None, alias="status"),
+    status_: WorkOrderStatus | None = Query(None, alias="status"),
     site: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     """Work orders, filtered by status and site, oldest first."""
-    return [work_order_view(wo) for wo in service.list_work_orders(uow, status_, site, limit, offset)]
+    status_filter = status_.value if status_ is not None else None
+    return [work_order_view(wo) for wo in service.list_work_orders(uow, status_filter, site, limit, offset)]
 
 
 @router.get("/work-orders/{work_order_id}")
