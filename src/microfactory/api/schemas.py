@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from microfactory.catalog.bridge import MAX_LINE_QTY
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
 
 
@@ -31,7 +32,7 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: str = Field(..., min_length=1, max_length=120)
-    qty: int = Field(1, ge=1, le=10_000, strict=True)  # `true`, 2.0 or "3" are not quantities
+    qty: int = Field(1, ge=1, le=MAX_LINE_QTY, strict=True)  # `true`, 2.0 or "3" are not quantities
     options: dict[str, Any] = Field(default_factory=dict)
     external_id: str | None = Field(None, max_length=120)
     # the column is NUMERIC(14, 4): refuse what it cannot hold instead of failing or rounding
@@ -77,7 +78,7 @@ class LineCorrection(BaseModel):
 
     product: str | None = Field(None, min_length=1, max_length=120)
     options: dict[str, Any] | None = None
-    qty: int | None = Field(None, ge=1, le=10_000, strict=True)
+    qty: int | None = Field(None, ge=1, le=MAX_LINE_QTY, strict=True)
 
 
 class Cancellation(BaseModel):

@@ -59,6 +59,9 @@ def parse_time(value: object) -> datetime | None:
 def order_id(payload: Mapping[str, Any]) -> str:
     """The store's order id as text; `PayloadError` when there is none."""
     raw = payload.get("id")
+    if isinstance(raw, float):  # orjson reads an integer past 64 bits as a float
+        message = f"the order id {raw!r} is not a whole number of at most 64 bits, as Shopify sends"
+        raise PayloadError("not a Shopify order", [Problem("id", message)])
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip():
         raise PayloadError("not a Shopify order", [Problem("id", "the order has no id")])
     return str(raw).strip()[:120]
