@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microfactory.errors import Conflict, Invalid
+from microfactory.errors import Conflict, Invalid, NotFound
 
 
 def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -44,6 +44,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def problems_error(_: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def not_found_error(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(error_body(exc.message), status_code=404)
 
     @app.exception_handler(Conflict)
     async def conflict(_: Request, exc: Conflict) -> JSONResponse:

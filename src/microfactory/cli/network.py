@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from microfactory.cli.context import console, fail, unit_of_work
 from microfactory.db.tables.orders import WorkOrderRow
-from microfactory.errors import Conflict, Invalid
+from microfactory.errors import Conflict, Invalid, NotFound
 from microfactory.network import service, site_events
 from microfactory.network.demand import RoutingWeights
 from microfactory.network.document import NetworkError, build_network, read_network_file
@@ -223,7 +223,7 @@ def explain(
     with unit_of_work() as uow:
         try:
             view = routing_view(uow, work_order)
-        except LookupError as error:
+        except (LookupError, NotFound) as error:
             raise fail(error) from error
     if as_json:
         print(json.dumps(view, ensure_ascii=False, default=str))

@@ -14,12 +14,14 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from microfactory.catalog.service import active_catalogs
 from microfactory.db.base import utcnow
 from microfactory.db.tables.network import AssignmentRow, MachineRow, SiteRow, StockRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid
 from microfactory.network import service
+from microfactory.network.model import Network
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
@@ -64,7 +66,11 @@ def apply_event(
         raise EventError("unknown site", [Problem("site", f"no site '{event.site}' in {ctx.network.name}")])
     session = uow.session
     if event.kind in ("machine_down", "machine_up"):
-        machine = site.machine(event.machine or "")
+        if not event.machine:
+            raise EventError(
+                f"{event.kind} needs a machine", [Problem("machine", f"{event.kind} needs a machine id")]
+            )
+        machine = site.machine(event.machine)
         if machine is None:
             raise EventError(
                 "unknown machine", [Problem("machine", f"no machine '{event.machine}' at {site.id}")]
@@ -79,6 +85,7 @@ def apply_event(
     elif event.kind in ("site_closed", "site_open"):
         _open_or_close(uow, ctx.row.id, site.id, event)
     elif event.kind == "stock_count":
+        _known_part(uow, ctx.network, event.part)
         _count(uow, ctx.row.id, site.id, event, now)
     else:  # pragma: no cover - the Literal rules it out
         raise EventError("unknown event", [Problem("kind", f"not one of {', '.join(EVENT_KINDS)}")])
@@ -122,6 +129,18 @@ def _open_or_close(uow: UnitOfWork, network_id: int, site_id: str, event: SiteEv
     else:
         row.open = event.kind == "site_open"
     row.note = event.reason
+
+
+def _known_part(uow: UnitOfWork, network: Network, part: str | None) -> None:
+    """A count names a part a catalog or the network's stock knows; a typo would count a new part."""
+    if part is None or any(part in site.stock for site in network.sites.values()):
+        return
+    if any(catalog.parts.get(part) is not None for catalog in active_catalogs(uow).catalogs):
+        return
+    raise EventError(
+        "unknown part",
+        [Problem("part", f"no part '{part}' in the loaded catalogs or the stock of {network.name}")],
+    )
 
 
 def _count(uow: UnitOfWork, network_id: int, site_id: str, event: SiteEvent, now: datetime) -> None:

@@ -96,3 +96,9 @@ def test_a_weight_that_is_not_a_finite_number_of_at_least_0_is_refused(
     _refused(["network", command, *extra, f"--distance={value}"], "distance")
     shown = runner.invoke(app, ["network", "weights"])
     assert shown.output.strip() == "distance 1, load 1, cost 1, promise 1"
+
+
+def test_explain_an_unknown_work_order_and_machine_down_without_a_machine(configured: Path) -> None:
+    _refused(["network", "explain", "wo_nope"], "no such work order")
+    output = _refused(["network", "event", "machine_down", "berlin"], "needs a machine")
+    assert "None" not in output
