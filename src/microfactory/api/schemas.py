@@ -5,10 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from microfactory.catalog.bridge import MAX_LINE_QTY
+from microfactory.orders import iso_codes
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
+
+
+def _checked(value: str | None, problem: str | None) -> str | None:
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class AddressIn(BaseModel):
@@ -26,6 +33,11 @@ class AddressIn(BaseModel):
     # strict: `false` or "52.5" must not quietly become a coordinate the router trusts
     latitude: float | None = Field(None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(None, ge=-180, le=180, strict=True)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _checked(value, iso_codes.country_problem(value)) or ""
 
 
 class OrderLineIn(BaseModel):
@@ -50,6 +62,16 @@ class OrderIn(BaseModel):
     email: str | None = Field(None, max_length=320)
     currency: str | None = Field(None, min_length=3, max_length=3)
     allow_split: bool = Field(False, strict=True)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return _checked(value, iso_codes.currency_problem(value or ""))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _checked(value, iso_codes.email_problem(value or ""))
 
     def to_new_order(self) -> NewOrder:
         return NewOrder(

@@ -319,3 +319,27 @@ def test_cancel_without_a_body_names_the_body(api: TestClient) -> None:
     created = api.post("/api/v1/orders", json=order_body("to-cancel"))
     assert created.status_code == 201
     assert_error(api.post(f"/api/v1/orders/{created.json()['id']}/cancel"), 422, "body", "required")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("ship_to", {"country": "ZZ"}, "ship_to.country"),
+        ("currency", "XYZ", "currency"),
+        ("email", "not-an-email@", "email"),
+        ("email", "two@at@example.com", "email"),
+    ],
+    ids=["country", "currency", "email-no-domain", "email-two-ats"],
+)
+def test_codes_and_emails_that_do_not_exist_are_refused(
+    api: TestClient, field: str, value: Any, where: str
+) -> None:
+    assert_error(
+        api.post("/api/v1/orders", json={**order_body("codes"), field: value}),
+        422,
+        where,
+        value if isinstance(value, str) else "ZZ",
+    )
+    good = {**order_body("good"), "currency": "eur", "email": "ana@example.com", "ship_to": {"country": "fr"}}
+    created = api.post("/api/v1/orders", json=good)
+    assert created.status_code == 201, created.text
