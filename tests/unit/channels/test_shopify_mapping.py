@@ -112,3 +112,10 @@ def test_an_id_too_large_for_64_bits_is_named_not_called_missing(keypad: Catalog
     [problem] = refused.value.problems
     assert problem.path == "id"
     assert "no id" not in problem.message and "whole number" in problem.message
+
+
+def test_a_superscript_digit_is_not_a_quantity(payload: dict[str, Any], keypad: Catalog) -> None:
+    payload["line_items"][0]["quantity"] = "²"  # str.isdigit() says yes; int() says no
+    payload["line_items"][0].pop("current_quantity", None)
+    mapped = map_order(payload, CatalogSet((keypad,)))
+    assert any("not a whole number" in p.message for p in mapped.new.lines[0].problems)

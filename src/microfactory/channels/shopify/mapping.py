@@ -200,7 +200,7 @@ def _quantity(item: Mapping[str, Any], path: str, problems: list[Problem]) -> in
         return 0
     if isinstance(raw, int):
         number = raw
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 6:
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 6:
         number = int(raw.strip())
     elif isinstance(raw, float) and raw.is_integer():
         number = int(raw)
