@@ -9,6 +9,7 @@ import yaml
 
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
+from microfactory.text_files import read_text
 
 
 def parse_mapping(text: str, source: str, kind: str, error: type[Invalid]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def parse_mapping(text: str, source: str, kind: str, error: type[Invalid]) -> di
 
 
 def read_mapping(path: str | Path, kind: str, error: type[Invalid]) -> dict[str, Any]:
-    return parse_mapping(Path(path).read_text(encoding="utf-8"), str(path), kind, error)
+    return parse_mapping(read_text(path, kind, error), str(path), kind, error)
 
 
 def is_number(value: object) -> TypeGuard[int | float]:

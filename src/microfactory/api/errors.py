@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,17 +60,19 @@ def answer(error: MicrofactoryError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for error in exc.errors():
-            location = [str(part) for part in error.get("loc", ()) if part != "body"]
-            problems.append({"path": ".".join(location), "message": str(error.get("msg", "invalid"))})
+        errors = exc.errors()
+        problems = [_problem(error, exc.body) for error in errors]
         message = "the request body is not valid"
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        if any(e.get("type") == "json_invalid" for e in errors):
             message = "the request body is not valid JSON"
+        elif errors and all(e.get("loc", ("",))[0] == "query" for e in errors):
+            message = "the query parameters are not valid"
         return JSONResponse(error_body(message, problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, _TooLarge):  # FastAPI read the body and met the size limit
+            return too_large(exc.__cause__.limit)
         unreadable = _unreadable_body(exc)
         if unreadable is not None:
             return JSONResponse(
@@ -88,6 +91,26 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("internal error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
         body = {**error_body("internal error"), "reference": reference}
         return JSONResponse(body, status_code=500)
+
+
+def _problem(error: Mapping[str, Any], body: object) -> dict[str, str]:
+    """A validation error as a problem: its place without the `body` prefix (`lines.0.qty`);
+    `body` for the body as a whole (missing, or not JSON: then the line and column)."""
+    if error.get("type") == "json_invalid":
+        return {"path": "body", "message": _json_message(error, body)}
+    location = [str(part) for part in error.get("loc", ()) if part != "body"]
+    return {"path": ".".join(location) or "body", "message": str(error.get("msg", "invalid"))}
+
+
+def _json_message(error: Mapping[str, Any], body: object) -> str:
+    """`Expecting value at line 3, column 13`: FastAPI gives only the character position."""
+    reason = str((error.get("ctx") or {}).get("error", "JSON decode error"))
+    position = error.get("loc", ("body", None))[-1]
+    if not isinstance(body, str) or not isinstance(position, int):
+        return reason
+    line = body.count("\n", 0, position) + 1
+    column = position - (body.rfind("\n", 0, position) + 1) + 1
+    return f"{reason} at line {line}, column {column}"
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> dict[str, str] | None:
@@ -132,7 +155,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -141,14 +164,21 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(
-            error_body(f"request body is larger than the limit of {self.max_bytes} bytes"), status_code=413
-        )
-        await response({"type": "http"}, _nothing, send)
+        await too_large(self.max_bytes)({"type": "http"}, _nothing, send)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        error_body(f"request body is larger than the limit of {limit} bytes"), status_code=413
+    )
 
 
 class _TooLarge(Exception):
-    pass
+    """Raised while the application reads a body past the limit; answered 413 wherever it surfaces."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
 
 
 async def _nothing() -> Message:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from microfactory.catalog.bridge import MAX_LINE_QTY
+from microfactory.orders import iso_codes
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
+
+
+def _checked(value: str | None, problem: str | None) -> str | None:
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class AddressIn(BaseModel):
@@ -26,12 +34,17 @@ class AddressIn(BaseModel):
     latitude: float | None = Field(None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(None, ge=-180, le=180, strict=True)
 
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return _checked(value, iso_codes.country_problem(value)) or ""
+
 
 class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: str = Field(..., min_length=1, max_length=120)
-    qty: int = Field(1, ge=1, le=10_000, strict=True)  # `true`, 2.0 or "3" are not quantities
+    qty: int = Field(1, ge=1, le=MAX_LINE_QTY, strict=True)  # `true`, 2.0 or "3" are not quantities
     options: dict[str, Any] = Field(default_factory=dict)
     external_id: str | None = Field(None, max_length=120)
     # the column is NUMERIC(14, 4): refuse what it cannot hold instead of failing or rounding
@@ -49,6 +62,16 @@ class OrderIn(BaseModel):
     email: str | None = Field(None, max_length=320)
     currency: str | None = Field(None, min_length=3, max_length=3)
     allow_split: bool = Field(False, strict=True)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return _checked(value, iso_codes.currency_problem(value or ""))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _checked(value, iso_codes.email_problem(value or ""))
 
     def to_new_order(self) -> NewOrder:
         return NewOrder(
@@ -77,7 +100,7 @@ class LineCorrection(BaseModel):
 
     product: str | None = Field(None, min_length=1, max_length=120)
     options: dict[str, Any] | None = None
-    qty: int | None = Field(None, ge=1, le=10_000, strict=True)
+    qty: int | None = Field(None, ge=1, le=MAX_LINE_QTY, strict=True)
 
 
 class Cancellation(BaseModel):

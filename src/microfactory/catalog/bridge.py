@@ -43,6 +43,10 @@ def configuration_key(catalog: str, product: str, options: Mapping[str, OptionVa
     return f"{product}-{digest}"
 
 
+MAX_LINE_QTY = 10_000
+"""The most units one order line may ask for: translate, the API and ERP import all refuse more."""
+
+
 def translate(catalog: Catalog, product_id: str, options: Mapping[str, object], qty: int = 1) -> Translation:
     """Translate one order line; raises `TranslationError` with every problem when it cannot."""
     product = catalog.products.get(product_id)
@@ -52,8 +56,10 @@ def translate(catalog: Catalog, product_id: str, options: Mapping[str, object], 
             [Problem("product", f"unknown product '{product_id}' in catalog {catalog.name}")],
         )
     resolved, problems = resolve_options(product, options)
-    if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-        problems.append(Problem("qty", f"quantity must be a whole number of at least 1, not {qty!r}"))
+    if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_LINE_QTY:
+        problems.append(
+            Problem("qty", f"quantity must be a whole number between 1 and {MAX_LINE_QTY}, not {qty!r}")
+        )
     if problems:
         raise TranslationError(f"invalid options for {product.sku}", problems)
     return translate_resolved(catalog, product, resolved, qty)

@@ -31,9 +31,14 @@ MAX_EXPANSIONS = 2000
 class CrossCheck:
     """Checks what only a product gives meaning to: option references, materials, sub-assembly cycles."""
 
-    def __init__(self, catalog: Catalog, problems: list[Problem]) -> None:
+    def __init__(
+        self, catalog: Catalog, problems: list[Problem], broken: Mapping[str, set[str]] | None = None
+    ) -> None:
+        """`broken`: by product, options declared with problems of their own (already reported),
+        which references may name without being called undefined."""
         self.catalog = catalog
         self.problems = problems
+        self.broken = broken or {}
 
     def run(self) -> None:
         for sku, product in self.catalog.products.items():
@@ -106,6 +111,8 @@ class CrossCheck:
             self.error(path, f"option '{name}' of product {sku} is not an int option")
 
     def undefined(self, path: str, name: str, sku: str) -> None:
+        if name in self.broken.get(sku, set()):
+            return
         self.error(path, f"option '{name}' is referenced but not defined by product {sku}")
 
     def check_condition(

@@ -83,6 +83,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.broken_options: dict[str, set[str]] = {}  # by product: options with problems of their own
 
     def error(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -113,10 +114,9 @@ class _Builder:
             {str(sku): self.product(str(sku), raw, part_ids) for sku, raw in raw_products.items()}
         )
         catalog = Catalog(str(name), version if isinstance(version, int) else 0, materials, parts, products)
-        if self.problems:
-            return None
-        CrossCheck(catalog, self.problems).run()
-        return catalog
+        # Cross-checks run on what could be built, so that every problem is found in one pass.
+        CrossCheck(catalog, self.problems, self.broken_options).run()
+        return None if self.problems else catalog
 
     def materials(self, raw: Mapping[str, Any]) -> IdIndex[Material]:
         result: dict[str, Material] = {}
@@ -300,7 +300,8 @@ class _Builder:
         if not bom and not routing and not stocked:
             self.error(path, "a product needs a bom or a routing (or stocked: true)")
         valid = {name: option for name, option in options.items() if option is not None}
-        shopify = self.shopify(spec.get("shopify"), f"{path}.shopify", valid)
+        self.broken_options[sku] = set(options) - set(valid)
+        shopify = self.shopify(spec.get("shopify"), f"{path}.shopify", options)
         checks, problems = inspection_checks(spec.get("inspection"), f"{path}.inspection", options)
         self.problems.extend(problems)
         return Product(sku, str(spec.get("name", sku)), valid, bom, routing, shopify, stocked, checks)
@@ -366,7 +367,11 @@ class _Builder:
             return None
         return OptionSpec(name, "int", min=low, max=high)
 
-    def shopify(self, raw: object, path: str, options: Mapping[str, OptionSpec]) -> ShopifyMapping | None:
+    def shopify(
+        self, raw: object, path: str, declared: Mapping[str, OptionSpec | None]
+    ) -> ShopifyMapping | None:
+        """The SKU pattern and properties; options declared with problems of their own are known."""
+        options = {name: option for name, option in declared.items() if option is not None}
         if raw is None:
             return None
         spec = self.mapping(raw, path)
@@ -375,11 +380,11 @@ class _Builder:
             self.error(f"{path}.sku", "a SKU pattern (text) is required")
             return None
         for name in placeholders(sku):
-            if name not in options:
+            if name not in declared:
                 self.error(f"{path}.sku", f"option '{name}' is referenced but not defined")
         properties = self.mapping(spec.get("properties"), f"{path}.properties")
         for prop, option in properties.items():
-            if option not in options:
+            if option not in declared:
                 self.error(f"{path}.properties.{prop}", f"option '{option}' is referenced but not defined")
         regex = sku_regex(sku, options)
         return ShopifyMapping(sku, {str(k): str(v) for k, v in properties.items()}, regex)

@@ -18,10 +18,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from microfactory.catalog.bridge import MAX_LINE_QTY
 from microfactory.catalog.sku import SkuMatcher
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -37,6 +38,10 @@ SHIP_TO_FIELDS = (
     "latitude", "longitude",
 )  # fmt: skip
 TRUE = {"1", "true", "yes", "y"}
+KNOWN_COLUMNS = frozenset(
+    {"order_id", "line_id", "product", "sku", "qty", "email", "name", "currency", "allow_split"}
+    | {f"ship_to_{name}" for name in SHIP_TO_FIELDS}
+)
 
 
 class OrderFileError(Invalid):
@@ -63,29 +68,78 @@ def parse(content: str, kind: str, catalogs: SkuMatcher) -> list[NewOrder]:
 
 
 def parse_csv(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""))
+    """Orders from CSV; a row whose cells cannot all be placed (an extra cell, an unknown column, an
+    unclosed quote) refuses the file, naming row and column, rather than losing what it said."""
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""), strict=True)
+    rows = _Rows(reader)
     try:
-        return _parse_csv(reader, catalogs)
+        return _parse_csv(reader, rows, catalogs)
     except csv.Error as error:  # a stray quote or carriage return, an overlong cell: say where
+        where = f"row {rows.row}, from line {rows.line}: " if rows.row > 1 else ""
         raise OrderFileError(
             "not a readable CSV file",
-            [Problem(f"line {reader.line_num}", f"the CSV cannot be read: {error}")],
+            [Problem(f"line {reader.line_num}", f"the CSV cannot be read: {where}{_csv_reason(error)}")],
         ) from error
 
 
-def _parse_csv(reader: csv.DictReader[str], catalogs: SkuMatcher) -> list[NewOrder]:
+class _Rows:
+    """The rows of a CSV reader, numbered as a spreadsheet shows them, knowing where each began."""
+
+    def __init__(self, reader: csv.DictReader[str]) -> None:
+        self.reader = reader
+        self.row = 1  # the header
+        self.line = 1
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str | None, Any]]]:
+        while True:
+            self.row += 1
+            self.line = self.reader.line_num + 1
+            try:
+                raw = next(self.reader)
+            except StopIteration:
+                return
+            yield self.row, raw
+
+
+def _csv_reason(error: csv.Error) -> str:
+    reason = str(error)
+    if "unexpected end of data" in reason or "EOF" in reason:
+        return f"{reason} (a quote opened in this row is never closed)"
+    return reason
+
+
+def _known_column(name: str) -> bool:
+    return name in KNOWN_COLUMNS or (name.startswith("option:") and len(name) > len("option:"))
+
+
+def _parse_csv(reader: csv.DictReader[str], rows_read: _Rows, catalogs: SkuMatcher) -> list[NewOrder]:
     columns = [c.strip() for c in reader.fieldnames or []]
     problems = []
     if "order_id" not in columns:
         problems.append(Problem("columns", "the column order_id is required"))
     if "product" not in columns and "sku" not in columns:
         problems.append(Problem("columns", "a product or a sku column is required"))
+    for column in columns:
+        if not _known_column(column):
+            problems.append(
+                Problem(f"columns.{column}", f"unknown column {column!r} (see docs/integrations/erp.md)")
+            )
     if problems:
         raise OrderFileError("not an order file", problems)
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    for number, raw in enumerate(reader, start=2):
+    for number, raw in rows_read:
         if number > MAX_ROWS:
             raise OrderFileError("file too large", [Problem("rows", f"more than {MAX_ROWS} rows")])
+        surplus = raw.get(None)
+        if surplus:
+            problems.append(
+                Problem(
+                    f"row {number}",
+                    f"{len(surplus)} cell(s) past the {len(columns)} columns of the header, "
+                    f"from column {len(columns) + 1}: {surplus[0][:40]!r}",
+                )
+            )
+            continue
         row = {str(k).strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if not row.get("order_id"):
             if any(row.values()):
@@ -93,7 +147,7 @@ def _parse_csv(reader: csv.DictReader[str], catalogs: SkuMatcher) -> list[NewOrd
             continue
         grouped.setdefault(row["order_id"], []).append((number, row))
     if problems:
-        raise OrderFileError("rows without an order id", problems)
+        raise OrderFileError("rows that cannot be read whole", problems)
     orders = []
     for external_id, rows in grouped.items():
         first = rows[0][1]
@@ -218,11 +272,12 @@ def _line(raw: object, path: str, catalogs: SkuMatcher) -> NewOrderLine:
 
 
 def _qty(raw: object, path: str, problems: list[Problem]) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= 100_000:
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_LINE_QTY:
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit() and 0 < int(raw.strip()[:7]) <= 100_000:
-        return int(raw.strip())
-    problems.append(Problem(path, f"quantity {raw!r} is not a whole number between 1 and 100000"))
+    text = raw.strip() if isinstance(raw, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 9 and 0 < int(text) <= MAX_LINE_QTY:
+        return int(text)
+    problems.append(Problem(path, f"quantity {raw!r} is not a whole number between 1 and {MAX_LINE_QTY}"))
     return 0
 
 

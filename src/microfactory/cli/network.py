@@ -64,11 +64,17 @@ def load(file: Path = FileArg) -> None:
     """Validate and store a network; it becomes the one work orders are routed over."""
     document, _ = _read(file)
     with unit_of_work() as uow:
-        result = service.load_network(uow, document)
+        result = service.load_network(uow, document, actor="cli")
         uow.commit()
-    state = "loaded" if result.created else "already loaded (unchanged)"
+    state = f"loaded as version {result.version}" if result.created else "already loaded (unchanged)"
     console.print(_summary(result.network))
     console.print(f"network {result.network.name} {state}")
+    for label, sites in (("sites added", result.added_sites), ("sites removed", result.removed_sites)):
+        if sites:
+            console.print(f"{label}: {', '.join(sites)}")
+    if result.created and result.version > 1:
+        moved = sum(len(outcome.work_order_ids) for outcome in result.rerouted)
+        console.print(f"{moved} work orders re-routed")
 
 
 @app.command()
@@ -125,7 +131,17 @@ def _weights(
 ) -> RoutingWeights | None:
     if all(v is None for v in (distance, load, cost, promise)):
         return None
-    base = RoutingWeights()
+    return _override(RoutingWeights(), distance, load, cost, promise)
+
+
+def _override(
+    base: RoutingWeights,
+    distance: float | None,
+    load: float | None,
+    cost: float | None,
+    promise: float | None,
+) -> RoutingWeights:
+    """The weights given on top of `base`; `Invalid` names each weight that is not finite and >= 0."""
     return RoutingWeights(
         base.distance if distance is None else distance,
         base.load if load is None else load,
@@ -229,15 +245,7 @@ def weights(
         ctx = current(uow)
         stored = ctx.router.weights
         if any(v is not None for v in (distance, load_weight, cost, promise)):
-            stored = service.set_weights(
-                uow,
-                RoutingWeights(
-                    stored.distance if distance is None else distance,
-                    stored.load if load_weight is None else load_weight,
-                    stored.cost if cost is None else cost,
-                    stored.promise if promise is None else promise,
-                ),
-            )
+            stored = service.set_weights(uow, _override(stored, distance, load_weight, cost, promise))
             uow.commit()
     console.print(", ".join(f"{name} {value:g}" for name, value in stored.as_dict().items()))
 
@@ -266,6 +274,16 @@ def decline(
         )
 
 
+def _day(text: str | None) -> date | None:
+    """`--date` as a calendar day; a day that does not exist is named, not a traceback."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD", param_hint="--date") from None
+
+
 @app.command()
 def event(
     kind: str = typer.Argument(..., help=" | ".join(site_events.EVENT_KINDS)),
@@ -283,7 +301,7 @@ def event(
         kind,
         site,
         machine,
-        date.fromisoformat(day) if day else None,
+        _day(day),
         part,
         Decimal(str(qty)) if qty is not None else None,
         reason,

@@ -25,6 +25,7 @@ from microfactory.orders.views import (
     order_view,
     retry_view,
 )
+from microfactory.text_files import read_text
 
 app = command_group("Orders: import, list, show, history, cancel, correct lines, needs attention.")
 
@@ -37,7 +38,8 @@ def import_file(
     """Import orders from an ERP export; exit 2 with every problem if the file is not an order file."""
     kind = file_format or ("json" if file.suffix.lower() == ".json" else "csv")
     with unit_of_work() as uow:
-        orders = erp.parse(file.read_text(encoding="utf-8-sig"), kind, active_catalogs(uow))
+        text = read_text(file, "order", erp.OrderFileError, encoding="utf-8-sig")
+        orders = erp.parse(text, kind, active_catalogs(uow))
         results = erp.import_orders(uow, orders)
         rows = [(r.order.external_id, r.order.id, r.order.status, r.created, r.refused) for r in results]
         uow.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,17 @@ def site_command(
     demo_section([site_plan], console)
 
 
+def _writable_folder(out: Path) -> None:
+    """Make the folder and try a file in it before solving: a plan that cannot be saved is time lost."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        errors.print(f"[red]cannot write to {out}[/red]: {error.strerror or error}")
+        raise typer.Exit(2) from error
+
+
 @app.command("export")
 def export_command(
     site: str = typer.Argument(..., help="site ID from the network"),
@@ -181,8 +193,8 @@ def export_command(
     """Plan a site and export the plan as JSON and as a Gantt chart (PNG)."""
     from microfactory.scheduling.export import gantt_png, plan_json
 
+    _writable_folder(out)
     site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit)
-    out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{site_plan.site}-plan.json"
     json_path.write_text(json.dumps(plan_json(site_plan), indent=2), encoding="utf-8")
     png_path = gantt_png(site_plan, out / f"{site_plan.site}-gantt.png")

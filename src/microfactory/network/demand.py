@@ -12,14 +12,20 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from microfactory.catalog.work_order import Translation
+from microfactory.errors import Invalid
 from microfactory.network.geo import GeoPoint
+from microfactory.problems import Problem
 
 COMPONENTS = ("distance", "load", "cost", "promise")
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingWeights:
-    """How much each component counts; the operator sets them (API, CLI). All must be >= 0."""
+    """How much each component counts; the operator sets them (API, CLI).
+
+    Each must be a finite number of at least 0: an infinite weight makes every score infinite and
+    every site tie, so it is refused with the weight's name wherever weights are set.
+    """
 
     distance: float = 1.0
     load: float = 1.0
@@ -27,13 +33,22 @@ class RoutingWeights:
     promise: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in COMPONENTS:
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or value < 0 or math.isnan(value):
-                raise ValueError(f"weight {name} must be a number of at least 0, not {value!r}")
+        problems = [
+            Problem(name, f"weight {name} must be a finite number of at least 0, not {value!r}")
+            for name in COMPONENTS
+            if not _is_weight(value := getattr(self, name))
+        ]
+        if problems:
+            raise Invalid(problems[0].message if len(problems) == 1 else "invalid routing weights", problems)
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in COMPONENTS}
+
+
+def _is_weight(value: object) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    )
 
 
 class Step(NamedTuple):

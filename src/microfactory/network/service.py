@@ -26,11 +26,18 @@ from microfactory.db.tables.network import (
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, NotFound
-from microfactory.network import versions
 from microfactory.network.demand import Demand, RoutingWeights
 from microfactory.network.promise import Promise, promise
 from microfactory.network.routing import RoutingDecision
-from microfactory.network.stored_state import ACTIVE, Current, current, demand_of, destination, site_calendar
+from microfactory.network.stored_state import (
+    ACTIVE,
+    Current,
+    active_assignments,
+    current,
+    demand_of,
+    destination,
+    site_calendar,
+)
 from microfactory.network.versions import LoadResult, set_weights
 from microfactory.orders import audit, events, transitions
 from microfactory.orders.lifecycle import (
@@ -60,10 +67,17 @@ class RoutingOutcome:
     assignments: list[AssignmentRow] = field(default_factory=list)
 
 
-def load_network(uow: UnitOfWork, document: Mapping[str, Any]) -> LoadResult:
-    """Validate and store a network, making it the active one (see `versions.load_network`)."""
+def load_network(
+    uow: UnitOfWork, document: Mapping[str, Any], *, now: datetime | None = None, actor: str = "system"
+) -> LoadResult:
+    """Validate and store a network, making it the active one (see `versions.load_network`).
+
+    A changed network moves the work its sites can no longer make (`reload.py`).
+    """
+    from microfactory.network import reload  # reload moves work with the routing use cases below
+
     register_event_handlers()
-    return versions.load_network(uow, document)
+    return reload.load_network(uow, document, now, actor)
 
 
 def register_event_handlers() -> None:
@@ -322,7 +336,7 @@ def expire_overdue(
     return route_work_orders(uow, ids, now=now, actor=actor)
 
 
-def movable(work_order: WorkOrderRow) -> bool:
+def is_movable(work_order: WorkOrderRow) -> bool:
     """Work that may go to another site: assigned, and neither started nor shipped (by override)."""
     return work_order.status == WorkOrderStatus.ASSIGNED.value and not has_work_started(
         LineStatus(work_order.line.status), WorkOrderStatus(work_order.status)
@@ -355,7 +369,7 @@ def withdraw(
         for ended, why in [(row, reason), *((g, f"moved with {row.work_order_id}: {reason}") for g in group)]:
             end_assignment(uow, ended, status if ended is row else AssignmentStatus.RELEASED, why, actor, now)
             work_order = uow.session.get(WorkOrderRow, ended.work_order_id)
-            if work_order is not None and movable(work_order):
+            if work_order is not None and is_movable(work_order):
                 transitions.move_work(
                     uow, work_order, WorkOrderStatus.RELEASED, reason=why, actor=actor, site=None
                 )
@@ -381,6 +395,44 @@ def end_assignment(
         .where(ReservationRow.assignment_id == row.id, ReservationRow.released_at.is_(None))
         .values(released_at=now or utcnow())
     )
+
+
+def movable_assignments(uow: UnitOfWork, network: str, site_id: str) -> list[AssignmentRow]:
+    """Work offered to or accepted by a site that has neither started nor shipped: it may still move."""
+    rows = active_assignments(uow, network, site_id)
+    ids = [row.work_order_id for row in rows]
+    query = select(WorkOrderRow).where(WorkOrderRow.id.in_(ids)).options(selectinload(WorkOrderRow.line))
+    free = {wo.id for wo in uow.session.scalars(query) if is_movable(wo)}
+    return [row for row in rows if row.work_order_id in free]
+
+
+def cannot_make(uow: UnitOfWork, ctx: Current, site_id: str, rows: Sequence[AssignmentRow]) -> dict[str, str]:
+    """Why the site can no longer make each assignment's work (machines down or gone), by assignment."""
+    reasons: dict[str, str] = {}
+    for row in rows:
+        work_order = uow.session.get(WorkOrderRow, row.work_order_id)
+        assert work_order is not None  # a foreign key
+        why = ctx.router.equipment_reasons(site_id, demand_of(work_order, None))
+        if why:
+            reasons[row.id] = "; ".join(why)
+    return reasons
+
+
+def reroute(
+    uow: UnitOfWork,
+    rows: Sequence[AssignmentRow],
+    reasons: Mapping[str, str],
+    now: datetime,
+    actor: str,
+) -> list[RoutingOutcome]:
+    """Withdraw the assignments (with the reason each must move) and route their work again."""
+    ids: list[str] = []
+    for row in rows:
+        if row.status in ACTIVE:  # a sibling withdrawn earlier in this loop is already done
+            ids += withdraw(
+                uow, [row], AssignmentStatus.RELEASED, f"re-routed: {reasons[row.id]}", actor, now
+            )
+    return route_work_orders(uow, ids, now=now, actor=actor) if ids else []
 
 
 def release_work_order(uow: UnitOfWork, work_order_id: str, reason: str, actor: str = "system") -> int:

@@ -14,16 +14,17 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from microfactory.catalog.service import active_catalogs
 from microfactory.db.base import utcnow
 from microfactory.db.tables.network import AssignmentRow, MachineRow, SiteRow, StockRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid
 from microfactory.network import service
+from microfactory.network.model import Network
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
-from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT, AssignmentStatus
 from microfactory.problems import Problem
 
 EventKind = Literal["machine_down", "machine_up", "site_closed", "site_open", "stock_count"]
@@ -65,7 +66,11 @@ def apply_event(
         raise EventError("unknown site", [Problem("site", f"no site '{event.site}' in {ctx.network.name}")])
     session = uow.session
     if event.kind in ("machine_down", "machine_up"):
-        machine = site.machine(event.machine or "")
+        if not event.machine:
+            raise EventError(
+                f"{event.kind} needs a machine", [Problem("machine", f"{event.kind} needs a machine id")]
+            )
+        machine = site.machine(event.machine)
         if machine is None:
             raise EventError(
                 "unknown machine", [Problem("machine", f"no machine '{event.machine}' at {site.id}")]
@@ -80,6 +85,7 @@ def apply_event(
     elif event.kind in ("site_closed", "site_open"):
         _open_or_close(uow, ctx.row.id, site.id, event)
     elif event.kind == "stock_count":
+        _known_part(uow, ctx.network, event.part)
         _count(uow, ctx.row.id, site.id, event, now)
     else:  # pragma: no cover - the Literal rules it out
         raise EventError("unknown event", [Problem("kind", f"not one of {', '.join(EVENT_KINDS)}")])
@@ -125,6 +131,18 @@ def _open_or_close(uow: UnitOfWork, network_id: int, site_id: str, event: SiteEv
     row.note = event.reason
 
 
+def _known_part(uow: UnitOfWork, network: Network, part: str | None) -> None:
+    """A count names a part a catalog or the network's stock knows; a typo would count a new part."""
+    if part is None or any(part in site.stock for site in network.sites.values()):
+        return
+    if any(catalog.parts.get(part) is not None for catalog in active_catalogs(uow).catalogs):
+        return
+    raise EventError(
+        "unknown part",
+        [Problem("part", f"no part '{part}' in the loaded catalogs or the stock of {network.name}")],
+    )
+
+
 def _count(uow: UnitOfWork, network_id: int, site_id: str, event: SiteEvent, now: datetime) -> None:
     if event.part is None or event.qty is None or event.qty < 0:
         raise EventError("a stock count needs a part and a qty >= 0", [Problem("qty", "part and qty >= 0")])
@@ -145,18 +163,9 @@ def _reroute_impossible(
 ) -> list[service.RoutingOutcome]:
     """Withdraw what the site cannot make any more (newest first for stock) and route it again."""
     ctx = current(uow)
-    movable = [
-        row
-        for row in active_assignments(uow, ctx.row.name, site_id)
-        if service.movable(_work_order(uow, row))  # started or shipped work stays where it is
-    ]
-    withdrawn: list[AssignmentRow] = []
-    reasons: dict[str, str] = {}
-    for row in movable:
-        why = ctx.router.equipment_reasons(site_id, demand_of(_work_order(uow, row), None))
-        if why:
-            withdrawn.append(row)
-            reasons[row.id] = "; ".join(why)
+    movable = service.movable_assignments(uow, ctx.row.name, site_id)
+    reasons = service.cannot_make(uow, ctx, site_id, movable)
+    withdrawn = [row for row in movable if row.id in reasons]
     if event.kind == "stock_count" and event.part is not None:
         available = ctx.router.states[site_id].available.get(event.part, Decimal(0))
         for row in reversed(movable):
@@ -169,12 +178,7 @@ def _reroute_impossible(
                 withdrawn.append(row)
                 reasons[row.id] = f"stock: {event.part} counted {event.qty}, not enough for the work offered"
                 available += held
-    ids: list[str] = []
-    for row in withdrawn:
-        if row.status in ACTIVE_ASSIGNMENT:
-            because = f"re-routed: {reasons[row.id]}"
-            ids += service.withdraw(uow, [row], AssignmentStatus.RELEASED, because, actor, now)
-    return service.route_work_orders(uow, ids, now=now, actor=actor) if ids else []
+    return service.reroute(uow, withdrawn, reasons, now, actor)
 
 
 def _work_order(uow: UnitOfWork, row: AssignmentRow) -> WorkOrderRow:

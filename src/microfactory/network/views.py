@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from microfactory.db.tables.network import AssignmentRow, StockRow
-from microfactory.db.tables.orders import OrderLineRow
+from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
 from microfactory.network.model import WEEKDAYS, Site
@@ -145,6 +145,8 @@ def routing_view(uow: UnitOfWork, work_order_id: str) -> dict[str, Any]:
         )
     )
     if not rows:
+        if uow.session.get(WorkOrderRow, work_order_id) is None:
+            raise NotFound("work order", work_order_id, f"no such work order {work_order_id!r}")
         raise NotFound("routing", work_order_id, f"work order {work_order_id} has not been routed")
     latest = next((row for row in reversed(rows) if row.status in ACTIVE), rows[-1])
     return {

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
+
+from microfactory.catalog.bridge import MAX_LINE_QTY, TranslationError, translate
+from microfactory.catalog.service import CatalogSet
+from microfactory.channels import erp
 
 CSV = """order_id,line_id,product,sku,qty,option:keys,option:color,option:engraving,email,ship_to_name,ship_to_city,ship_to_country
 PO-1,1,KP,,2,12,white,Łódź Lab,buyer@example.com,Zoë Øster,Lyon,fr
@@ -114,3 +119,39 @@ def test_cli_import_list_show_and_needs_attention(
     finally:
         get_settings.cache_clear()
         context.container.cache_clear()
+
+
+HEADER = "order_id,line_id,product,qty,option:keys\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "says"),
+    [
+        (HEADER + "PO-9,1,KP,1,4,surplus\n", "row 2", "column 6"),
+        (HEADER.replace("qty,", "qty,colour,") + "PO-9,1,KP,1,red,4\n", "columns.colour", "unknown column"),
+        (HEADER + 'PO-9,1,"KP,1,4\nPO-10,1,KP,1,4\n', "row 2", "quote"),
+    ],
+    ids=["extra-cell", "unknown-column", "unclosed-quote"],
+)
+def test_a_csv_that_would_lose_fields_is_refused_naming_row_and_column(
+    content: str, where: str, says: str
+) -> None:
+    with pytest.raises(erp.OrderFileError) as refused:
+        erp.parse_csv(content, CatalogSet(()))
+    said = [str(problem) for problem in refused.value.problems]
+    assert any(where in text and says in text for text in said), said
+
+
+@pytest.mark.parametrize("qty", [MAX_LINE_QTY, MAX_LINE_QTY + 1])
+def test_one_quantity_limit_for_translate_the_api_and_erp(api: TestClient, keypad: Any, qty: int) -> None:
+    allowed = qty <= MAX_LINE_QTY
+    csv_text = HEADER + f"PO-Q,1,KP,{qty},4\n"
+    [order] = erp.parse_csv(csv_text, CatalogSet((keypad,)))
+    assert (not order.lines[0].problems) is allowed
+    body = {"external_id": f"q{qty}", "lines": [{"product": "KP", "qty": qty}]}
+    assert (api.post("/api/v1/orders", json=body).status_code == 201) is allowed
+    if allowed:
+        assert translate(keypad, "KP", {}, qty).qty == qty
+    else:
+        with pytest.raises(TranslationError):
+            translate(keypad, "KP", {}, qty)

@@ -277,3 +277,69 @@ def test_anonymous_request_gets_401_before_input_checks(client: TestClient) -> N
     anonymous = TestClient(client.app)
     response = anonymous.get("/api/v1/orders", params={"status": "a\x00"})
     assert_error(response, 401)
+
+
+def test_an_oversized_chunked_body_gets_413_like_the_webhook(api: TestClient) -> None:
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b" " * 65_536  # 2.5 MB, no Content-Length: the limit is found while reading
+
+    response = api.post("/api/v1/orders", content=chunks(), headers={"Content-Type": "application/json"})
+    body = assert_error(response, 413)
+    assert "larger than the limit" in body["error"]
+    assert order_count(api) == 0
+
+
+@pytest.mark.parametrize("value", [b"Infinity", b"NaN", b"-1", b"1e400"])
+def test_a_weight_that_is_not_finite_is_refused_by_name(api: TestClient, value: bytes) -> None:
+    weights = b'{"distance": 1, "load": 1, "cost": ' + value + b', "promise": 1}'
+    stored = api.put("/api/v1/network/weights", content=weights, headers={"Content-Type": "application/json"})
+    assert_error(stored, 422, "cost")
+    per_call = post_raw(api, "/api/v1/work-orders/route", b'{"weights": ' + weights + b"}")
+    assert_error(per_call, 422, "weights.cost")
+
+
+def test_malformed_json_names_line_and_column_not_a_position(api: TestClient) -> None:
+    raw = b'{\n  "external_id": "x",\n  "lines": [}\n}'
+    body = assert_error(post_raw(api, "/api/v1/orders", raw), 422, "body", "line 3, column 13")
+    assert body["error"] == "the request body is not valid JSON"
+
+
+def test_bad_query_parameters_are_called_query_parameters(api: TestClient) -> None:
+    body = assert_error(api.get("/api/v1/orders", params={"limit": "many"}), 422, "query.limit")
+    assert body["error"] == "the query parameters are not valid"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/work-orders"])
+def test_an_unknown_status_filter_is_refused(api: TestClient, path: str) -> None:
+    assert_error(api.get(path, params={"status": "bogus"}), 422, "query.status", "cancelled")
+
+
+def test_cancel_without_a_body_names_the_body(api: TestClient) -> None:
+    created = api.post("/api/v1/orders", json=order_body("to-cancel"))
+    assert created.status_code == 201
+    assert_error(api.post(f"/api/v1/orders/{created.json()['id']}/cancel"), 422, "body", "required")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("ship_to", {"country": "ZZ"}, "ship_to.country"),
+        ("currency", "XYZ", "currency"),
+        ("email", "not-an-email@", "email"),
+        ("email", "two@at@example.com", "email"),
+    ],
+    ids=["country", "currency", "email-no-domain", "email-two-ats"],
+)
+def test_codes_and_emails_that_do_not_exist_are_refused(
+    api: TestClient, field: str, value: Any, where: str
+) -> None:
+    assert_error(
+        api.post("/api/v1/orders", json={**order_body("codes"), field: value}),
+        422,
+        where,
+        value if isinstance(value, str) else "ZZ",
+    )
+    good = {**order_body("good"), "currency": "eur", "email": "ana@example.com", "ship_to": {"country": "fr"}}
+    created = api.post("/api/v1/orders", json=good)
+    assert created.status_code == 201, created.text

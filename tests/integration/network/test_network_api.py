@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,16 @@ def test_the_server_routes_released_work_orders_in_the_background(
         assert line["status"] == "routed"
         assert line["promised_ship_date"] is not None
         assert line["routing"]["deciding_factor"]
+
+
+def test_a_changed_network_is_a_new_version(api: TestClient, network_document: dict[str, Any]) -> None:
+    assert api.post("/api/v1/network", json=network_document).status_code == 201
+    changed = copy.deepcopy(network_document)
+    changed["sites"]["berlin"]["labour_rate_per_hour"] = 40.0
+    del changed["sites"]["lyon"]
+    loaded = api.post("/api/v1/network", json=changed)
+    assert loaded.status_code == 201, loaded.text
+    body = loaded.json()
+    assert (body["version"], body["removed_sites"], body["added_sites"]) == (2, ["lyon"], [])
+    assert body["rerouted"] == []
+    assert api.get("/api/v1/network").json()["sites"] == ["berlin", "milano", "central"]

@@ -56,3 +56,15 @@ def test_load_route_and_explain(configured: Path) -> None:
     down = runner.invoke(app, ["network", "event", "machine_down", "berlin", "--machine", "ber-laser-1"])
     assert down.exit_code == 0, down.output
     assert "0 work orders re-routed" in down.output
+
+
+def test_loading_a_changed_network_says_what_changed(configured: Path) -> None:
+    assert runner.invoke(app, ["network", "load", NETWORK]).exit_code == 0
+    changed = configured / "changed.yaml"
+    text = Path(NETWORK).read_text(encoding="utf-8")
+    changed.write_text(
+        text.replace("labour_rate_per_hour: 34.0", "labour_rate_per_hour: 35.0"), encoding="utf-8"
+    )
+    loaded = runner.invoke(app, ["network", "load", str(changed)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "keystone-eu loaded as version 2" in loaded.output

@@ -20,8 +20,7 @@ def planned(client: TestClient, examples: Path) -> list[str]:
     catalog = read_catalog_file(examples / "catalog-keypad.yaml")
     assert client.post("/api/v1/catalogs", json=catalog).status_code == 201
     assert (
-        client.post("/api/v1/network", json=read_network_file(examples / "network.yaml")).status_code
-        == 201
+        client.post("/api/v1/network", json=read_network_file(examples / "network.yaml")).status_code == 201
     )
     work_orders = []
     for number, color in enumerate(("black", "red", "black")):

@@ -41,7 +41,7 @@ def test_every_problem_is_listed_by_place(examples: Path) -> None:
     problems = problems_of(document)
     assert problems["products.KP.bom[3].part"] == "unknown part 'KEY-MODUL'"
     assert "mapping" in problems["products.KP.routing[0].when"]
-    # structure problems are reported before cross-checks run; fix those and look again
+    # fixed, the cross-checks still find the rest
     document["products"]["KP"]["bom"][3]["part"] = "KEY-MODULE"
     document["products"]["KP"]["routing"][0]["when"] = {"engraving": "present"}
     problems = problems_of(document)
@@ -156,3 +156,33 @@ def test_inspection_checks_name_known_inspectors_and_product_options(examples: P
         "products.KP.inspection.checks[4].option": "'font' is not an option of the product "
         "(options: color, engraving, firmware, keys)",
     }
+
+
+def test_option_references_are_checked_in_the_same_pass_as_structure(examples: Path) -> None:
+    """spec/catalog.md: every problem in one pass, not the cross-checks only once the rest is fixed."""
+    document = copy.deepcopy(example(examples))
+    kp = document["products"]["KP"]
+    kp["bom"][3]["part"] = "KEY-MODUL"  # a structure problem
+    document["parts"]["HSG-TOP"]["make"]["material"] = "PLA-{colour}"
+    kp["bom"][0]["qty"] = "{count}"
+    kp["bom"][5]["when"] = {"engraved": "present"}
+    kp["routing"][1]["params"]["image"] = "kp{keys}-{profile}.uf2"
+    kp["routing"][2]["minutes"]["per"] = {"color": 0.5}
+    problems = problems_of(document)
+    assert problems["products.KP.bom[3].part"] == "unknown part 'KEY-MODUL'"
+    undefined = "is referenced but not defined by product KP"
+    assert problems["parts.HSG-TOP.make.material"] == f"option 'colour' {undefined}"
+    assert problems["products.KP.bom[0].qty"] == f"option 'count' {undefined}"
+    assert problems["products.KP.bom[5].when.engraved"] == f"option 'engraved' {undefined}"
+    assert problems["products.KP.routing[1].params.image"] == f"option 'profile' {undefined}"
+    assert (
+        problems["products.KP.routing[2].minutes.per.color"]
+        == "option 'color' of product KP is not an int option"
+    )
+
+
+def test_an_option_with_its_own_problem_is_not_also_called_undefined(examples: Path) -> None:
+    document = copy.deepcopy(example(examples))
+    document["products"]["KP"]["options"]["keys"]["type"] = "number"
+    problems = problems_of(document)
+    assert problems == {"products.KP.options.keys.type": "type must be choice, int or text, not 'number'"}

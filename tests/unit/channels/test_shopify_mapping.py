@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from microfactory.catalog.model import Catalog
 from microfactory.catalog.service import CatalogSet
+from microfactory.channels.shopify.inbox import read_payload
 from microfactory.channels.shopify.mapping import PayloadError, map_order, parse_time
 from microfactory.orders.model import LineKind
 
@@ -100,3 +101,19 @@ def test_hostile_line_items_never_crash(items: list[dict[str, Any]], address: An
     mapped = map_order({"id": 1, "line_items": items, "shipping_address": address}, CatalogSet((keypad,)))
     for line in mapped.new.lines:
         assert isinstance(line.qty, int)
+
+
+def test_an_id_too_large_for_64_bits_is_named_not_called_missing(keypad: Catalog) -> None:
+    payload = read_payload(b'{"id": 1000000000000000000000000000000, "line_items": []}')
+    with pytest.raises(PayloadError) as refused:
+        map_order(payload, CatalogSet((keypad,)))
+    [problem] = refused.value.problems
+    assert problem.path == "id"
+    assert "no id" not in problem.message and "whole number" in problem.message
+
+
+def test_a_superscript_digit_is_not_a_quantity(payload: dict[str, Any], keypad: Catalog) -> None:
+    payload["line_items"][0]["quantity"] = "²"  # str.isdigit() says yes; int() says no
+    payload["line_items"][0].pop("current_quantity", None)
+    mapped = map_order(payload, CatalogSet((keypad,)))
+    assert any("not a whole number" in p.message for p in mapped.new.lines[0].problems)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from microfactory.errors import Invalid
 from microfactory.network.geo import GeoPoint
 from microfactory.network.model import Network
 from microfactory.network.routing import (
@@ -211,7 +213,7 @@ def test_nothing_can_make_it(make_site: Site, make_network: Net, catalog: Any) -
 
 @pytest.mark.parametrize("weight", [-1.0, float("nan")])
 def test_weights_must_not_be_negative(weight: float) -> None:
-    with pytest.raises(ValueError, match="weight distance"):
+    with pytest.raises(Invalid, match="weight distance"):
         RoutingWeights(distance=weight)
 
 
@@ -232,3 +234,10 @@ def test_a_busier_site_promises_later_and_the_work_goes_elsewhere_on_promise(
     assert promised["near"] and promised["far"]
     assert promised["near"] == sorted(promised["near"])  # each one queued behind the ones before
     assert "promise" in factors[len(promised["near"]) :]
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, -0.5])
+def test_weights_must_be_finite_and_at_least_0(value: float) -> None:
+    with pytest.raises(Invalid) as refused:
+        RoutingWeights(cost=value)
+    assert [problem.path for problem in refused.value.problems] == ["cost"]

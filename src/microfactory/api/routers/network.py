@@ -78,12 +78,25 @@ def get_network(uow: Uow, caller: Caller) -> dict[str, Any]:
 def load_network(
     uow: Uow, caller: Caller, response: Response, document: dict[str, Any] = Body(...)
 ) -> dict[str, Any]:
-    """Load a network document (spec/network.md, as JSON); 422 with every problem if it is not valid."""
-    result = service.load_network(uow, document)
+    """Load a network document (spec/network.md, as JSON); 422 with every problem if it is not valid.
+
+    A changed document is a new version: work at removed sites is re-routed (`rerouted`); 409 when
+    a removed site still has started work.
+    """
+    result = service.load_network(uow, document, actor=caller)
+    view = {
+        "network": result.network.name,
+        "sites": list(result.network.sites),
+        "created": result.created,
+        "version": result.version,
+        "added_sites": result.added_sites,
+        "removed_sites": result.removed_sites,
+        "rerouted": [outcome_view(outcome) for outcome in result.rerouted],
+    }
     uow.commit()
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return {"network": result.network.name, "sites": list(result.network.sites), "created": result.created}
+    return view
 
 
 @router.put("/network/weights")

@@ -11,6 +11,7 @@ from microfactory.api.deps import Uow
 from microfactory.api.paging import PAGED, paged_answer
 from microfactory.api.schemas import Cancellation, LineCorrection, OrderIn
 from microfactory.orders import listing, service
+from microfactory.orders.model import OrderStatus, WorkOrderStatus
 from microfactory.orders.paging import Page
 from microfactory.orders.views import (
     attention_view,
@@ -50,7 +51,7 @@ def list_orders(
     response: Response,
     channel: str | None = None,
     external_id: str | None = None,
-    status_: str | None = Query(None, alias="status"),
+    status_: OrderStatus | None = Query(None, alias="status"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     paged: bool = PAGED,
@@ -63,7 +64,8 @@ def list_orders(
         found = service.find_order(uow, channel or "api", external_id)
         page = Page([found] if found is not None else [], int(found is not None), limit, 0)
     else:
-        page = listing.page_orders(uow, status_, channel, limit, offset)
+        status_filter = status_.value if status_ is not None else None
+        page = listing.page_orders(uow, status_filter, channel, limit, offset)
     return paged_answer(page, order_view, request, response, paged)
 
 
@@ -132,14 +134,15 @@ def list_work_orders(
     caller: Caller,
     request: Request,
     response: Response,
-    status_: str | None = Query(None, alias="status"),
+    status_: WorkOrderStatus | None = Query(None, alias="status"),
     site: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     paged: bool = PAGED,
 ) -> Any:
     """Work orders, filtered by status and site, oldest first (paged as `GET /orders`)."""
-    page = listing.page_work_orders(uow, status_, site, limit, offset)
+    status_filter = status_.value if status_ is not None else None
+    page = listing.page_work_orders(uow, status_filter, site, limit, offset)
     return paged_answer(page, work_order_view, request, response, paged)
 
 

@@ -56,6 +56,9 @@ def parse_time(value: object) -> datetime | None:
 def order_id(payload: Mapping[str, Any]) -> str:
     """The store's order id as text; `PayloadError` when there is none."""
     raw = payload.get("id")
+    if isinstance(raw, float):  # orjson reads an integer past 64 bits as a float
+        message = f"the order id {raw!r} is not a whole number of at most 64 bits, as Shopify sends"
+        raise PayloadError("not a Shopify order", [Problem("id", message)])
     if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip():
         raise PayloadError("not a Shopify order", [Problem("id", "the order has no id")])
     return str(raw).strip()[:120]
@@ -187,7 +190,7 @@ def _quantity(item: Mapping[str, Any], path: str, problems: list[Problem]) -> in
         return 0
     if isinstance(raw, int):
         number = raw
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 6:
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 6:
         number = int(raw.strip())
     elif isinstance(raw, float) and raw.is_integer():
         number = int(raw)
