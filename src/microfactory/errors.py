@@ -18,7 +18,7 @@ to keep its own name while the entrypoints need to know only the kinds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from microfactory.problems import Problem
 
@@ -79,3 +79,14 @@ class MissingSetting(MicrofactoryError):
     def __init__(self, name: str, why: str) -> None:
         super().__init__(f"{name} is not set: {why}")
         self.name = name
+
+
+def nearest_code(error: MicrofactoryError, codes: Mapping[type[MicrofactoryError], int], default: int) -> int:
+    """The code of an error's nearest kind in `codes` (an HTTP status, an exit code), else `default`.
+
+    The API and the CLI each keep one table of codes by kind; the most specific kind wins.
+    """
+    for kind in type(error).__mro__:
+        if kind in codes:
+            return codes[kind]
+    return default

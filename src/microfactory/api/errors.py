@@ -25,6 +25,7 @@ from microfactory.errors import (
     MissingSetting,
     NotFound,
     UpstreamFailure,
+    nearest_code,
 )
 
 log = logging.getLogger("microfactory.api")
@@ -45,10 +46,7 @@ def error_body(message: str, problems: list[dict[str, str]] | None = None) -> di
 
 def status_of(error: MicrofactoryError) -> int:
     """The HTTP status of an error of the tree: its nearest kind in `STATUS_BY_KIND`, else 500."""
-    for kind in type(error).__mro__:
-        if kind in STATUS_BY_KIND:
-            return STATUS_BY_KIND[kind]
-    return 500
+    return nearest_code(error, STATUS_BY_KIND, 500)
 
 
 def answer(error: MicrofactoryError) -> JSONResponse:

@@ -20,6 +20,7 @@ from microfactory.errors import (
     MissingSetting,
     NotFound,
     UpstreamFailure,
+    nearest_code,
 )
 
 # The one mapping of the error tree to exit codes; the most specific kind wins. 1 is a failed run
@@ -41,10 +42,7 @@ EXIT_CODES_HELP = (
 
 def exit_code_of(error: MicrofactoryError) -> int:
     """The exit code of an error of the tree: its nearest kind in `EXIT_CODE_BY_KIND`, else 1."""
-    for kind in type(error).__mro__:
-        if kind in EXIT_CODE_BY_KIND:
-            return EXIT_CODE_BY_KIND[kind]
-    return 1
+    return nearest_code(error, EXIT_CODE_BY_KIND, 1)
 
 
 def report(error: MicrofactoryError) -> int:
