@@ -18,13 +18,13 @@ from microfactory.network import service
 from microfactory.network.document import read_network_file
 from microfactory.network.stored_state import current
 
-from .conftest import LYON, NOW, SHARED, PlaceOrder
+from .conftest import EXAMPLES, LYON, NOW, PlaceOrder
 
 Uows = Callable[[], UnitOfWork]
 
 
 def _example() -> dict[str, Any]:
-    return read_network_file(SHARED / "examples/network.yaml")
+    return read_network_file(EXAMPLES / "network.yaml")
 
 
 def _load(open_uow: Uows, document: dict[str, Any]) -> service.LoadResult:
