@@ -297,10 +297,15 @@ def _event_seen(session: Session, row: WebhookDeliveryRow) -> bool:
 
 
 def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
-    """Do what the topic asks; returns what happened, for the report (e.g. `order created`)."""
+    """Bring the order to the state its body describes; returns what happened (e.g. `order created`).
+
+    The topic only says whether the body is an order: Shopify signs the body, not the headers, so
+    a genuine body replayed under `orders/cancelled` must not cancel anything. Whether an order is
+    cancelled comes from the body's `cancelled_at`, and its `updated_at` orders the changes.
+    """
     if topic not in ORDER_TOPICS:
         return f"topic {topic!r} is not handled; stored only"
-    outcome = sync_order(uow, read_payload(body), cancelled=topic == "orders/cancelled")
+    outcome = sync_order(uow, read_payload(body))
     return f"order {outcome.action}"
 
 
