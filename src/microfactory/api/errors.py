@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microfactory.errors import Invalid
+from microfactory.errors import Busy, Forbidden, Invalid
 
 
 def error_body(message: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -41,6 +41,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def problems_error(_: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=422)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(error_body(exc.message), status_code=403)
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(error_body(exc.message), status_code=503, headers=headers)
 
     @app.exception_handler(LookupError)
     async def not_found(_: Request, exc: LookupError) -> JSONResponse:
