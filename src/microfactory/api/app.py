@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from microfactory.api.auth import authorize
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import catalogs, erp, network, orders, shipments, shopify, shopify_inbox, tokens
@@ -45,7 +46,10 @@ def create_app(
     app.state.intake_queue = IntakeQueue(app.state.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    guarded = [Depends(reject_unstorable)]  # not Shopify's routes: signed deliveries are stored as sent
+    guarded = [
+        Depends(authorize),
+        Depends(reject_unstorable),
+    ]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
     routers = (shopify, orders, catalogs, tokens, network, erp, shopify_inbox, shipments)
     for router in (module.router for module in routers):

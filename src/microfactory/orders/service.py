@@ -6,7 +6,7 @@ one it sent first. Lines that cannot be made wait in *needs attention*; `correct
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,9 +308,17 @@ def get_order(uow: UnitOfWork, order_id: str) -> OrderRow:
 
 
 def list_orders(
-    uow: UnitOfWork, status: str | None = None, channel: str | None = None, limit: int = 100, offset: int = 0
+    uow: UnitOfWork,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    hidden_channels: Collection[str] = (),
 ) -> list[OrderRow]:
+    """Orders, oldest first; `hidden_channels` are left out (what the caller may not read)."""
     query = select(OrderRow).options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
+    if hidden_channels:
+        query = query.where(OrderRow.channel.not_in(list(hidden_channels)))
     if status is not None:
         query = query.where(OrderRow.status == status)
     if channel is not None:

@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from microfactory.api.auth import Caller
+from microfactory.access.model import check_channel, check_site, hidden_channels
+from microfactory.api.auth import Caller, Who
 from microfactory.api.deps import Uow
 from microfactory.api.schemas import Cancellation, LineCorrection, OrderIn
 from microfactory.orders import audit, service
@@ -19,11 +20,12 @@ MAX_OFFSET = 2**31 - 1
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
-async def create_order(body: OrderIn, request: Request, caller: Caller, response: Response) -> dict[str, Any]:
+async def create_order(body: OrderIn, request: Request, who: Who, response: Response) -> dict[str, Any]:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
     Orders arriving together are written together (`orders.intake_queue`): one commit per burst.
     """
+    check_channel(who, body.channel)
     view, created = await request.app.state.intake_queue.submit(body.to_new_order())
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -33,7 +35,7 @@ async def create_order(body: OrderIn, request: Request, caller: Caller, response
 @router.get("/orders")
 def list_orders(
     uow: Uow,
-    caller: Caller,
+    who: Who,
     channel: str | None = None,
     external_id: str | None = None,
     status_: str | None = Query(None, alias="status"),
@@ -42,14 +44,20 @@ def list_orders(
 ) -> list[dict[str, Any]]:
     """Orders, filtered; with channel and external_id, the one order a store knows by its own id."""
     if external_id is not None:
+        check_channel(who, channel or "api")
         found = service.find_order(uow, channel or "api", external_id)
         return [order_view(found)] if found is not None else []
-    return [order_view(o) for o in service.list_orders(uow, status_, channel, limit, offset)]
+    if channel is not None:
+        check_channel(who, channel)
+    hidden = hidden_channels(who)
+    return [order_view(o) for o in service.list_orders(uow, status_, channel, limit, offset, hidden)]
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return order_view(service.get_order(uow, order_id))
+def get_order(order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    order = service.get_order(uow, order_id)
+    check_channel(who, order.channel)
+    return order_view(order)
 
 
 @router.get("/orders/{order_id}/history")
@@ -105,16 +113,21 @@ def needs_attention(uow: Uow, caller: Caller) -> list[dict[str, Any]]:
 @router.get("/work-orders")
 def list_work_orders(
     uow: Uow,
-    caller: Caller,
+    who: Who,
     status_: str | None = Query(None, alias="status"),
     site: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
-    """Work orders, filtered by status and site, oldest first."""
+    """Work orders, filtered by status and site, oldest first; a site token sees its own site's."""
+    if who.role == "site" and site is None:
+        site = who.site
+    check_site(who, site)
     return [work_order_view(wo) for wo in service.list_work_orders(uow, status_, site, limit, offset)]
 
 
 @router.get("/work-orders/{work_order_id}")
-def get_work_order(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return work_order_view(service.get_work_order(uow, work_order_id))
+def get_work_order(work_order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    work_order = service.get_work_order(uow, work_order_id)
+    check_site(who, work_order.site)
+    return work_order_view(work_order)

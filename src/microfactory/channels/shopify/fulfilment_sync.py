@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -89,6 +90,19 @@ class Queued(NamedTuple):
     created: bool  # False: the same key was queued before, and `row` is that shipment
 
 
+def check_tracking_url(url: str | None) -> None:
+    """Shopify shows the tracking URL to the customer as a link: only an https URL to a host is taken.
+
+    A `javascript:` or `data:` URL would run in the customer's browser; plain http can be altered
+    on the way. `Invalid` names the field.
+    """
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in url):
+        raise Invalid("the tracking URL is refused", [Problem("url", "must be an https:// URL with a host")])
+
+
 def queue_shipment(
     uow: UnitOfWork,
     order_id: str,
@@ -105,6 +119,7 @@ def queue_shipment(
     sending the same parcel again is the same one. Lines are checked against the order here, so a
     mistyped line id is refused to the caller at once instead of failing later in the worker.
     """
+    check_tracking_url(url)
     order = service.get_order(uow, order_id)
     if order.channel != CHANNEL:
         raise NotAShopifyOrder(f"order {order_id} came from {order.channel}, not from Shopify")
