@@ -12,7 +12,7 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, network, orders, schedule, shopify
+from microfactory.cli import catalog, network, orders, schedule, shopify, tokens
 from microfactory.cli.context import console, errors, fail
 
 app = typer.Typer(
@@ -22,7 +22,13 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 
-for group, module in (("network", network), ("schedule", schedule), ("shopify", shopify), ("orders", orders)):
+for group, module in (
+    ("network", network),
+    ("schedule", schedule),
+    ("shopify", shopify),
+    ("orders", orders),
+    ("tokens", tokens),
+):
     app.add_typer(module.app, name=group)
 
 
