@@ -17,6 +17,7 @@ from microfactory.api.errors import BodySizeLimit, error_body, install_error_han
 from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import catalogs, erp, network, orders, shipments, shopify, shopify_inbox, tokens
 from microfactory.bootstrap import bootstrap
+from microfactory.channels.shopify.inbox_workers import InboxWorker
 from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
@@ -104,14 +105,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.auto_route:
         router = RoutingWorker(app.state.session_factory, settings.route_interval_seconds)
         router.start()
+    if settings.shopify_inbox_autoprocess:  # deliveries stored before a restart are taken up now
+        app.state.shopify_inbox_worker = InboxWorker(app.state.session_factory)
+        app.state.shopify_inbox_worker.start()
     try:
         yield
     finally:
         if router is not None:
             router.stop()
-        inbox = getattr(app.state, "shopify_inbox_worker", None)
-        if inbox is not None:
-            inbox.stop()
+        worker = getattr(app.state, "shopify_inbox_worker", None)
+        if worker is not None:
+            worker.stop()
         writer = getattr(app.state, "shopify_inbox_writer", None)
         if writer is not None:
             writer.close()
