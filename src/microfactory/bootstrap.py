@@ -46,6 +46,9 @@ class Workers:
     routing: RoutingWorker | None = field(default=None, init=False)
 
     def start(self) -> None:
+        """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
+        if self.shopify_inbox is not None:
+            self.shopify_inbox.start()
         if self.routing_interval is not None and self.routing is None:
             self.routing = RoutingWorker(self.session_factory, self.routing_interval)
             self.routing.start()

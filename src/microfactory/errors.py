@@ -6,7 +6,9 @@ MicrofactoryError            something the user (or an upstream system) can act 
  ├── Conflict                the thing exists but the rule refuses it  HTTP 409, CLI exit 4
  ├── Invalid(problems)       the input is wrong: every problem named   HTTP 422, CLI exit 2
  ├── UpstreamFailure         a store, carrier or machine failed us     HTTP 502, CLI exit 5
- └── MissingSetting          the operator has not configured it        HTTP 503, CLI exit 2
+ ├── MissingSetting          the operator has not configured it        HTTP 503, CLI exit 2
+ ├── Forbidden               the caller's role may not do this         HTTP 403, CLI exit 6
+ └── Busy                    too many writers wait: try again shortly  HTTP 503 + Retry-After, exit 7
 ```
 
 Builtin exceptions (`KeyError`, `IndexError`, `ValueError` from a library) are bugs: the API answers
@@ -90,3 +92,19 @@ def nearest_code(error: MicrofactoryError, codes: Mapping[type[MicrofactoryError
         if kind in codes:
             return codes[kind]
     return default
+
+
+class Forbidden(MicrofactoryError):
+    """The caller is known, but its role (or its site, or the channel) does not allow the request."""
+
+
+class Busy(MicrofactoryError):
+    """The database's write turn is taken and enough others wait for it: refused now, not queued.
+
+    A clean, quick refusal keeps the server answering everyone else; the caller retries after
+    `retry_after` seconds (the API sends it as `Retry-After`).
+    """
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

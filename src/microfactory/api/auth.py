@@ -1,61 +1,69 @@
-"""Bearer-token authentication: the admin token from the environment, or tokens stored hashed."""
+"""Bearer-token authentication and the role check of every /api/v1 route.
+
+The admin token from the environment is compared on the loop (no I/O); a stored token is looked up
+in a worker thread, never on the loop. What a caller may do is decided by its role
+(`access.model`), never by its name.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from microfactory.access.model import Principal, check_route
+from microfactory.access.tokens import principal_for
 from microfactory.api.deps import container_of
-from microfactory.db.base import new_id
-from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
 
 bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer TOKEN")
+ENVIRONMENT_ADMIN = Principal(id="env-admin", name="admin", role="admin")
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def issue_token(uow: UnitOfWork, name: str, role: str = "admin") -> str:
-    """Create an API token; only its hash is stored, so it is shown once."""
-    token = secrets.token_urlsafe(32)
-    uow.session.add(ApiTokenRow(id=new_id("tok"), name=name, token_sha256=token_digest(token), role=role))
-    return token
-
-
-async def require_token(
+async def require_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> str:
-    """The caller's identity; 401 with a reason when the bearer token is missing or unknown.
-
-    Async so that the common case (the admin token) costs no thread hop; the stored-token lookup is
-    a single indexed read.
-    """
+) -> Principal:
+    """The caller behind the bearer token; 401 with a reason when it is missing, unknown or revoked."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token: send Authorization: Bearer TOKEN",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("missing bearer token: send Authorization: Bearer TOKEN")
     token = credentials.credentials
     container = container_of(request)
     admin = container.settings.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
-        return "admin"
-    with container.unit_of_work() as uow:
-        row = uow.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_sha256 == token_digest(token)))
-    if row is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return row.name
+        return ENVIRONMENT_ADMIN
+    found = await run_in_threadpool(_stored, container.session_factory, token)
+    if found is None:
+        raise _unauthorized("unknown or revoked bearer token")
+    return found
 
 
-Caller = Annotated[str, Depends(require_token)]
+def _stored(factory: sessionmaker[Session], token: str) -> Principal | None:
+    with UnitOfWork(factory) as uow:
+        return principal_for(uow, token)
+
+
+Who = Annotated[Principal, Depends(require_principal)]
+"""The calling principal (id, name, role, site)."""
+
+
+async def caller_name(principal: Who) -> str:
+    return principal.actor
+
+
+Caller = Annotated[str, Depends(caller_name)]
+"""How the audit trail names the caller."""
+
+
+async def authorize(request: Request, principal: Who) -> None:
+    """403 unless the caller's role may call this route at all (finer checks are in the endpoints)."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    check_route(principal, request.method, template)

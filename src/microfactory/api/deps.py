@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from microfactory.bootstrap import Container
-from microfactory.db.engine import write_lock
+from microfactory.db.engine import bounded_write_turn
 from microfactory.db.unit_of_work import UnitOfWork
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -21,13 +21,18 @@ def container_of(request: Request) -> Container:
 
 
 def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
-    """A unit of work per request; requests that write take the database's write turn first."""
+    """A unit of work per request; requests that write take the database's write turn first.
+
+    The turn is taken with a bounded wait (`db.engine.WriteTurn.bounded`): this dependency and the
+    endpoint run in two calls of the same thread pool, so waiting here without a bound could take
+    every thread while the holder waits for one to finish in. Too many waiters get 503.
+    """
     container = container_of(request)
     if request.method in READ_METHODS:
         with container.unit_of_work() as uow:
             yield uow
         return
-    with write_lock(container.engine), container.unit_of_work() as uow:
+    with bounded_write_turn(container.engine), container.unit_of_work() as uow:
         yield uow
 
 

@@ -19,7 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microfactory.errors import (
+    Busy,
     Conflict,
+    Forbidden,
     Invalid,
     MicrofactoryError,
     MissingSetting,
@@ -37,6 +39,8 @@ STATUS_BY_KIND: dict[type[MicrofactoryError], int] = {
     Invalid: 422,
     UpstreamFailure: 502,
     MissingSetting: 503,
+    Forbidden: 403,
+    Busy: 503,
 }
 
 
@@ -52,7 +56,8 @@ def status_of(error: MicrofactoryError) -> int:
 def answer(error: MicrofactoryError) -> JSONResponse:
     """The response for an error of the tree: its status, and `{"error", "problems"}`."""
     body = error.as_dict() if isinstance(error, Invalid) else error_body(error.message)
-    return JSONResponse(body, status_code=status_of(error))
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Busy) else None
+    return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -35,6 +35,7 @@ from microfactory.catalog.model import (
     placeholders,
 )
 from microfactory.catalog.options import check_value
+from microfactory.catalog.text_pattern import PatternError, TextPattern
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
 from microfactory.yaml_documents import is_number, parse_mapping, read_mapping, refusal_summary
@@ -343,9 +344,13 @@ class _Builder:
         compiled = None
         if pattern is not None:
             try:
-                compiled = re.compile(str(pattern))
-            except re.error as error:
-                self.error(f"{path}.pattern", f"not a valid regular expression: {error}")
+                compiled = TextPattern.compile(str(pattern))
+            except PatternError as error:
+                self.error(
+                    f"{path}.pattern",
+                    f"option {name!r}: the pattern `{pattern}` cannot be run by the linear-time "
+                    f"engine (RE2: no backreferences or lookaround): {error}",
+                )
                 return None
         return OptionSpec(name, "text", max_length=max_length, pattern=compiled)
 

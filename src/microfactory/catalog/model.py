@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Generic, Literal, TypeVar
 
+from microfactory.catalog.text_pattern import TextPattern
+
 OptionValue = str | int
 T = TypeVar("T")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -211,7 +213,7 @@ class OptionSpec:
     min: int | None = None
     max: int | None = None
     max_length: int | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: TextPattern | None = None
     default: OptionValue | None = None
 
     @property

@@ -14,7 +14,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from microfactory.errors import (
+    Busy,
     Conflict,
+    Forbidden,
     Invalid,
     MicrofactoryError,
     MissingSetting,
@@ -31,12 +33,14 @@ EXIT_CODE_BY_KIND: dict[type[MicrofactoryError], int] = {
     NotFound: 3,
     Conflict: 4,
     UpstreamFailure: 5,
+    Forbidden: 6,
+    Busy: 7,
 }
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 done with failures (e.g. deliveries that failed); 2 invalid input or a "
     "missing setting (usage errors too); 3 not found; 4 conflict (the state refuses it); "
-    "5 an upstream system (Shopify) failed."
+    "5 an upstream system (Shopify) failed; 6 forbidden; 7 busy (try again shortly)."
 )
 
 

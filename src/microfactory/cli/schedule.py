@@ -191,11 +191,12 @@ def export_command(
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
 ) -> None:
     """Plan a site and export the plan as JSON and as a Gantt chart (PNG)."""
-    from microfactory.scheduling.export import gantt_png, plan_json
+    from microfactory.scheduling.export import export_paths, gantt_png, plan_json
 
+    export_paths(out, site)  # refuse an unsafe site id before planning
     _writable_folder(out)
     site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit)
-    json_path = out / f"{site_plan.site}-plan.json"
+    json_path, png_path = export_paths(out, site_plan.site)
     json_path.write_text(json.dumps(plan_json(site_plan), indent=2), encoding="utf-8")
-    png_path = gantt_png(site_plan, out / f"{site_plan.site}-gantt.png")
+    png_path = gantt_png(site_plan, png_path)
     console.print(f"wrote {json_path} and {png_path}")

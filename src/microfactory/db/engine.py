@@ -12,7 +12,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from microfactory.errors import Busy
+
 BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another process's transaction
+MAX_WAITERS = 8  # request threads waiting for the write turn; the pool has 40, the rest stay free
+WAIT_SECONDS = 5.0  # how long one of them waits before it answers 503
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -35,7 +39,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it returns, so what we acknowledged (a webhook's 200, an
+    # order's 201) survives a power cut too; with group commit it costs one sync per batch (0008).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
@@ -45,19 +51,85 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-_WRITE_LOCKS: dict[int, threading.Lock] = {}
+class WriteTurn:
+    """One SQLite database's write turn in this process: a lock, and a bound on who may wait for it.
+
+    Workers take it with `with turn:` and wait as long as needed. Request threads take it with
+    `bounded()`: at most `max_waiters` of them wait, each at most `timeout` seconds, and the others
+    get `Busy` (503 + Retry-After) at once. Unbounded, every thread of the server's pool could end
+    up waiting for the turn while its holder needs one more thread to finish: the server hung for
+    good (issue 11.1). Bounded, most of the pool always stays free for the holder and for reads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters = 0
+        self._count = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> WriteTurn:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+    @contextmanager
+    def bounded(self, max_waiters: int = MAX_WAITERS, timeout: float = WAIT_SECONDS) -> Iterator[None]:
+        """The turn, or `Busy` when `max_waiters` already wait or it is not free within `timeout`."""
+        if not self._lock.acquire(blocking=False):
+            self._wait(max_waiters, timeout)
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _wait(self, max_waiters: int, timeout: float) -> None:
+        with self._count:
+            if self._waiters >= max_waiters:
+                raise Busy(f"the database is busy: {self._waiters} writes are waiting; try again shortly")
+            self._waiters += 1
+        try:
+            taken = self._lock.acquire(timeout=timeout)
+        finally:
+            with self._count:
+                self._waiters -= 1
+        if not taken:
+            raise Busy(f"the database stayed busy for {timeout:g} s; try again shortly")
+
+
+_WRITE_TURNS: dict[int, WriteTurn] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def write_turn(engine: Engine) -> WriteTurn:
+    """The engine's write turn (one per engine and process)."""
+    with _TURNS_LOCK:
+        return _WRITE_TURNS.setdefault(id(engine), WriteTurn())
 
 
 def write_lock(engine: Engine) -> AbstractContextManager[Any]:
-    """Serialise writers of one SQLite database inside this process.
+    """Serialise writers of one SQLite database inside this process; waits as long as needed.
 
-    SQLite allows one writer at a time; without this, concurrent request threads wait on SQLite's
-    sleeping busy handler, which turns contention into long tail latencies. A lock hands over at once.
-    PostgreSQL needs nothing of the kind.
+    SQLite allows one writer at a time; without this, concurrent threads wait on SQLite's sleeping
+    busy handler, which turns contention into long tail latencies. A lock hands over at once.
+    PostgreSQL needs nothing of the kind. Request threads use `bounded_write_turn` instead.
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+    return write_turn(engine)
+
+
+def bounded_write_turn(engine: Engine) -> AbstractContextManager[Any]:
+    """The write turn for a request thread: a bounded wait, else `Busy` (see `WriteTurn`)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return write_turn(engine).bounded()
 
 
 @contextmanager
@@ -70,7 +142,7 @@ def unwaited_write(engine: Engine, connection: Connection) -> Iterator[Connectio
     write to a thread that may wait. The caller keeps `connection` for this use, because checking
     one out of a busy pool would wait too. Nothing is written when the transaction fails.
     """
-    lock = _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+    lock = write_turn(engine)
     if not lock.acquire(blocking=False):
         yield None
         return

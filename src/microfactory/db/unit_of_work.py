@@ -28,6 +28,11 @@ class UnitOfWork:
         self._before_commit: dict[str, AfterCommit] = {}
         self.staged: dict[str, list[Any]] = {}  # rows written in bulk just before commit
 
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """Where this unit's sessions come from (for helpers that need a session of their own)."""
+        return self._factory
+
     @classmethod
     def for_engine(cls, engine: Engine) -> UnitOfWork:
         return cls(make_session_factory(engine))

@@ -6,6 +6,7 @@ with the size of the whole filtered list, so users see how much they have not se
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -25,10 +26,18 @@ def _count(uow: UnitOfWork, query: Select[Any]) -> int:
 
 
 def page_orders(
-    uow: UnitOfWork, status: str | None = None, channel: str | None = None, limit: int = 50, offset: int = 0
+    uow: UnitOfWork,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    hidden_channels: Collection[str] = (),
 ) -> Page[OrderRow]:
-    """Orders, oldest first, filtered by status and channel."""
+    """Orders, oldest first, filtered by status and channel; `hidden_channels` (what the caller may not
+    read) are left out."""
     query = select(OrderRow)
+    if hidden_channels:
+        query = query.where(OrderRow.channel.not_in(list(hidden_channels)))
     if status is not None:
         query = query.where(OrderRow.status == status)
     if channel is not None:

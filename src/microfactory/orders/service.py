@@ -462,19 +462,6 @@ def get_order(uow: UnitOfWork, order_id: str) -> OrderRow:
     return order
 
 
-def list_orders(
-    uow: UnitOfWork, status: str | None = None, channel: str | None = None, limit: int = 100, offset: int = 0
-) -> list[OrderRow]:
-    query = select(OrderRow).options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
-    if status is not None:
-        query = query.where(OrderRow.status == status)
-    if channel is not None:
-        query = query.where(OrderRow.channel == channel)
-    return list(
-        uow.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit).offset(offset))
-    )
-
-
 def lines_needing_attention(uow: UnitOfWork, limit: int = 500) -> list[OrderLineRow]:
     return list(
         uow.session.scalars(
@@ -488,15 +475,3 @@ def get_work_order(uow: UnitOfWork, work_order_id: str) -> WorkOrderRow:
     if row is None:
         raise NotFound("work order", work_order_id, f"no work order {work_order_id}")
     return row
-
-
-def list_work_orders(
-    uow: UnitOfWork, status: str | None = None, site: str | None = None, limit: int = 100, offset: int = 0
-) -> list[WorkOrderRow]:
-    query = select(WorkOrderRow)
-    if status is not None:
-        query = query.where(WorkOrderRow.status == status)
-    if site is not None:
-        query = query.where(WorkOrderRow.site == site)
-    query = query.order_by(WorkOrderRow.created_at, WorkOrderRow.id).limit(limit).offset(offset)
-    return list(uow.session.scalars(query))

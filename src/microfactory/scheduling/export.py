@@ -6,6 +6,7 @@ CI without a display, and in the API's worker threads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
@@ -14,12 +15,30 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
 from microfactory.scheduling.site_plan import SitePlan, figures
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 MATERIAL_COLOURS = {"BLACK": "#333333", "RED": "#d62728", "TEAL": "#17becf", "WHITE": "#dddddd"}
+
+
+def export_paths(out: Path, site: str) -> tuple[Path, Path]:
+    """`<out>/<site>-plan.json` and `<out>/<site>-gantt.png`; `Invalid` when the site id is unsafe.
+
+    Site ids come from a network file, which is input: one like `../../etc/x` would write outside
+    the folder, so only plain names (letters, digits, `_ . -`, not starting with a dot) are used.
+    """
+    if not SAFE_STEM.fullmatch(site) or ".." in site:
+        message = f"the site id {site!r} cannot be used in a file name (letters, digits, _ . - only)"
+        raise Invalid("cannot export this site's plan", [Problem("site", message)])
+    folder = out.resolve()
+    paths = (folder / f"{site}-plan.json", folder / f"{site}-gantt.png")
+    assert all(path.parent == folder for path in paths)  # what SAFE_STEM guarantees
+    return paths
 
 
 def plan_json(site_plan: SitePlan) -> dict[str, Any]:

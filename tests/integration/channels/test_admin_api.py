@@ -18,7 +18,7 @@ from microfactory.channels.shopify.reconcile import reconcile
 from microfactory.channels.shopify.verify import sign
 from microfactory.db.tables.channels import FulfillmentRequestRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.orders import service
+from microfactory.orders import listing, service
 from tests.integration.channels.conftest import SECRET, make_everything, updated
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
@@ -48,7 +48,7 @@ def test_reconcile_pages_through_orders_and_twice_changes_nothing(
     second = reconcile(factory, admin, SINCE)
     assert second.seen == 7 and second.actions == {"unchanged": 7}
     with UnitOfWork(factory) as uow:
-        assert len(service.list_orders(uow, channel="shopify")) == 7
+        assert len(listing.page_orders(uow, channel="shopify").items) == 7
 
 
 def test_reconcile_from_the_command_line(

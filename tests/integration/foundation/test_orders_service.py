@@ -13,7 +13,7 @@ from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
 from microfactory.db.tables.orders import AuditEventRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.orders import audit, service
+from microfactory.orders import audit, listing, service
 from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
@@ -181,6 +181,6 @@ def test_intake_many_writes_a_batch_once_and_knows_repeats(loaded: Engine) -> No
         assert results[1].order.id == results[2].order.id
         assert results[3].order.status == "needs_attention"
     with UnitOfWork.for_engine(loaded) as uow:
-        assert len(service.list_orders(uow, channel="test")) == 3
+        assert len(listing.page_orders(uow, channel="test").items) == 3
         trail = audit.history(uow, [results[1].order.id])
         assert [e.to_status for e in trail] == ["accepted"]  # one order, recorded once

@@ -117,3 +117,33 @@ def test_export_writes_json_and_png(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "lyon-plan.json").read_text())["site"] == "lyon"
     assert (tmp_path / "lyon-gantt.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_export_refuses_a_site_id_that_would_leave_the_folder(tmp_path: Path) -> None:
+    import yaml
+
+    network = yaml.safe_load((EXAMPLES / "network.yaml").read_text())
+    network["sites"]["../../escaped"] = network["sites"].pop("lyon")
+    network_file = tmp_path / "network.yaml"
+    network_file.write_text(yaml.safe_dump(network))
+    out = tmp_path / "a" / "b" / "plans"
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "../../escaped",
+            "--out",
+            str(out),
+            "--sample",
+            "2",
+            "--time-limit",
+            "1",
+            "--network",
+            str(network_file),
+            "--catalog",
+            str(EXAMPLES / "catalog-keypad.yaml"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot be used in a file name" in result.output
+    assert not list(tmp_path.rglob("*-plan.json")) and not list(tmp_path.rglob("*-gantt.png"))

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from microfactory.api.auth import Caller
+from microfactory.access.model import check_site
+from microfactory.api.auth import Caller, Who
 from microfactory.api.deps import Uow
 from microfactory.errors import Conflict, NotFound
 from microfactory.network import service, site_events
@@ -23,6 +24,7 @@ from microfactory.network.views import (
     site_assignments,
     site_view,
 )
+from microfactory.orders import service as orders_service
 
 router = APIRouter(prefix="/api/v1", tags=["network"])
 
@@ -121,22 +123,25 @@ def _site(ctx: Any, site_id: str) -> Any:
 
 
 @router.get("/network/sites/{site_id}")
-def get_site(site_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+def get_site(site_id: str, uow: Uow, who: Who) -> dict[str, Any]:
     """A site with its machines, stock, load, and the work offered to or accepted by it."""
+    check_site(who, site_id)
     ctx = current(uow)
     site = _site(ctx, site_id)
     return {**site_view(ctx, site, uow), "assignments": site_assignments(uow, ctx, site.id)}
 
 
 @router.get("/network/sites/{site_id}/load")
-def get_site_load(site_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+def get_site_load(site_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    check_site(who, site_id)
     ctx = current(uow)
     return load_view(ctx, _site(ctx, site_id))
 
 
 @router.post("/network/events")
-def post_event(body: EventIn, uow: Uow, caller: Caller) -> dict[str, Any]:
+def post_event(body: EventIn, uow: Uow, caller: Caller, who: Who) -> dict[str, Any]:
     """A machine down or up, a site closed or open (for a day or until further notice), a stock count."""
+    check_site(who, body.site)
     event = site_events.SiteEvent(
         body.kind, body.site, body.machine, body.day, body.part, body.qty, body.reason
     )
@@ -174,13 +179,16 @@ def route_one(work_order_id: str, uow: Uow, caller: Caller, body: RouteIn | None
 
 
 @router.get("/work-orders/{work_order_id}/routing")
-def get_routing(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+def get_routing(work_order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
     """The routing explanation: every candidate site, its score, and why it lost."""
+    if who.role == "site":
+        check_site(who, orders_service.get_work_order(uow, work_order_id).site)
     return routing_view(uow, work_order_id)
 
 
 @router.post("/assignments/{assignment_id}/accept")
-def accept(assignment_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+def accept(assignment_id: str, uow: Uow, caller: Caller, who: Who) -> dict[str, Any]:
+    check_site(who, service.get_assignment(uow, assignment_id).site)
     row = service.accept(uow, assignment_id, actor=caller)
     view = assignment_view(row)
     uow.commit()
@@ -188,8 +196,9 @@ def accept(assignment_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
 
 
 @router.post("/assignments/{assignment_id}/decline")
-def decline(assignment_id: str, body: DeclineIn, uow: Uow, caller: Caller) -> dict[str, Any]:
+def decline(assignment_id: str, body: DeclineIn, uow: Uow, caller: Caller, who: Who) -> dict[str, Any]:
     """The site says no; the work goes to the next best site, which this answer names."""
+    check_site(who, service.get_assignment(uow, assignment_id).site)
     outcomes = service.decline(uow, assignment_id, body.reason, actor=caller)
     view = {
         "declined": assignment_view(service.get_assignment(uow, assignment_id)),

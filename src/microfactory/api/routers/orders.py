@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from microfactory.api.auth import Caller
+from microfactory.access.model import check_channel, check_site, hidden_channels
+from microfactory.api.auth import Caller, Who
 from microfactory.api.deps import Uow
 from microfactory.api.paging import PAGED, paged_answer
 from microfactory.api.schemas import Cancellation, LineCorrection, OrderIn
@@ -29,7 +30,7 @@ MAX_OFFSET = 2**31 - 1
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
-async def create_order(body: OrderIn, request: Request, caller: Caller, response: Response) -> dict[str, Any]:
+async def create_order(body: OrderIn, request: Request, who: Who, response: Response) -> dict[str, Any]:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
     The id is an idempotency key: other content under it is refused (409, naming what differs).
@@ -37,6 +38,7 @@ async def create_order(body: OrderIn, request: Request, caller: Caller, response
     written together (`orders.intake_queue`): one commit per burst.
     """
     service.check_client_channel(body.channel)
+    check_channel(who, body.channel)
     view, created = await request.app.state.intake_queue.submit(body.to_new_order())
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -46,7 +48,7 @@ async def create_order(body: OrderIn, request: Request, caller: Caller, response
 @router.get("/orders")
 def list_orders(
     uow: Uow,
-    caller: Caller,
+    who: Who,
     request: Request,
     response: Response,
     channel: str | None = None,
@@ -61,17 +63,22 @@ def list_orders(
     A bare list with `X-Total-Count` and a `Link` to the next page, or the envelope with `paged=true`.
     """
     if external_id is not None:
+        check_channel(who, channel or "api")
         found = service.find_order(uow, channel or "api", external_id)
         page = Page([found] if found is not None else [], int(found is not None), limit, 0)
     else:
+        if channel is not None:
+            check_channel(who, channel)
         status_filter = status_.value if status_ is not None else None
-        page = listing.page_orders(uow, status_filter, channel, limit, offset)
+        page = listing.page_orders(uow, status_filter, channel, limit, offset, hidden_channels(who))
     return paged_answer(page, order_view, request, response, paged)
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return order_view(service.get_order(uow, order_id))
+def get_order(order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    order = service.get_order(uow, order_id)
+    check_channel(who, order.channel)
+    return order_view(order)
 
 
 @router.get("/orders/{order_id}/history")
@@ -131,7 +138,7 @@ def retry_needs_attention(uow: Uow, caller: Caller) -> dict[str, Any]:
 @router.get("/work-orders")
 def list_work_orders(
     uow: Uow,
-    caller: Caller,
+    who: Who,
     request: Request,
     response: Response,
     status_: WorkOrderStatus | None = Query(None, alias="status"),
@@ -140,12 +147,18 @@ def list_work_orders(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     paged: bool = PAGED,
 ) -> Any:
-    """Work orders, filtered by status and site, oldest first (paged as `GET /orders`)."""
+    """Work orders, filtered by status and site, oldest first (paged as `GET /orders`); a site token
+    sees its own site's."""
+    if who.role == "site" and site is None:
+        site = who.site
+    check_site(who, site)
     status_filter = status_.value if status_ is not None else None
     page = listing.page_work_orders(uow, status_filter, site, limit, offset)
     return paged_answer(page, work_order_view, request, response, paged)
 
 
 @router.get("/work-orders/{work_order_id}")
-def get_work_order(work_order_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return work_order_view(service.get_work_order(uow, work_order_id))
+def get_work_order(work_order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    work_order = service.get_work_order(uow, work_order_id)
+    check_site(who, work_order.site)
+    return work_order_view(work_order)

@@ -19,6 +19,7 @@ from microfactory.api.errors import error_body
 from microfactory.channels.shopify import fulfillment_service, verify
 from microfactory.channels.shopify.inbox import RECEIVED, Delivery
 from microfactory.channels.shopify.mapping import PayloadError
+from microfactory.config import Settings
 
 router = APIRouter(tags=["shopify"])
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _refusal(request: Request, body: bytes) -> JSONResponse | None:
     return None
 
 
-@router.post("/webhooks/shopify", responses={400: {}, 401: {}, 413: {}, 503: {}})
+@router.post("/webhooks/shopify", responses={400: {}, 401: {}, 403: {}, 413: {}, 503: {}})
 async def shopify_webhook(request: Request) -> JSONResponse:
     """Verify, check, store in the inbox, answer: processing happens after the 200 (docs/decisions/0003).
 
@@ -43,8 +44,12 @@ async def shopify_webhook(request: Request) -> JSONResponse:
     refused = _refusal(request, body)
     if refused is not None:
         return refused
+    headers = _shopify_headers(request)
+    foreign = _foreign_shop(container_of(request).settings, headers.get("x-shopify-shop-domain"))
+    if foreign is not None:
+        return foreign
     try:
-        delivery = Delivery.read(_shopify_headers(request), body)
+        delivery = Delivery.read(headers, body)
     except PayloadError as error:
         log.warning("shopify delivery refused: %s", error.summary)
         return JSONResponse(error.as_dict(), status_code=400)
@@ -53,6 +58,21 @@ async def shopify_webhook(request: Request) -> JSONResponse:
     if stored.status == RECEIVED and workers.shopify_inbox is not None:
         workers.shopify_inbox.kick()
     return JSONResponse({"status": stored.status, "id": stored.delivery_id}, status_code=200)
+
+
+def _foreign_shop(settings: Settings, domain: str | None) -> JSONResponse | None:
+    """403 when the shop is configured and the delivery names another one (or none).
+
+    The signature proves the app's secret signed the body; an app installed in several shops signs
+    all of their deliveries with it, so the shop header is checked too, before anything is stored.
+    """
+    expected = (settings.shopify.shop_domain or "").strip().lower()
+    given = (domain or "").strip().lower()
+    if not expected or given == expected:
+        return None
+    shown = given or "no X-Shopify-Shop-Domain"
+    message = f"the delivery is from {shown}, not from the configured shop {expected}"
+    return JSONResponse(error_body(message), status_code=403)
 
 
 def _shopify_headers(request: Request) -> dict[str, str]:

@@ -1,13 +1,18 @@
-"""API tokens: the admin issues named tokens for integrations (ERP, site agents, dashboards)."""
+"""API tokens: the admin issues, lists and revokes tokens, each with a role (spec "Roles and tokens").
+
+Only the admin role may call these routes (`access.model.ADMIN_ONLY`, checked for every route).
+A token's secret is in the answer to its creation only; lists never show it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from microfactory.api.auth import Caller, issue_token
+from microfactory.access import tokens
+from microfactory.access.model import Role
 from microfactory.api.deps import Uow
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -15,13 +20,23 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 class TokenRequest(BaseModel):
     name: str = Field(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Role = "integration"
+    site: str | None = Field(None, min_length=1, max_length=80)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(body: TokenRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
-    """Issue a token; it is shown once and only its hash is stored."""
-    if caller != "admin":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the admin token can issue tokens")
-    token = issue_token(uow, body.name)
-    uow.commit()
-    return {"name": body.name, "token": token}
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, responses={403: {}, 409: {}})
+def create_token(body: TokenRequest, uow: Uow) -> dict[str, Any]:
+    """Issue a token: `{"id", "name", "role", "site", "token"}`; the token is shown this once."""
+    return tokens.issue_token(uow, body.name, body.role, body.site).as_dict()
+
+
+@router.get("/tokens", responses={403: {}})
+def list_tokens(uow: Uow, include_revoked: bool = False) -> list[dict[str, Any]]:
+    """Tokens without their secrets, oldest first."""
+    return [token.as_dict() for token in tokens.list_tokens(uow, include_revoked)]
+
+
+@router.delete("/tokens/{token_id}", responses={403: {}, 404: {}})
+def revoke_token(token_id: str, uow: Uow) -> dict[str, Any]:
+    """Revoke a token; requests with it get 401 from now on."""
+    return tokens.revoke_token(uow, token_id).as_dict()

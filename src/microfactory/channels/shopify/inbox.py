@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -41,7 +43,8 @@ RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED = (
     "duplicate",
     "failed",
 )
-LEASE = timedelta(minutes=5)  # a delivery `processing` for longer was abandoned by a dead process
+LEASE = timedelta(seconds=30)  # a claim not renewed for this long was abandoned by a dead process
+RENEW_EVERY = LEASE.total_seconds() / 3  # a live processor renews its claim this often
 MAX_ATTEMPTS = 5  # transient failures (a locked database) are retried this often, then marked failed
 KEPT_HEADERS = (
     "x-shopify-topic",
@@ -184,14 +187,17 @@ def process_pending(
     limit: int = 1000,
     retry_failed: bool = False,
     between: Callable[[], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ProcessReport:
     """Process stored deliveries in arrival order, each in its own transaction; safe to run anywhere.
 
     Several processes may run this at once (the server's worker and the CLI): a delivery is claimed
-    with a conditional UPDATE first, so only one of them handles it.
+    with a conditional UPDATE first, so only one of them handles it. The claim is a short lease that
+    a `LeaseKeeper` renews while the delivery is being worked on, so a claim left by a killed
+    process is taken up again within `LEASE`. `stop` is asked between deliveries.
     """
     report = ProcessReport()
-    with _processing:
+    with _processing, LeaseKeeper(uow.session_factory) as keeper:
         if retry_failed:
             uow.session.execute(
                 update(WebhookDeliveryRow)
@@ -204,12 +210,67 @@ def process_pending(
             if not ids:
                 break
             for delivery_id in ids:
+                if stop is not None and stop():
+                    return report
                 with uow.write_turn():
                     if _claim(uow, delivery_id):
-                        _process_one(uow, delivery_id, report)
+                        with keeper.holding(delivery_id):
+                            _process_one(uow, delivery_id, report)
                 if between is not None:
                     between()
     return report
+
+
+class LeaseKeeper:
+    """Renews the claim of the delivery being processed every `RENEW_EVERY` seconds, in a thread.
+
+    Deliveries are quick, so usually it never writes; a slow one keeps its lease, so no other
+    process takes it up while it is still being worked on.
+    """
+
+    def __init__(self, factory: Callable[[], Session]) -> None:
+        self._factory = factory
+        self._current: int | None = None
+        self._since = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shopify-inbox-lease", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+    @contextmanager
+    def holding(self, delivery_id: int) -> Iterator[None]:
+        self._current, self._since = delivery_id, time.monotonic()
+        try:
+            yield
+        finally:
+            self._current = None
+
+    def _run(self) -> None:
+        while not self._done.wait(RENEW_EVERY / 4):
+            current = self._current
+            if current is None or time.monotonic() - self._since < RENEW_EVERY:
+                continue
+            try:
+                _renew(self._factory, current)
+                self._since = time.monotonic()
+            except Exception:  # a missed renewal only shortens the lease; processing goes on
+                log.warning("could not renew the claim of shopify delivery %s", current, exc_info=True)
+
+
+def _renew(factory: Callable[[], Session], delivery_id: int) -> None:
+    with factory() as session:
+        session.execute(
+            update(WebhookDeliveryRow)
+            .where(WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.status == PROCESSING)
+            .values(claimed_at=utcnow())
+        )
+        session.commit()
 
 
 def _pending_ids(session: Session, limit: int) -> list[int]:
@@ -297,10 +358,15 @@ def _event_seen(session: Session, row: WebhookDeliveryRow) -> bool:
 
 
 def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
-    """Do what the topic asks; returns what happened, for the report (e.g. `order created`)."""
+    """Bring the order to the state its body describes; returns what happened (e.g. `order created`).
+
+    The topic only says whether the body is an order: Shopify signs the body, not the headers, so
+    a genuine body replayed under `orders/cancelled` must not cancel anything. Whether an order is
+    cancelled comes from the body's `cancelled_at`, and its `updated_at` orders the changes.
+    """
     if topic not in ORDER_TOPICS:
         return f"topic {topic!r} is not handled; stored only"
-    outcome = sync_order(uow, read_payload(body), cancelled=topic == "orders/cancelled")
+    outcome = sync_order(uow, read_payload(body))
     return f"order {outcome.action}"
 
 

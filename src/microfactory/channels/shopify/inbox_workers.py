@@ -78,9 +78,10 @@ class InboxWorker:
     `process-inbox` does the same work from cron or by hand.
     """
 
-    def __init__(self, factory: sessionmaker[Session], interval: float = 5.0) -> None:
+    def __init__(self, factory: sessionmaker[Session], interval: float = 5.0, batch: int = 1000) -> None:
         self._factory = factory
         self._interval = interval
+        self._batch = batch
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,15 +89,23 @@ class InboxWorker:
         self._last_kick = 0.0
         self._resumed = 0.0  # when processing last resumed after giving way
 
+    def start(self) -> None:
+        """Start at once (the server does at start-up): what a restart left stored is taken up now."""
+        self._start()
+        self._wake.set()
+
     def kick(self) -> None:
         self._last_kick = time.monotonic()
+        self._start()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._start_lock:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="shopify-inbox", daemon=True)
                     self._thread.start()
-        if not self._wake.is_set():
-            self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -126,9 +135,11 @@ class InboxWorker:
             self._resumed = time.monotonic()
             try:
                 with UnitOfWork(self._factory) as uow:
-                    report = process_pending(uow, between=self._give_way)
+                    report = process_pending(uow, self._batch, between=self._give_way, stop=self._stop.is_set)
                 if report.retried:
                     self._stop.wait(0.2)
+                    self._wake.set()
+                elif report.total >= self._batch:  # a full batch: more are waiting, go on now
                     self._wake.set()
             except Exception:  # keep the worker alive; the delivery rows say what failed
                 log.exception("shopify inbox worker")

@@ -8,6 +8,7 @@ a shipment without one would fulfil the whole order in Shopify with nothing to f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
@@ -37,7 +38,9 @@ def check_shipment(
     idempotency_key: str | None = None,
     override_reason: str | None = None,
 ) -> ShipmentRequest:
-    """Trim the texts and refuse a blank tracking number, a blank key or reason, or any text too long."""
+    """Trim the texts and refuse a blank tracking number, a blank key or reason, any text too long, or a
+    tracking URL that is not https (Shopify shows it to the customer as a link: a `javascript:` or
+    `data:` URL would run in their browser, plain http can be altered on the way)."""
     given = {
         "tracking_number": tracking_number,
         "company": company,
@@ -53,6 +56,8 @@ def check_shipment(
     ]
     if not trimmed["tracking_number"]:
         problems.append(Problem("tracking_number", "a shipment needs a tracking number"))
+    if trimmed["url"] and not _is_https(trimmed["url"]):
+        problems.append(Problem("url", "must be an https:// URL with a host"))
     for name in ("idempotency_key", "override_reason"):
         if given[name] is not None and not trimmed[name]:
             problems.append(Problem(name, f"{name} is blank: leave it out or give one"))
@@ -65,3 +70,8 @@ def check_shipment(
         idempotency_key=trimmed["idempotency_key"],
         override_reason=trimmed["override_reason"],
     )
+
+
+def _is_https(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "https" and bool(parts.hostname) and not any(c.isspace() for c in url)

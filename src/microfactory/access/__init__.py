@@ -1,0 +1,2 @@
+"""Who may call what: roles, the principal behind a token, stored tokens (`spec/interfaces.md`,
+"Roles and tokens")."""

@@ -1,0 +1,123 @@
+"""Stored API tokens: issue (the secret is shown once), list, revoke, and find by secret.
+
+Only a SHA-256 of each secret is stored, so neither the database nor a list can give one back.
+Names are unique among live tokens (a revoked token's name may be issued again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from microfactory.access.model import ROLES, Principal
+from microfactory.db.base import new_id, utcnow
+from microfactory.db.tables.orders import ApiTokenRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.problems import Problem
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    principal: Principal
+    secret: str  # shown once, never stored
+
+    def as_dict(self) -> dict[str, str | None]:
+        p = self.principal
+        return {"id": p.id, "name": p.name, "role": p.role, "site": p.site, "token": self.secret}
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _checked(role: str, site: str | None) -> None:
+    if role not in ROLES:
+        raise Invalid("unknown role", [Problem("role", f"{role!r} is not one of {', '.join(ROLES)}")])
+    if role == "site" and not site:
+        raise Invalid("a site token needs its site", [Problem("site", "required for the site role")])
+    if role != "site" and site:
+        raise Invalid("only site tokens belong to a site", [Problem("site", f"not used by the {role} role")])
+
+
+def issue_token(uow: UnitOfWork, name: str, role: str, site: str | None = None) -> IssuedToken:
+    """Create a token and commit it; `Conflict` when a live token has the name already."""
+    _checked(role, site)
+    if find_live_by_name(uow, name) is not None:
+        raise Conflict(f"a token named {name!r} exists already: revoke it first or choose another name")
+    secret = secrets.token_urlsafe(32)
+    row = ApiTokenRow(id=new_id("tok"), name=name, token_sha256=token_digest(secret), role=role, site=site)
+    uow.session.add(row)
+    try:
+        uow.commit()
+    except IntegrityError as error:  # another request took the name in the meantime
+        uow.rollback()
+        raise Conflict(f"a token named {name!r} exists already") from error
+    return IssuedToken(_principal(row), secret)
+
+
+def find_live_by_name(uow: UnitOfWork, name: str) -> ApiTokenRow | None:
+    query = select(ApiTokenRow).where(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None))
+    return uow.session.scalar(query)
+
+
+def principal_for(uow: UnitOfWork, secret: str) -> Principal | None:
+    """The live token with this secret, or None."""
+    row = uow.session.scalar(
+        select(ApiTokenRow).where(
+            ApiTokenRow.token_sha256 == token_digest(secret), ApiTokenRow.revoked_at.is_(None)
+        )
+    )
+    return None if row is None else _principal(row)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: str
+    site: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        revoked = self.revoked_at.isoformat() if self.revoked_at else None
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "site": self.site,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": revoked,
+        }
+
+
+def list_tokens(uow: UnitOfWork, include_revoked: bool = False) -> list[TokenInfo]:
+    query = select(ApiTokenRow).order_by(ApiTokenRow.created_at, ApiTokenRow.id)
+    if not include_revoked:
+        query = query.where(ApiTokenRow.revoked_at.is_(None))
+    return [_info(row) for row in uow.session.scalars(query)]
+
+
+def revoke_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
+    """Revoke a token at once (the next request with it gets 401); revoking twice changes nothing."""
+    row = uow.session.get(ApiTokenRow, token_id)
+    if row is None:
+        raise NotFound("token", token_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        uow.commit()
+    return _info(row)
+
+
+def _principal(row: ApiTokenRow) -> Principal:
+    return Principal(id=row.id, name=row.name, role=row.role, site=row.site)
+
+
+def _info(row: ApiTokenRow) -> TokenInfo:
+    return TokenInfo(row.id, row.name, row.role, row.site, row.created_at, row.revoked_at)
