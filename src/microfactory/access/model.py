@@ -18,9 +18,11 @@ ROLES: tuple[str, ...] = get_args(Role)
 SHOPIFY = "shopify"
 V1 = "/api/v1"
 
-# Only the admin issues, lists and revokes tokens and replaces the catalog or the network.
+# Only the admin issues, lists and revokes tokens, replaces the catalog or the network, and reads the
+# outbox (its payloads hold customer data).
 ADMIN_ONLY = frozenset(
     {
+        ("GET", f"{V1}/outbox"),
         ("POST", f"{V1}/tokens"),
         ("GET", f"{V1}/tokens"),
         ("DELETE", f"{V1}/tokens/{{token_id}}"),

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from microfactory.api.auth import issue_token
+from microfactory.access.tokens import issue_token
 from microfactory.db.engine import make_session_factory
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import UpstreamFailure
@@ -84,8 +84,7 @@ def test_the_outbox_endpoint_is_for_the_admin(client: TestClient, engine: Engine
     refused = client.get("/api/v1/outbox", params={"status": "lost"})
     assert refused.status_code == 422 and refused.json()["problems"][0]["path"] == "status"
     with UnitOfWork.for_engine(engine) as uow:
-        token = issue_token(uow, "erp", role="integration")
-        uow.commit()
+        token = issue_token(uow, "erp", role="integration").secret
     other = client.get("/api/v1/outbox", headers={"Authorization": f"Bearer {token}"})
     assert other.status_code == 403
     assert client.get("/api/v1/outbox", headers={"Authorization": "Bearer wrong"}).status_code == 401
