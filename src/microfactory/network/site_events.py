@@ -3,6 +3,11 @@
 Work a site can no longer make is re-routed (if it has not started: scheduled or running work
 stays, and a person decides); everything else at the site is re-promised, and promises that slip
 past the first date given to the customer are flagged.
+
+An event runs under the routing lock (`db.locks.hold(ROUTING)`, taken first): it changes what the
+router reads and routes again. Work to move is claimed by its order without waiting
+(`orders.service.claim_orders`) and its assignment re-read: an order a cancel or a store edit holds at
+that moment keeps its offer, which the next decline, expiry or event moves.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from microfactory.db import locks
 from microfactory.db.base import utcnow
 from microfactory.db.tables.network import AssignmentRow, MachineRow, SiteRow, StockRow
 from microfactory.db.tables.orders import WorkOrderRow
@@ -23,6 +29,7 @@ from microfactory.network import service
 from microfactory.network.promise import promise
 from microfactory.network.stored_state import active_assignments, current, demand_of, site_calendar
 from microfactory.orders import audit
+from microfactory.orders import service as order_service
 from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT, AssignmentStatus, WorkOrderStatus
 from microfactory.problems import Problem
 
@@ -59,6 +66,7 @@ def apply_event(
 ) -> EventOutcome:
     """Record the event, then re-route the work it makes impossible and re-promise the rest."""
     now = now or utcnow()
+    locks.hold(uow.session, locks.ROUTING)
     ctx = current(uow)
     site = ctx.network.site(event.site)
     if site is None:
@@ -170,7 +178,11 @@ def _reroute_impossible(
                 reasons[row.id] = f"stock: {event.part} counted {event.qty}, not enough for the work offered"
                 available += held
     ids: list[str] = []
+    claimed = order_service.claim_orders(uow, {row.order_id for row in withdrawn})
     for row in withdrawn:
+        if row.order_id not in claimed:
+            continue
+        uow.session.refresh(row)  # as committed by whoever held the order before us
         if row.status in ACTIVE_ASSIGNMENT:
             because = f"re-routed: {reasons[row.id]}"
             ids += service.withdraw(uow, [row], AssignmentStatus.RELEASED, because, actor, now)
