@@ -60,7 +60,7 @@ def intake(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None) -
         select(OrderRow.id).where(OrderRow.channel == new.channel, OrderRow.external_id == new.external_id)
     )
     if known is not None:
-        return IntakeResult(get_order(uow, known), created=False)
+        return IntakeResult(get_order(uow, known, lock=True), created=False)
     catalogs = catalogs if catalogs is not None else active_catalogs(uow)
     bookmark = audit.mark(uow)
     try:

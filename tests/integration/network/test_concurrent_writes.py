@@ -21,6 +21,8 @@ from microfactory.db.tables.orders import AuditEventRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network import service
 from microfactory.orders import service as order_service
+from microfactory.scheduling.service import plan_and_promise
+from microfactory.scheduling.site_plan import SitePlanSettings
 
 from .conftest import NOW, PlaceOrder
 
@@ -50,7 +52,7 @@ def _meanwhile(engine: Engine, action: Callable[[UnitOfWork], T]) -> tuple[Futur
 
 
 def _settle() -> None:
-    time.sleep(0.5)  # long enough for the second writer to read and reach the lock it waits for
+    time.sleep(1.0)  # long enough for the second writer to read and reach the lock it waits for
 
 
 def test_a_cancel_during_routing_sees_the_offer_and_releases_it(
@@ -108,3 +110,31 @@ def test_an_accept_during_expiry_is_refused_not_written_over_it(
         rows = uow.session.scalars(select(AssignmentRow).where(AssignmentRow.work_order_id == wo)).all()
         assert {row.id: row.status for row in rows if row.id == offered} == {offered: "expired"}
         assert [row.status for row in rows].count("offered") == 1  # the next site's offer, alone
+
+
+def test_a_plan_written_during_a_cancel_does_not_schedule_the_cancelled_work(
+    net_engine: Engine, other_engine: Engine, place_order: PlaceOrder
+) -> None:
+    [wo] = place_order({"keys": 8, "color": "teal", "engraving": "Mira"})
+    with UnitOfWork.for_engine(net_engine) as uow:
+        [outcome] = service.route_work_orders(uow, now=NOW)
+        uow.commit()
+    assert outcome.site == "berlin"
+    with UnitOfWork.for_engine(net_engine) as canceller:
+        order_id = order_service.get_work_order(canceller, wo).line.order_id
+        order_service.cancel_order(canceller, order_id, "customer changed mind")
+        canceller.session.flush()
+        settings = SitePlanSettings(time_limit=2)
+        planned, pool = _meanwhile(
+            other_engine, lambda uow: plan_and_promise(uow, "berlin", NOW, settings)[1]
+        )
+        _settle()
+        canceller.commit()
+    planned.result(timeout=60)
+    pool.shutdown()
+    with UnitOfWork.for_engine(net_engine) as uow:
+        assert order_service.get_work_order(uow, wo).status == "cancelled"
+        statuses = set(
+            uow.session.scalars(select(AssignmentRow.status).where(AssignmentRow.work_order_id == wo))
+        )
+        assert statuses == {"released"}
