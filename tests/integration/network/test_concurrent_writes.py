@@ -115,6 +115,8 @@ def test_an_accept_during_expiry_is_refused_not_written_over_it(
 def test_a_plan_written_during_a_cancel_does_not_schedule_the_cancelled_work(
     net_engine: Engine, other_engine: Engine, place_order: PlaceOrder
 ) -> None:
+    """A guard rather than a reproduction: before the claim, this interleaving was saved by the
+    cancel's lock on the assignment; the claim also covers the others (see decision 0009)."""
     [wo] = place_order({"keys": 8, "color": "teal", "engraving": "Mira"})
     with UnitOfWork.for_engine(net_engine) as uow:
         [outcome] = service.route_work_orders(uow, now=NOW)
