@@ -13,6 +13,7 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from microfactory.db import locks
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.network.service import expire_overdue, route_work_orders
@@ -26,6 +27,7 @@ def route_released(uow: UnitOfWork) -> int:
     """Expire overdue offers and route every released work order; how many were routed."""
     with uow.write_turn():
         try:
+            locks.hold(uow.session, locks.ROUTING)  # first: SQLite must not read before it writes
             expired = expire_overdue(uow)
             waiting = uow.session.scalar(
                 select(WorkOrderRow.id).where(WorkOrderRow.status == WorkOrderStatus.RELEASED.value).limit(1)

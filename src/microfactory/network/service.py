@@ -5,6 +5,13 @@ reason, and a decline or silence past the deadline passes the work to the next b
 sites that said no are excluded, and the explanation says so). Parts are reserved when work is
 offered and released when it moves, is declined, or is cancelled. The central factory accepts at
 once: its lead time is quoted, not negotiated.
+
+Concurrency (decision 0009): routing decides on every site's load and stock, so one router decides
+at a time (`db.locks.hold(ROUTING)`: a PostgreSQL advisory lock, SQLite's one writer) and each run
+claims the released work orders and their orders with `FOR UPDATE SKIP LOCKED`, re-reading their
+status under the lock; a partial unique index backs it (one active assignment per work order).
+Whoever holds the routing lock never waits for a row, so no cycle with a cancel or a sync (which
+lock the order first) can form. Accept and decline lock their rows and re-check the status.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from microfactory.db import locks
 from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.network import (
     AssignmentRow,
@@ -40,6 +48,7 @@ from microfactory.network.stored_state import (
 )
 from microfactory.network.versions import LoadResult, set_weights
 from microfactory.orders import audit, events, transitions
+from microfactory.orders import service as order_service
 from microfactory.orders.lifecycle import (
     AssignmentStatus,
     IllegalTransition,
@@ -105,8 +114,9 @@ def route_work_orders(
     """
     register_event_handlers()
     now = now or utcnow()
+    locks.hold(uow.session, locks.ROUTING)  # before reading: decide on what the last router left
     ctx = current(uow, weights)
-    groups = _released_groups(uow, work_order_ids)
+    groups = _claim_orders(uow, _released_groups(uow, work_order_ids))
     history = _history(uow, [wo.id for wos in groups.values() for wo in wos])
     outcomes: list[RoutingOutcome] = []
     for wos in groups.values():
@@ -125,6 +135,10 @@ def route_work_orders(
 
 
 def _released_groups(uow: UnitOfWork, ids: Sequence[str] | None) -> dict[str, list[WorkOrderRow]]:
+    """Released work orders by order, claimed: locked (`SKIP LOCKED`) and re-read under the lock.
+
+    A work order another transaction holds (a cancel, a store edit) is left for the next run.
+    """
     query = (
         select(WorkOrderRow)
         .where(WorkOrderRow.status == WorkOrderStatus.RELEASED.value)
@@ -132,6 +146,8 @@ def _released_groups(uow: UnitOfWork, ids: Sequence[str] | None) -> dict[str, li
             selectinload(WorkOrderRow.line).selectinload(OrderLineRow.order).selectinload(OrderRow.lines)
         )
         .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
+        .with_for_update(of=WorkOrderRow, skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     if ids is not None:
         named = list(uow.session.scalars(query.where(WorkOrderRow.id.in_(ids))))
@@ -146,6 +162,16 @@ def _released_groups(uow: UnitOfWork, ids: Sequence[str] | None) -> dict[str, li
     for wo in sorted(work_orders, key=lambda w: (w.line.order.created_at, w.line.order_id, w.line.position)):
         groups.setdefault(wo.line.order_id, []).append(wo)
     return groups
+
+
+def _claim_orders(uow: UnitOfWork, groups: dict[str, list[WorkOrderRow]]) -> dict[str, list[WorkOrderRow]]:
+    """Keep the groups whose order this transaction could lock without waiting (`claim_orders`).
+
+    Routing moves the order's status, and a cancel or a store edit holds the order's row while it
+    changes its lines: their work is routed on the next run, when they have committed.
+    """
+    locked = order_service.claim_orders(uow, list(groups))
+    return {order_id: wos for order_id, wos in groups.items() if order_id in locked}
 
 
 @dataclass
@@ -278,16 +304,26 @@ def update_promise(uow: UnitOfWork, row: AssignmentRow, ship: Promise, actor: st
     return True
 
 
-def get_assignment(uow: UnitOfWork, assignment_id: str) -> AssignmentRow:
-    row = uow.session.get(AssignmentRow, assignment_id)
+def get_assignment(uow: UnitOfWork, assignment_id: str, *, lock: bool = False) -> AssignmentRow:
+    """An assignment; with `lock`, its row locked (`FOR UPDATE`) and re-read, to change it safely."""
+    if lock:
+        row = uow.session.get(AssignmentRow, assignment_id, with_for_update=True, populate_existing=True)
+    else:
+        row = uow.session.get(AssignmentRow, assignment_id)
     if row is None:
         raise NotFound("assignment", assignment_id, f"no assignment {assignment_id}")
     return row
 
 
 def accept(uow: UnitOfWork, assignment_id: str, actor: str = "site") -> AssignmentRow:
-    """The site takes the work. A late yes still counts while the offer has not been withdrawn."""
-    row = get_assignment(uow, assignment_id)
+    """The site takes the work. A late yes still counts while the offer has not been withdrawn.
+
+    The assignment's row is locked and re-read first: an expiry or a cancel committed meanwhile
+    turns the yes into a conflict instead of being overwritten by it. The order is locked before
+    it, in the order every writer of an order's work takes its locks.
+    """
+    _lock_order_of(uow, assignment_id)
+    row = get_assignment(uow, assignment_id, lock=True)
     try:
         accepted = transitions.move_assignment(
             uow, row, AssignmentStatus.ACCEPTED, reason=f"{row.site} accepted", actor=actor
@@ -302,8 +338,14 @@ def accept(uow: UnitOfWork, assignment_id: str, actor: str = "site") -> Assignme
 def decline(
     uow: UnitOfWork, assignment_id: str, reason: str, actor: str = "site", now: datetime | None = None
 ) -> list[RoutingOutcome]:
-    """The site says no, with a reason: the work goes to the next best site that has not said no."""
-    row = get_assignment(uow, assignment_id)
+    """The site says no, with a reason: the work goes to the next best site that has not said no.
+
+    The order is locked first (the order the store sync and a cancel lock in), then the assignment,
+    whose status is re-read under its lock; the re-routing waits for the routing lock.
+    """
+    locks.become_writer(uow.session)
+    _lock_order_of(uow, assignment_id)
+    row = get_assignment(uow, assignment_id, lock=True)
     if row.status not in ACTIVE:
         raise AssignmentConflict(
             f"assignment {row.id} is {row.status}; it cannot become declined (only an active one can)"
@@ -317,15 +359,24 @@ def decline(
 def expire_overdue(
     uow: UnitOfWork, now: datetime | None = None, actor: str = "system"
 ) -> list[RoutingOutcome]:
-    """Offers not answered by their deadline pass to the next best site."""
+    """Offers not answered by their deadline pass to the next best site.
+
+    Runs under the routing lock, so it never waits for a row: offers (and orders) another
+    transaction holds, an accept or a cancel in progress, are skipped and looked at next time.
+    """
     now = now or utcnow()
+    locks.hold(uow.session, locks.ROUTING)
     overdue = list(
         uow.session.scalars(
-            select(AssignmentRow).where(
-                AssignmentRow.status == AssignmentStatus.OFFERED.value, AssignmentRow.deadline < now
-            )
+            select(AssignmentRow)
+            .where(AssignmentRow.status == AssignmentStatus.OFFERED.value, AssignmentRow.deadline < now)
+            .order_by(AssignmentRow.deadline, AssignmentRow.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
     )
+    held = order_service.claim_orders(uow, {row.order_id for row in overdue})
+    overdue = [row for row in overdue if row.order_id in held]
     if not overdue:
         return []
     ids: list[str] = []
@@ -341,6 +392,13 @@ def is_movable(work_order: WorkOrderRow) -> bool:
     return work_order.status == WorkOrderStatus.ASSIGNED.value and not has_work_started(
         LineStatus(work_order.line.status), WorkOrderStatus(work_order.status)
     )
+
+
+def _lock_order_of(uow: UnitOfWork, assignment_id: str) -> None:
+    """Lock the order an assignment belongs to (PostgreSQL `FOR UPDATE`; waits for its holder)."""
+    order_id = uow.session.scalar(select(AssignmentRow.order_id).where(AssignmentRow.id == assignment_id))
+    if order_id is not None:
+        uow.session.execute(select(OrderRow.id).where(OrderRow.id == order_id).with_for_update())
 
 
 def withdraw(
@@ -425,9 +483,17 @@ def reroute(
     now: datetime,
     actor: str,
 ) -> list[RoutingOutcome]:
-    """Withdraw the assignments (with the reason each must move) and route their work again."""
+    """Withdraw the assignments (with the reason each must move) and route their work again.
+
+    Only orders this transaction can lock without waiting are moved (`claim_orders`); an order
+    another transaction holds is left for the next round (decision 0009).
+    """
     ids: list[str] = []
+    claimed = order_service.claim_orders(uow, {row.order_id for row in rows})
     for row in rows:
+        if row.order_id not in claimed:
+            continue
+        uow.session.refresh(row)  # as committed by whoever held the order before us
         if row.status in ACTIVE:  # a sibling withdrawn earlier in this loop is already done
             ids += withdraw(
                 uow, [row], AssignmentStatus.RELEASED, f"re-routed: {reasons[row.id]}", actor, now

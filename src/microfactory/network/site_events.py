@@ -3,6 +3,11 @@
 Work a site can no longer make is re-routed (if it has not started: scheduled or running work
 stays, and a person decides); everything else at the site is re-promised, and promises that slip
 past the first date given to the customer are flagged.
+
+An event runs under the routing lock (`db.locks.hold(ROUTING)`, taken first): it changes what the
+router reads and routes again. Work to move is claimed by its order without waiting
+(`orders.service.claim_orders`) and its assignment re-read: an order a cancel or a store edit holds at
+that moment keeps its offer, which the next decline, expiry or event moves.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from microfactory.catalog.service import active_catalogs
+from microfactory.db import locks
 from microfactory.db.base import utcnow
 from microfactory.db.tables.network import AssignmentRow, MachineRow, SiteRow, StockRow
 from microfactory.db.tables.orders import WorkOrderRow
@@ -60,6 +66,7 @@ def apply_event(
 ) -> EventOutcome:
     """Record the event, then re-route the work it makes impossible and re-promise the rest."""
     now = now or utcnow()
+    locks.hold(uow.session, locks.ROUTING)
     ctx = current(uow)
     site = ctx.network.site(event.site)
     if site is None:

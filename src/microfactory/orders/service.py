@@ -3,22 +3,29 @@
 `intake` is idempotent on (channel, external id), which works as an idempotency key: the same content
 sent twice gets the order it sent first; other content under the same id is refused (`OrderDiffers`,
 a `Conflict` naming what differs, see `orders.sameness`). Orders of a store channel (`STORE_CHANNELS`)
-come only from that store: no API client writes them (`check_client_channel`). Lines that cannot be made wait in *needs attention*; `correct_line` releases them.
+come only from that store: no API client writes them (`check_client_channel`). Lines that cannot be
+made wait in *needs attention*; `correct_line` releases them.
+
+Concurrency (decision 0009): a use case that changes an order's lines locks the order's row first
+(`get_order(lock=True)`, `find_order(lock=True)`: `SELECT ... FOR UPDATE`, re-read under the lock),
+then its work orders; two creators of one order meet at the unique (channel, external id), and the
+loser takes the winner's row, locked. The router never waits for these locks (`SKIP LOCKED`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from microfactory.catalog.bridge import TranslationError, translate
 from microfactory.catalog.service import CatalogSet, active_catalogs
 from microfactory.catalog.work_order import Translation
+from microfactory.db import locks
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -108,7 +115,7 @@ def intake(
         select(OrderRow.id).where(OrderRow.channel == new.channel, OrderRow.external_id == new.external_id)
     )
     if known is not None:
-        order = get_order(uow, known)
+        order = get_order(uow, known, lock=True)
         if same_content:
             check_same_content(order, new)
         return IntakeResult(order, created=False)
@@ -119,7 +126,7 @@ def intake(
             order = _new_order(uow, new, catalogs)
     except IntegrityError:  # the same order arrived concurrently: the first one stands
         audit.discard_since(uow, bookmark)
-        winner = find_order(uow, new.channel, new.external_id)
+        winner = find_order(uow, new.channel, new.external_id, lock=True)
         if winner is None:
             raise
         if same_content:
@@ -312,7 +319,7 @@ def correct_line(
     actor: str = "operator",
 ) -> OrderLineRow:
     """Correct a line in needs attention and try to release it again."""
-    order = get_order(uow, order_id)
+    order = get_order(uow, order_id, lock=True)
     line = next((candidate for candidate in order.lines if candidate.id == line_id), None)
     if line is None:
         raise OrderNotFound(f"line {line_id} in order {order_id}")
@@ -357,6 +364,8 @@ def retry_needs_attention(uow: UnitOfWork, actor: str = "operator") -> RetryOutc
         .options(selectinload(OrderLineRow.order).selectinload(OrderRow.lines))
         .with_for_update(of=OrderLineRow, skip_locked=True)
     ).all()
+    claimed = claim_orders(uow, {line.order_id for line in lines})  # moving lines moves the order
+    lines = [line for line in lines if line.order_id in claimed]
     released: list[OrderLineRow] = []
     waiting: list[OrderLineRow] = []
     for line in lines:
@@ -400,8 +409,13 @@ def _match_sku(line: OrderLineRow, catalogs: CatalogSet) -> bool:
 
 
 def cancel_order(uow: UnitOfWork, order_id: str, reason: str, actor: str = "system") -> OrderRow:
-    """Cancel work not yet started; flag started work for a decision instead of throwing it away."""
-    order = get_order(uow, order_id)
+    """Cancel work not yet started; flag started work for a decision instead of throwing it away.
+
+    The order and then its work orders are locked and re-read, so a router that offered the work
+    meanwhile is seen (its offer is released with the cancellation), never overwritten unseen.
+    """
+    order = get_order(uow, order_id, lock=True)
+    lock_work_orders(uow, order)
     for line in order.lines:
         withdraw_line(uow, order, line, reason, actor)
     refresh_status(uow, order, reason=reason, actor=actor)
@@ -443,23 +457,52 @@ def add_line(
     return line
 
 
-def find_order(uow: UnitOfWork, channel: str, external_id: str) -> OrderRow | None:
-    return uow.session.scalar(
-        select(OrderRow)
-        .where(OrderRow.channel == channel, OrderRow.external_id == str(external_id))
-        .options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
-    )
+def find_order(uow: UnitOfWork, channel: str, external_id: str, *, lock: bool = False) -> OrderRow | None:
+    """The order a channel knows by `external_id`; with `lock`, locked and re-read (see the module)."""
+    query = select(OrderRow).where(OrderRow.channel == channel, OrderRow.external_id == str(external_id))
+    return uow.session.scalar(_with_lines(query, lock))
 
 
-def get_order(uow: UnitOfWork, order_id: str) -> OrderRow:
-    order = uow.session.scalar(
-        select(OrderRow)
-        .where(OrderRow.id == order_id)
-        .options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
-    )
+def get_order(uow: UnitOfWork, order_id: str, *, lock: bool = False) -> OrderRow:
+    """An order with its lines and work orders; with `lock`, its row locked and everything re-read."""
+    order = uow.session.scalar(_with_lines(select(OrderRow).where(OrderRow.id == order_id), lock))
     if order is None:
         raise OrderNotFound(order_id)
     return order
+
+
+def _with_lines(query: Select[OrderRow], lock: bool) -> Select[OrderRow]:
+    """Load lines and work orders; when locking, after the lock is granted and over stale copies."""
+    query = query.options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
+    if lock:
+        query = query.with_for_update(of=OrderRow).execution_options(populate_existing=True)
+    return query
+
+
+def claim_orders(uow: UnitOfWork, order_ids: Collection[str]) -> set[str]:
+    """Lock orders without waiting (`FOR UPDATE SKIP LOCKED`); the ids this transaction now holds.
+
+    For work that takes rows first and must never wait for an order (the router, under its lock;
+    the needs-attention retry, which holds lines): an order someone else holds is left for later.
+    SQLite: all of them (its one writer is this transaction).
+    """
+    if not order_ids or not locks.is_postgresql(uow.session):
+        return set(order_ids)
+    query = select(OrderRow.id).where(OrderRow.id.in_(list(order_ids)))
+    return set(uow.session.scalars(query.order_by(OrderRow.id).with_for_update(skip_locked=True)))
+
+
+def lock_work_orders(uow: UnitOfWork, order: OrderRow) -> None:
+    """Lock the order's work orders (`FOR UPDATE`, by id) and re-read their status under the lock."""
+    line_ids = [line.id for line in order.lines]
+    if line_ids:
+        uow.session.scalars(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.order_line_id.in_(line_ids))
+            .order_by(WorkOrderRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
 
 
 def lines_needing_attention(uow: UnitOfWork, limit: int = 500) -> list[OrderLineRow]:

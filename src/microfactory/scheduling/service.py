@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from microfactory.catalog.work_order import translation_from_dict
+from microfactory.db import locks
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -28,6 +29,7 @@ from microfactory.network.stored_state import (
     network_of,
     site_calendar,
 )
+from microfactory.orders import service as order_service
 from microfactory.orders import transitions
 from microfactory.orders.lifecycle import WorkOrderStatus
 from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, WorkOrderInput, plan_site
@@ -102,17 +104,28 @@ def plan_and_promise(
 
     Routing promised from an estimate of the site's queue; the plan knows. A delivery that moves
     past the first promise made is flagged and audited. Returns the plan and the slipped work orders.
+
+    The plan is solved without locks; its results are written under the routing lock, to the
+    assignments whose order this transaction could claim (`orders.service.claim_orders`), re-read:
+    a cancel or an edit in progress is not written over, its work waits for the next plan.
     """
     site_plan = plan_for_site(uow, site_id, now, settings)
+    locks.hold(uow.session, locks.ROUTING)  # routing, expiry and site events move these too
     ctx = current(uow)
     site = ctx.network.sites[site_id]
     partner = ctx.network.partner_of(site)
     calendar = site_calendar(ctx.network, ctx.router.states[site_id], site_id)
     finished = site_plan.completions
     slipped: list[str] = []
-    for row in active_assignments(uow, ctx.row.name, site_id):
+    rows = active_assignments(uow, ctx.row.name, site_id)
+    claimed = order_service.claim_orders(uow, {row.order_id for row in rows})
+    for row in rows:
         done = finished.get(row.work_order_id)
-        if done is None:
+        if done is None or row.order_id not in claimed:
+            continue
+        uow.session.refresh(row)  # as committed by whoever held the order before us
+        uow.session.get(WorkOrderRow, row.work_order_id, populate_existing=True)
+        if row.status not in ACTIVE:
             continue
         ship = promise(site, partner, done, 0.0, row.distance_km, calendar)
         if network_service.update_promise(uow, row, ship, actor):

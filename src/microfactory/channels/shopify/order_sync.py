@@ -7,6 +7,12 @@ nothing; a cancellation always wins (Shopify cannot undo one): once a cancellati
 keeps `cancelled_in_shopify` in its attributes and no later update re-opens it. The store's line set
 wins: a line the store's payload does not hold (one an API client invented) is withdrawn. Edits to lines whose work has not
 started cancel and re-take those lines; edits to started work are flagged for a person to decide.
+
+Two deliveries of one order in two processes (decision 0009): the order's row is locked
+(`SELECT ... FOR UPDATE`) and re-read before `updated_at` is compared, so the second waits and sees
+what the first stored; when the order is new, the two creators meet at its unique (channel,
+external id) and the loser goes on as an update of the winner's row, locked. On SQLite the sync
+takes the one write lock before it reads.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from microfactory.catalog.service import CatalogSet, active_catalogs
 from microfactory.channels.shopify.mapping import CHANNEL, ShopifyOrder, map_order
+from microfactory.db.locks import become_writer
 from microfactory.db.tables.orders import OrderLineRow, OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
@@ -40,10 +47,11 @@ def sync_order(
     cancelled: bool = False,
 ) -> SyncOutcome:
     """Create the order if it is new, otherwise apply the payload if it is newer than what we hold."""
+    become_writer(uow.session)
     catalogs = catalogs if catalogs is not None else active_catalogs(uow)
     mapped = map_order(payload, catalogs)
     cancel = cancelled or mapped.cancelled_at is not None
-    order = service.find_order(uow, CHANNEL, mapped.new.external_id)
+    order = service.find_order(uow, CHANNEL, mapped.new.external_id, lock=True)
     if order is None:
         result = service.intake(uow, mapped.new, catalogs, same_content=False)
         order = result.order
@@ -84,6 +92,7 @@ def _remember_update(order: OrderRow, mapped: ShopifyOrder) -> None:
 
 def _apply_update(uow: UnitOfWork, order: OrderRow, mapped: ShopifyOrder, catalogs: CatalogSet) -> None:
     new = mapped.new
+    service.lock_work_orders(uow, order)  # a router may hold one; see its status once it is done
     order.source_updated_at = mapped.updated_at
     order.attributes = {**order.attributes, **new.attributes}
     order.email = new.email or order.email

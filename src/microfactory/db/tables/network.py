@@ -10,10 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microfactory.db.base import Base, utcnow
+
+ACTIVE_WHERE = "status IN ('offered', 'accepted')"  # `lifecycle.ACTIVE_ASSIGNMENT`, as SQL
 
 
 class NetworkRow(Base):
@@ -73,7 +75,8 @@ class AssignmentRow(Base):
     """A work order offered to a site: offered, accepted, declined, expired or released.
 
     One work order has at most one active (offered or accepted) assignment; the others are its
-    history. `explanation` is the routing decision as JSON; `group_id` ties work orders of an order
+    history. A partial unique index (migration 0007) holds the database to it, so that two routers
+    racing can never offer the same work twice. `explanation` is the routing decision as JSON; `group_id` ties work orders of an order
     that stays together, so that a decline moves all of them.
     """
 
@@ -81,6 +84,13 @@ class AssignmentRow(Base):
     __table_args__ = (
         Index("ix_assignments_site_status", "site", "status"),
         Index("ix_assignments_work_order_status", "work_order_id", "status"),
+        Index(
+            "uq_assignments_active_work_order",
+            "work_order_id",
+            unique=True,
+            postgresql_where=text(ACTIVE_WHERE),
+            sqlite_where=text(ACTIVE_WHERE),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
