@@ -54,7 +54,7 @@ def test_deliveries_stored_before_a_restart_are_processed_at_start_up(
     shop_settings: Settings, channel_engine: Engine, order_create: dict[str, Any]
 ) -> None:
     _store(channel_engine, order_create, 3)
-    settings = shop_settings.model_copy(update={"shopify_inbox_autoprocess": True})
+    settings = shop_settings.with_changes(shopify_inbox_autoprocess=True)
     with TestClient(create_app(settings, channel_engine)):
         _wait_until_drained(channel_engine, 15)
     assert _waiting(channel_engine) == 0

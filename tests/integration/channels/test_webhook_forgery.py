@@ -41,7 +41,7 @@ def test_a_replayed_create_body_with_the_cancelled_topic_cancels_nothing(
 
 @pytest.fixture
 def one_shop_api(shop_settings: Settings, channel_engine: Engine) -> Iterator[TestClient]:
-    settings = shop_settings.model_copy(update={"shopify_shop_domain": "keystone-test.myshopify.com"})
+    settings = shop_settings.with_changes(shopify_shop_domain="keystone-test.myshopify.com")
     with TestClient(create_app(settings, channel_engine)) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield client

@@ -52,7 +52,7 @@ async def _storm(base: str, order_ids: list[str], holder: threading.Event) -> tu
 def test_health_and_reads_answer_while_writes_pile_up_behind_a_slow_one(
     settings: Settings, engine: Engine
 ) -> None:
-    app = create_app(settings.model_copy(update={"shopify_inbox_autoprocess": False}), engine)
+    app = create_app(settings.with_changes(shopify_inbox_autoprocess=False), engine)
     with live_server(app) as base:
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
