@@ -54,11 +54,11 @@ def report(error: MicrofactoryError) -> int:
     from microfactory.cli.context import errors
 
     if isinstance(error, Invalid):
-        errors.print(Text(error.summary, style="red"))
+        errors.print(Text(error.summary, style="red"), soft_wrap=True)
         for problem in error.problems:
-            errors.print(Text(f"  - {problem}"))
+            errors.print(Text(f"  - {problem}"), soft_wrap=True)
     else:
-        errors.print(Text(error.message, style="red"))
+        errors.print(Text(error.message, style="red"), soft_wrap=True)  # ids stay whole
     return exit_code_of(error)
 
 

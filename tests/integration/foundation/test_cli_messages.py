@@ -37,9 +37,10 @@ def _latin1(tmp_path: Path, name: str, source: Path) -> Path:
     return path
 
 
-def _refused(args: list[str], *needles: str) -> str:
+def _refused(args: list[str], *needles: str, code: int = 2) -> str:
+    """The command is refused with a message and its kind's exit code (2 invalid, 3 not found)."""
     result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == code, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     for needle in needles:
         assert needle in result.output, result.output
@@ -97,6 +98,6 @@ def test_a_weight_that_is_not_a_finite_number_of_at_least_0_is_refused(
 
 
 def test_explain_an_unknown_work_order_and_machine_down_without_a_machine(configured: Path) -> None:
-    _refused(["network", "explain", "wo_nope"], "no such work order")
+    _refused(["network", "explain", "wo_nope"], "no such work order", code=3)
     output = _refused(["network", "event", "machine_down", "berlin"], "needs a machine")
     assert "None" not in output
