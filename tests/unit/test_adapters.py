@@ -10,6 +10,7 @@ from microfactory.logistics.carriers.kinds import CARRIERS
 from microfactory.production.connectors import Program
 from microfactory.production.connectors.kinds import CONNECTORS
 from microfactory.production.connectors.manual import ManualConnector
+from microfactory.production.connectors.octoprint import OctoPrintConnector
 from microfactory.quality.inspectors.kinds import INSPECTORS
 
 
@@ -64,15 +65,21 @@ def test_the_families_know_the_contract_kinds() -> None:
     assert {"variation", "colour", "engraving", "dimension", "http", "manual", "simulated"} == set(
         INSPECTORS.names()
     )
-    assert [kind.name for kind in CONNECTORS if kind.available] == ["manual", "simulated"]
+    assert [kind.name for kind in CONNECTORS if kind.available] == [
+        "manual",
+        "moonraker",
+        "octoprint",
+        "simulated",
+    ]
 
 
 def test_building_from_the_families() -> None:
     connector = CONNECTORS.build({"kind": "manual"})
     assert isinstance(connector, ManualConnector)
     assert connector.status(connector.submit(Program("p"))).state == "idle"
-    with pytest.raises(Conflict, match="connector kind 'octoprint' is not yet available"):
-        CONNECTORS.build({"kind": "octoprint", "url": "http://127.0.0.1:5001"})
+    assert isinstance(
+        CONNECTORS.build({"kind": "octoprint", "url": "http://127.0.0.1:5001"}), OctoPrintConnector
+    )
     with pytest.raises(Conflict, match="carrier kind 'easypost' is not yet available"):
         CARRIERS.build({"carrier": "easypost", "api_key_env": "EASYPOST_API_KEY"})
     with pytest.raises(Invalid):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
 
 
@@ -27,17 +28,28 @@ class MachineState(StrEnum):
 FINISHED = frozenset({MachineState.DONE, MachineState.FAILED, MachineState.CANCELLED})
 
 
+class ProgramKind(StrEnum):
+    """What a program is, so a connector can refuse one its machine cannot run (SVG on a printer)."""
+
+    GCODE = "gcode"  # a printer's file from the site's program library
+    SVG = "svg"  # a laser's engraving, generated from the ordered text
+    INSTRUCTIONS = "instructions"  # a sheet for a person at a manual station
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
-    """What a machine runs: a G-code file (or a manual instruction sheet) for one operation.
+    """What a machine runs: a G-code file, an SVG engraving or a manual instruction sheet.
 
-    `minutes` is the planned run time, which a simulated machine takes as the truth.
+    `minutes` is the planned run time, which a simulated machine takes as the truth; `source` is the
+    library file it was read from (None when it was generated), so a person can find it.
     """
 
     name: str
     content: bytes = b""
     minutes: float = 30.0
     material: str | None = None
+    kind: ProgramKind = ProgramKind.GCODE
+    source: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
