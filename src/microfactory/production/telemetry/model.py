@@ -61,7 +61,7 @@ class Parsed:
     problems: tuple[Problem, ...] = ()
 
 
-def parse_message(site: str, machine: str, payload: bytes | str) -> Parsed:
+def parse_message(site: str, machine: str, payload: bytes | bytearray | str) -> Parsed:
     """Parse one payload; a refused message has no readings, a bad reading only loses itself."""
     try:
         document = orjson.loads(payload)
@@ -78,31 +78,33 @@ def parse_message(site: str, machine: str, payload: bytes | str) -> Parsed:
     return Parsed(Message(site, machine, ts, readings, operation), tuple(problems))
 
 
-def parse_ts(raw: object, problems: list[Problem]) -> datetime | None:
+def parse_ts(raw: object, problems: list[Problem], place: str = "ts") -> datetime | None:
     """An aware UTC time from ISO 8601 text (with its offset) or epoch seconds."""
     if isinstance(raw, bool) or raw is None:
-        problems.append(Problem("ts", "ts (ISO 8601 or epoch seconds) is required"))
+        problems.append(Problem(place, f"{place} (ISO 8601 or epoch seconds) is required"))
         return None
     if isinstance(raw, int | float):
         if not math.isfinite(raw):
-            problems.append(Problem("ts", f"ts must be a finite number of epoch seconds, not {raw!r}"))
+            problems.append(Problem(place, f"{place} must be a finite number of epoch seconds, not {raw!r}"))
             return None
         try:
             return datetime.fromtimestamp(raw, UTC)
         except (OverflowError, OSError, ValueError):
-            problems.append(Problem("ts", f"ts {raw!r} is out of range for epoch seconds"))
+            problems.append(Problem(place, f"{place} {raw!r} is out of range for epoch seconds"))
             return None
     if isinstance(raw, str):
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError:
-            problems.append(Problem("ts", f"ts {raw!r} is neither ISO 8601 nor epoch seconds"))
+            problems.append(Problem(place, f"{place} {raw!r} is neither ISO 8601 nor epoch seconds"))
             return None
         if parsed.tzinfo is None:
-            problems.append(Problem("ts", f"ts {raw!r} needs a time zone offset (e.g. Z)"))
+            problems.append(Problem(place, f"{place} {raw!r} needs a time zone offset (e.g. Z)"))
             return None
         return parsed.astimezone(UTC)
-    problems.append(Problem("ts", f"ts must be ISO 8601 text or epoch seconds, not {type(raw).__name__}"))
+    problems.append(
+        Problem(place, f"{place} must be ISO 8601 text or epoch seconds, not {type(raw).__name__}")
+    )
     return None
 
 
@@ -194,7 +196,9 @@ def breaches(messages: Iterable[Message], limits: MachineLimits) -> list[Breach]
             limit = machine_limits.get(metric)
             if limit is None or limit.allows(value):
                 continue
-            breach = Breach(message.site, message.machine, metric, value, limit, message.ts, message.operation_id)
+            breach = Breach(
+                message.site, message.machine, metric, value, limit, message.ts, message.operation_id
+            )
             found.setdefault(breach.key, breach)
     return list(found.values())
 
@@ -316,5 +320,7 @@ class LastSeen:
     def silent(self, now: datetime, after: timedelta) -> list[Silence]:
         """Machines whose last reading is older than `after` (each once per call)."""
         return [
-            Silence(site, machine, ts) for machine, (site, ts) in sorted(self.seen.items()) if now - ts > after
+            Silence(site, machine, ts)
+            for machine, (site, ts) in sorted(self.seen.items())
+            if now - ts > after
         ]

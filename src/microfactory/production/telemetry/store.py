@@ -8,12 +8,12 @@ same machine and metric, so a nozzle that stays too hot raises one alert, not on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
 
 from microfactory.db.base import new_id
 from microfactory.db.engine import write_lock
@@ -29,9 +29,9 @@ from microfactory.production.telemetry.model import (
     downsample,
 )
 
-READINGS = TelemetryReadingRow.__table__
-ROLLUPS = TelemetryRollupRow.__table__
-ALERTS = AlertRow.__table__
+READINGS = cast(Table, TelemetryReadingRow.__table__)
+ROLLUPS = cast(Table, TelemetryRollupRow.__table__)
+ALERTS = cast(Table, AlertRow.__table__)
 RunningOperation = Callable[[str], str | None]  # machine -> the operation it runs, if known
 
 
@@ -85,7 +85,7 @@ class _Inserter:
 
     def insert(self, connection: Connection, rows: list[ReadingRow]) -> None:
         if self.fast:
-            connection.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
+            connection.exec_driver_sql(self.sql, rows)
         else:
             connection.execute(insert(READINGS), [dict(zip(COLUMNS, row, strict=True)) for row in rows])
 
@@ -185,7 +185,9 @@ def close_silence_alerts(connection: Connection, machines: Iterable[str], now: d
     """A machine that reports again is no longer silent: its open `silent` alerts close."""
     result = connection.execute(
         update(ALERTS)
-        .where(ALERTS.c.kind == "silent", ALERTS.c.closed_at.is_(None), ALERTS.c.machine.in_(sorted(machines)))
+        .where(
+            ALERTS.c.kind == "silent", ALERTS.c.closed_at.is_(None), ALERTS.c.machine.in_(sorted(machines))
+        )
         .values(closed_at=now, closed_by="telemetry: reporting again")
     )
     return result.rowcount
@@ -292,7 +294,16 @@ def _stored_rollups(
     for row in connection.execute(query):
         key = (row.machine, row.metric, row.bucket)
         if key in wanted:
-            rollup = Rollup(row.site, row.machine, row.metric, row.bucket, row.count, row.low, row.mean, row.high)
+            rollup = Rollup(
+                row.site,
+                row.machine,
+                row.metric,
+                row.bucket,
+                row._mapping["count"],
+                row.low,
+                row.mean,
+                row.high,
+            )
             found[key] = (row.id, rollup)
     return found
 
@@ -308,4 +319,3 @@ def _rollup_row(rollup: Rollup) -> dict[str, Any]:
         "mean": rollup.mean,
         "high": rollup.high,
     }
-
