@@ -188,9 +188,13 @@ class TelemetrySubscriber:
 
 
 def subscriber_for(
-    settings: Settings, engine: Engine, *, client_id: str | None = None
+    settings: Settings, engine: Engine, *, client_id: str | None = None, persistent: bool = True
 ) -> TelemetrySubscriber:
-    """The subscriber the settings describe, storing into `engine`'s database."""
+    """The subscriber the settings describe, storing into `engine`'s database.
+
+    `persistent`: the broker keeps the session (and QoS 1 messages) while we are away; a test's
+    one-off client asks for a clean session instead.
+    """
     options = settings.telemetry
     factory = make_session_factory(engine)
 
@@ -207,6 +211,7 @@ def subscriber_for(
         BrokerAddress.parse(settings.mqtt_url),
         ingest,
         client_id=client_id or options.client_id,
+        persistent=persistent,
         batch_messages=options.batch_messages,
         flush_ms=options.flush_ms,
     )
