@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,9 +41,9 @@ def mqtt_broker() -> BrokerAddress:
 
 
 @pytest.fixture
-def networked(engine: Engine) -> Iterator[Engine]:
+def networked(engine: Engine) -> Engine:
     """The test database with the example network loaded."""
     with UnitOfWork.for_engine(engine) as uow:
         network_service.load_network(uow, read_network_file(EXAMPLES / "network.yaml"))
         uow.commit()
-    yield engine
+    return engine

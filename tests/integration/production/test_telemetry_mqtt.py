@@ -32,9 +32,15 @@ def publisher(mqtt_broker: BrokerAddress) -> Iterator[mqtt.Client]:
 
 
 @pytest.fixture
-def subscriber(settings: Settings, networked: Engine, mqtt_broker: BrokerAddress) -> Iterator[TelemetrySubscriber]:
-    test_settings = settings.with_changes(mqtt_url=f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}", telemetry_flush_ms=20)
-    listening = subscriber_for(test_settings, networked, client_id=f"test-sub-{uuid.uuid4().hex[:8]}", persistent=False)
+def subscriber(
+    settings: Settings, networked: Engine, mqtt_broker: BrokerAddress
+) -> Iterator[TelemetrySubscriber]:
+    test_settings = settings.with_changes(
+        mqtt_url=f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}", telemetry_flush_ms=20
+    )
+    listening = subscriber_for(
+        test_settings, networked, client_id=f"test-sub-{uuid.uuid4().hex[:8]}", persistent=False
+    )
     listening.start()
     assert listening.wait_subscribed(10), "the subscriber did not subscribe within 10 s"
     yield listening
@@ -61,19 +67,30 @@ def test_published_readings_are_stored_and_a_limit_raises_one_alert(
     topic = topic_for("ber", "ber-fdm-1")
     for second in range(10):
         nozzle = 300.0 if second in (6, 7) else 210.0 + second  # limit [180, 260]
-        payload = {"ts": (start + timedelta(seconds=second)).isoformat(), "readings": {"nozzle_temp": nozzle, "door": 0}}
+        payload = {
+            "ts": (start + timedelta(seconds=second)).isoformat(),
+            "readings": {"nozzle_temp": nozzle, "door": 0},
+        }
         if second == 6:
             payload["operation"] = "op_print_1"
         publisher.publish(topic, orjson.dumps(payload), qos=1).wait_for_publish(5)
     publisher.publish(topic, b"{not json", qos=1).wait_for_publish(5)
-    publisher.publish(topic, orjson.dumps({"ts": start.timestamp(), "readings": {"bed_temp": 60.5}}), qos=1).wait_for_publish(5)
+    publisher.publish(
+        topic, orjson.dumps({"ts": start.timestamp(), "readings": {"bed_temp": 60.5}}), qos=1
+    ).wait_for_publish(5)
 
-    readings = select(func.count()).select_from(TelemetryReadingRow).where(TelemetryReadingRow.machine == "ber-fdm-1")
+    readings = (
+        select(func.count())
+        .select_from(TelemetryReadingRow)
+        .where(TelemetryReadingRow.machine == "ber-fdm-1")
+    )
     _eventually(lambda: _count(networked, readings) == 21)
     assert _count(networked, select(func.count()).select_from(AlertRow)) == 1
     assert subscriber.ingest.stats.rejected == 1
 
-    series = client.get("/api/v1/machines/ber-fdm-1/telemetry", params={"metric": "nozzle_temp", "since": start.isoformat()})
+    series = client.get(
+        "/api/v1/machines/ber-fdm-1/telemetry", params={"metric": "nozzle_temp", "since": start.isoformat()}
+    )
     assert series.status_code == 200
     values = [point["value"] for point in series.json()]
     assert values == [210.0, 211.0, 212.0, 213.0, 214.0, 215.0, 300.0, 300.0, 218.0, 219.0]

@@ -73,9 +73,11 @@ class Inbox:
         self._batch = batch_messages
         self._items: list[Received] = []
         self._ready = threading.Condition()
+        self.received = 0  # messages put since start (what a publisher may pace itself by)
 
     def put(self, topic: str, payload: bytes | bytearray) -> None:
         with self._ready:
+            self.received += 1
             self._items.append((topic, payload))
             if len(self._items) >= self._batch:
                 self._ready.notify()
@@ -129,9 +131,9 @@ class TelemetrySubscriber:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop receiving, store what was received, close the connection."""
+        self._stop.set()
         self._client.disconnect()
         self._client.loop_stop()
-        self._stop.set()
         self.inbox.wake()
         if self._writer.is_alive():
             self._writer.join(timeout)
