@@ -27,6 +27,7 @@ from microfactory.errors import MissingSetting
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
 from microfactory.outbox.dispatcher import Handlers
+from microfactory.production.telemetry.subscriber import BrokerAddress, TelemetrySubscriber, subscriber_for
 
 AdminFactory = Callable[[], ShopifyAdmin]
 
@@ -44,6 +45,9 @@ class Workers:
     shopify_inbox: InboxWorker | None  # None: `microfactory shopify process-inbox` does the work
     routing_interval: float | None  # None: `microfactory network route --all` does the work
     routing: RoutingWorker | None = field(default=None, init=False)
+    # MICROFACTORY_TELEMETRY_LISTEN=true: the API process stores machine telemetry from MQTT
+    telemetry_listener: Callable[[], TelemetrySubscriber] | None = None
+    telemetry: TelemetrySubscriber | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
@@ -52,8 +56,14 @@ class Workers:
         if self.routing_interval is not None and self.routing is None:
             self.routing = RoutingWorker(self.session_factory, self.routing_interval)
             self.routing.start()
+        if self.telemetry_listener is not None and self.telemetry is None:
+            self.telemetry = self.telemetry_listener()
+            self.telemetry.start()
 
     def stop(self) -> None:
+        if self.telemetry is not None:
+            self.telemetry.stop()
+            self.telemetry = None
         if self.routing is not None:
             self.routing.stop()
             self.routing = None
@@ -112,8 +122,17 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
         shopify_inbox_writer=InboxWriter(engine),
         shopify_inbox=InboxWorker(factory) if settings.shopify.inbox_autoprocess else None,
         routing_interval=settings.routing.interval_seconds if settings.routing.auto_route else None,
+        telemetry_listener=_telemetry_listener(settings, engine),
     )
     return Container(settings, engine, factory, _shopify_admin(settings), workers)
+
+
+def _telemetry_listener(settings: Settings, engine: Engine) -> Callable[[], TelemetrySubscriber] | None:
+    """The MQTT subscriber's factory when the API process is to listen (a thread runs only once)."""
+    if not settings.telemetry.listen:
+        return None
+    BrokerAddress.parse(settings.mqtt_url)  # a wrong URL fails at start-up, not in a thread
+    return lambda: subscriber_for(settings, engine)
 
 
 def _shopify_admin(settings: Settings) -> AdminFactory | None:

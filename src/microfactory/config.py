@@ -19,7 +19,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from microfactory.errors import MissingSetting
 
-__all__ = ["FLAT_NAMES", "MissingSetting", "RoutingSettings", "Settings", "ShopifySettings", "get_settings"]
+__all__ = [
+    "FLAT_NAMES",
+    "MissingSetting",
+    "RoutingSettings",
+    "Settings",
+    "ShopifySettings",
+    "TelemetrySettings",
+    "get_settings",
+]
 
 PREFIX = "MICROFACTORY_"
 
@@ -47,6 +55,17 @@ class RoutingSettings(BaseModel):
     interval_seconds: float = 2.0
 
 
+class TelemetrySettings(BaseModel):
+    """Machine telemetry over MQTT (the broker itself is `mqtt_url`, MICROFACTORY_MQTT_URL)."""
+
+    listen: bool = False  # the API process runs the subscriber (else `microfactory telemetry listen`)
+    client_id: str = "microfactory-telemetry"
+    batch_messages: int = Field(default=2000, ge=1)
+    flush_ms: int = Field(default=100, ge=1)
+    silent_after_seconds: float = Field(default=120.0, gt=0)
+    keep_raw_hours: float = Field(default=24.0, gt=0)
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -56,6 +75,12 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_inbox_autoprocess": ("shopify", "inbox_autoprocess"),
     "auto_route": ("routing", "auto_route"),
     "route_interval_seconds": ("routing", "interval_seconds"),
+    "telemetry_listen": ("telemetry", "listen"),
+    "telemetry_client_id": ("telemetry", "client_id"),
+    "telemetry_batch_messages": ("telemetry", "batch_messages"),
+    "telemetry_flush_ms": ("telemetry", "flush_ms"),
+    "telemetry_silent_after_seconds": ("telemetry", "silent_after_seconds"),
+    "telemetry_keep_raw_hours": ("telemetry", "keep_raw_hours"),
 }
 
 
@@ -68,6 +93,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -12,7 +12,18 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, demo, network, orders, outbox, schedule, shopify, tokens, work_orders
+from microfactory.cli import (
+    catalog,
+    demo,
+    network,
+    orders,
+    outbox,
+    schedule,
+    shopify,
+    telemetry,
+    tokens,
+    work_orders,
+)
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 from microfactory.cli.option_pairs import parse_options
@@ -30,6 +41,7 @@ for group, module in (
     ("shopify", shopify),
     ("orders", orders),
     ("outbox", outbox),
+    ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
 ):

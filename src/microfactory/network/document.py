@@ -6,6 +6,7 @@ Like the catalog's loader: the document is walked once, every problem is collect
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, time
@@ -38,6 +39,10 @@ from microfactory.yaml_documents import is_number, is_whole, parse_mapping, read
 PARTNER_KINDS: tuple[str, ...] = get_args(PartnerKind)
 MODES: tuple[str, ...] = get_args(Mode)
 HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _finite(value: object) -> bool:
+    return is_number(value) and math.isfinite(cast(float, value))
 
 
 class NetworkError(Invalid):
@@ -382,9 +387,25 @@ class _Builder:
             materials = []
         rate = self.amount(spec, "rate_per_hour", path, required=False)
         connector = self.connector(spec.get("connector"), f"{path}.connector")
+        limits = self.limits(spec.get("limits"), f"{path}.limits")
         if mid is None or capability is None:
             return None
-        return Machine(mid, capability, tuple(materials), rate, connector)
+        return Machine(mid, capability, tuple(materials), rate, connector, limits)
+
+    def limits(self, raw: object, path: str) -> dict[str, tuple[float, float]]:
+        """`limits: {nozzle_temp: [180, 260]}`: the range each telemetry reading must stay in."""
+        found: dict[str, tuple[float, float]] = {}
+        for name, bounds in self.mapping(raw, path).items():
+            place = f"{path}.{name}"
+            if not isinstance(name, str) or not name:
+                self.error(path, f"a limit needs a reading name, not {name!r}")
+            elif not isinstance(bounds, list) or len(bounds) != 2 or not all(map(_finite, bounds)):
+                self.error(place, f"a limit must be [min, max], two numbers, not {bounds!r}")
+            elif bounds[0] > bounds[1]:
+                self.error(place, f"min {bounds[0]} must not be above max {bounds[1]}")
+            else:
+                found[name] = (float(bounds[0]), float(bounds[1]))
+        return found
 
     def connector(self, raw: object, path: str) -> Connector | None:
         """`connector: octoprint`, or `{kind, url}` as the example writes it."""

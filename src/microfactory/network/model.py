@@ -67,6 +67,8 @@ class Machine:
     materials: tuple[str, ...] = ()
     rate_per_hour: Decimal | None = None  # None: a manual station, costed at the labour rate
     connector: Connector | None = None
+    # telemetry limits: reading -> (min, max); an alert is raised outside them (production.telemetry)
+    limits: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
