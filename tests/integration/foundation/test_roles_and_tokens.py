@@ -27,21 +27,21 @@ def _issue(admin: TestClient, name: str, role: str, site: str | None = None) -> 
 
 
 @pytest.fixture
-def admin(client: TestClient, shared: Path) -> TestClient:
-    catalog = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+def admin(client: TestClient, examples: Path) -> TestClient:
+    catalog = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     assert client.post("/api/v1/catalogs", json=catalog).status_code == 201
-    network = yaml.safe_load((shared / "examples/network.yaml").read_text())
+    network = yaml.safe_load((examples / "network.yaml").read_text())
     assert client.post("/api/v1/network", json=network).status_code == 201
     return client
 
 
-def test_a_token_named_admin_is_not_an_admin(admin: TestClient, shared: Path) -> None:
+def test_a_token_named_admin_is_not_an_admin(admin: TestClient, examples: Path) -> None:
     impostor = _issue(admin, "admin", "planner")
     assert impostor.post("/api/v1/tokens", json={"name": "x", "role": "admin"}).status_code == 403
     assert impostor.get("/api/v1/tokens").status_code == 403
-    catalog = yaml.safe_load((shared / "examples/catalog-keypad.yaml").read_text())
+    catalog = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     assert impostor.post("/api/v1/catalogs", json=catalog).status_code == 403
-    network = yaml.safe_load((shared / "examples/network.yaml").read_text())
+    network = yaml.safe_load((examples / "network.yaml").read_text())
     assert impostor.post("/api/v1/network", json=network).status_code == 403
     assert impostor.get("/api/v1/orders").status_code == 200  # a planner still plans
     second_admin = _issue(admin, "ops-lead", "admin")

@@ -14,8 +14,8 @@ from microfactory.catalog.load import CatalogError, build_catalog
 from microfactory.catalog.options import check_value
 
 
-def keypad_with_pattern(shared: Path, pattern: str) -> dict[str, Any]:
-    document = yaml.safe_load((shared / "examples" / "catalog-keypad.yaml").read_text())
+def keypad_with_pattern(examples: Path, pattern: str) -> dict[str, Any]:
+    document = yaml.safe_load((examples / "catalog-keypad.yaml").read_text())
     document = copy.deepcopy(document)
     document["products"]["KP"]["options"]["engraving"]["pattern"] = pattern
     document["products"]["KP"]["options"]["engraving"]["max_length"] = 64
@@ -23,8 +23,8 @@ def keypad_with_pattern(shared: Path, pattern: str) -> dict[str, Any]:
     return document
 
 
-def test_catastrophic_pattern_answers_at_once(shared: Path) -> None:
-    catalog = build_catalog(keypad_with_pattern(shared, "^(a+)+$"))
+def test_catastrophic_pattern_answers_at_once(examples: Path) -> None:
+    catalog = build_catalog(keypad_with_pattern(examples, "^(a+)+$"))
     spec = catalog.products["KP"].options["engraving"]
     started = time.perf_counter()
     value, problem = check_value(spec, "a" * 29 + "!")
@@ -34,9 +34,9 @@ def test_catastrophic_pattern_answers_at_once(shared: Path) -> None:
     assert check_value(spec, "aaaa") == ("aaaa", None)
 
 
-def test_pattern_the_engine_cannot_run_is_refused_by_name(shared: Path) -> None:
+def test_pattern_the_engine_cannot_run_is_refused_by_name(examples: Path) -> None:
     with pytest.raises(CatalogError) as caught:
-        build_catalog(keypad_with_pattern(shared, r"^(a)\1$"))
+        build_catalog(keypad_with_pattern(examples, r"^(a)\1$"))
     problems = {problem.path: problem.message for problem in caught.value.problems}
     message = problems["products.KP.options.engraving.pattern"]
     assert "engraving" in message and r"^(a)\1$" in message
