@@ -8,10 +8,16 @@ city the offline list does not know is placed at the country's capital, and the 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from microfactory.cli import context
+from microfactory.cli.main import app
+from microfactory.config import get_settings
 from tests.integration.channels.conftest import Deliver
 
 CSV_HEADER = (
@@ -76,7 +82,12 @@ def test_an_erp_file_with_bad_header_values_is_refused_naming_each(api: TestClie
 
 
 def test_an_unknown_city_is_placed_at_the_capital_and_the_order_says_so(
-    api: TestClient, deliver: Deliver, process: Any, order_create: dict[str, Any]
+    api: TestClient,
+    deliver: Deliver,
+    process: Any,
+    order_create: dict[str, Any],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payload = copy.deepcopy(order_create)
     payload["id"] = 8200
@@ -100,3 +111,16 @@ def test_an_unknown_city_is_placed_at_the_capital_and_the_order_says_so(
     warned = api.get("/api/v1/needs-attention/warnings").json()
     assert [(entry["order_id"], entry["warnings"]) for entry in warned] == [(order["id"], [note])]
     assert api.get("/api/v1/needs-attention").json() == []  # nothing blocks
+
+    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    context.container.cache_clear()
+    try:
+        listed = CliRunner().invoke(app, ["orders", "needs-attention", "--warnings", "--json"])
+        table = CliRunner().invoke(app, ["orders", "needs-attention", "--warnings"])
+    finally:
+        get_settings.cache_clear()
+        context.container.cache_clear()
+    assert listed.exit_code == 0, listed.output
+    assert [entry["order_id"] for entry in json.loads(listed.stdout)["items"]] == [order["id"]]
+    assert table.exit_code == 0 and "Xyzzyhausen" in table.stdout
