@@ -17,7 +17,7 @@ from functools import cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from microfactory.channels.shopify import fulfilment_sync
+from microfactory.channels.shopify import fulfillment_notifications, fulfilment_sync
 from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.inbox_workers import InboxWorker, InboxWriter
 from microfactory.config import Settings, get_settings
@@ -102,8 +102,13 @@ class Container:
             admin = stack.enter_context(self.require_shopify_admin())
         except MissingSetting as error:
             missing[fulfilment_sync.KIND] = str(error)
+            missing[fulfillment_notifications.KIND] = str(error)
         else:
             handlers.register(fulfilment_sync.KIND, fulfilment_sync.fulfilment_handler(admin))
+            handlers.register(
+                fulfillment_notifications.KIND,
+                fulfillment_notifications.notification_handler(self.session_factory, admin),
+            )
         return handlers, missing
 
 

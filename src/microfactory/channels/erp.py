@@ -27,7 +27,7 @@ from microfactory.catalog.sku import SkuMatcher
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid
-from microfactory.orders import service
+from microfactory.orders import iso_codes, service
 from microfactory.orders.model import Address, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
@@ -158,7 +158,11 @@ def _parse_csv(reader: csv.DictReader[str], rows_read: _Rows, catalogs: SkuMatch
             document.update({"sku": row.get("sku"), "qty": row.get("qty") or "1", "options": options})
             lines.append(_line(document, f"row {number}", catalogs))
         ship_to = {name: first.get(f"ship_to_{name}", "") for name in SHIP_TO_FIELDS}
-        orders.append(_order(external_id, first, ship_to, lines))
+        order = _order(external_id, first, ship_to, lines)
+        problems += _header_problems(order, f"row {rows[0][0]}", csv_columns=True)
+        orders.append(order)
+    if problems:
+        raise OrderFileError("orders with values no shipment can use", problems)
     return orders
 
 
@@ -186,10 +190,24 @@ def parse_json(content: str, catalogs: SkuMatcher) -> list[NewOrder]:
         lines = [_line(line, f"{path}.lines[{n}]", catalogs) for n, line in enumerate(raw_lines)]
         raw_ship_to = item.get("ship_to")
         ship_to: dict[str, Any] = raw_ship_to if isinstance(raw_ship_to, dict) else {}
-        orders.append(_order(_text(item["order_id"]), item, ship_to, lines))
+        order = _order(_text(item["order_id"]), item, ship_to, lines)
+        problems += _header_problems(order, path)
+        orders.append(order)
     if problems:
         raise OrderFileError("orders the file does not describe fully", problems)
     return orders
+
+
+def _header_problems(order: NewOrder, place: str, *, csv_columns: bool = False) -> list[Problem]:
+    """The orders capability's header check (country, currency, email), at the file's own place.
+
+    The API refuses these values (422); an ERP file is refused the same way, each order named, so
+    that a file that imports is one the API would have taken.
+    """
+    found = iso_codes.order_problems(order)
+    if csv_columns:  # the CSV's columns are `ship_to_country`, `currency`, `email`
+        return [Problem(f"{place}.{p.path.replace('ship_to.', 'ship_to_')}", p.message) for p in found]
+    return [Problem(f"{place}.{p.path}", p.message) for p in found]
 
 
 def _no_constant(name: str) -> Any:

@@ -22,8 +22,10 @@ from microfactory.orders.views import (
     attention_view,
     history_view,
     line_view,
+    order_notes,
     order_view,
     retry_view,
+    warning_view,
 )
 from microfactory.text_files import read_text
 
@@ -189,8 +191,19 @@ def _texts(problems: list[dict[str, str]]) -> list[str]:
 
 
 @app.command("needs-attention")
-def needs_attention(limit: int = LIMIT, offset: int = OFFSET, as_json: bool = JSON) -> None:
-    """Lines waiting for a correction, with their problems, oldest order first."""
+def needs_attention(
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+    as_json: bool = JSON,
+    warnings: bool = typer.Option(False, "--warnings", help="open orders with warnings instead"),
+) -> None:
+    """Lines waiting for a correction, with their problems, oldest order first.
+
+    `--warnings` lists the open orders that route but carry a warning (an approximate destination).
+    """
+    if warnings:
+        _warnings(limit, offset, as_json)
+        return
     with unit_of_work() as uow:
         page = listing.page_needs_attention(uow, limit, offset)
         if as_json:
@@ -202,6 +215,20 @@ def needs_attention(limit: int = LIMIT, offset: int = OFFSET, as_json: bool = JS
         ]
     columns = ("order", "line", "sku", "product", "qty", "problems")
     print_page(page, table(f"{page.total} lines need attention", columns, rows, ids=("order", "line")))
+
+
+def _warnings(limit: int, offset: int, as_json: bool) -> None:
+    with unit_of_work() as uow:
+        page = listing.page_order_warnings(uow, limit, offset)
+        if as_json:
+            print_json(page.as_dict(warning_view))
+            return
+        rows = [
+            [order.id, order.name or order.external_id, order.status, "; ".join(_texts(order_notes(order)))]
+            for order in page.items
+        ]
+    columns = ("order", "name", "status", "warning")
+    print_page(page, table(f"{page.total} orders with warnings", columns, rows, ids=("order",)))
 
 
 @app.command("retry-attention")

@@ -16,9 +16,10 @@ from microfactory.db.tables.orders import AuditEventRow, OrderLineRow, OrderRow,
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
 from microfactory.orders import audit
-from microfactory.orders.model import LineStatus
+from microfactory.orders.model import LineStatus, OrderStatus
 from microfactory.orders.paging import Page
 from microfactory.orders.service import get_order
+from microfactory.orders.ship_to_notes import NOTES_KEY
 
 
 def _count(uow: UnitOfWork, query: Select[Any]) -> int:
@@ -74,11 +75,22 @@ def page_needs_attention(uow: UnitOfWork, limit: int = 50, offset: int = 0) -> P
         .where(OrderLineRow.status == LineStatus.NEEDS_ATTENTION.value)
     )
     rows = uow.session.scalars(
-        query.options(selectinload(OrderLineRow.work_order))
+        query.options(selectinload(OrderLineRow.work_order), selectinload(OrderLineRow.order))
         .order_by(OrderRow.created_at, OrderRow.id, OrderLineRow.position)
         .limit(limit)
         .offset(offset)
     )
+    return Page(list(rows), _count(uow, query), limit, offset)
+
+
+def page_order_warnings(uow: UnitOfWork, limit: int = 50, offset: int = 0) -> Page[OrderRow]:
+    """Open orders that carry warnings (`orders.ship_to_notes`), oldest first: they route, but a
+    person should look (a city placed at its country's capital)."""
+    closed = [OrderStatus.CANCELLED.value, OrderStatus.FULFILLED.value]
+    query = select(OrderRow).where(
+        OrderRow.attributes[NOTES_KEY].as_string().is_not(None), OrderRow.status.not_in(closed)
+    )
+    rows = uow.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit).offset(offset))
     return Page(list(rows), _count(uow, query), limit, offset)
 
 

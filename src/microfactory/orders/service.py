@@ -38,7 +38,8 @@ from microfactory.orders.lifecycle import (
     WorkOrderStatus,
     cancellation_verdict,
 )
-from microfactory.orders.model import LineKind, NewOrder, NewOrderLine
+from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
+from microfactory.orders.ship_to_notes import NOTES_KEY, ship_to_notes
 from microfactory.problems import Problem
 
 
@@ -195,6 +196,7 @@ def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow
         source_updated_at=new.source_updated_at,
         attributes=_attributes(new),
     )
+    note_ship_to(order)
     uow.session.add(order)
     for position, line in enumerate(new.lines):
         order.lines.append(_new_line(uow, order, position, line, catalogs))
@@ -207,6 +209,19 @@ def _attributes(new: NewOrder) -> dict[str, Any]:
     if new.channel in STORE_CHANNELS:
         return dict(new.attributes)
     return {**new.attributes, sameness.CONTENT_KEY: sameness.content_of(new)}
+
+
+def note_ship_to(order: OrderRow) -> None:
+    """Keep the order's warnings about its destination current: at intake and when a store moves it.
+
+    A warning never blocks the order (it still routes); it tells the operator that the distances
+    and promises rest on an estimate (`ship_to_notes`), in the order's JSON and in needs attention.
+    """
+    notes = ship_to_notes(Address.from_dict(order.ship_to or {}))
+    attributes = {key: value for key, value in (order.attributes or {}).items() if key != NOTES_KEY}
+    if notes:
+        attributes[NOTES_KEY] = notes
+    order.attributes = attributes
 
 
 def _new_line(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from microfactory.db.tables.orders import AuditEventRow, OrderLineRow, OrderRow, WorkOrderRow
+from microfactory.orders.ship_to_notes import NOTES_KEY
 
 if TYPE_CHECKING:
     from microfactory.orders.service import RetryOutcome
@@ -21,6 +22,7 @@ def order_view(order: OrderRow) -> dict[str, Any]:
         "currency": order.currency,
         "total_price": None if order.total_price is None else str(order.total_price),
         "ship_to": order.ship_to,
+        "notes": order_notes(order),
         "allow_split": order.allow_split,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "lines": [line_view(line) for line in order.lines],
@@ -51,9 +53,27 @@ def line_view(line: OrderLineRow) -> dict[str, Any]:
     }
 
 
+def order_notes(order: OrderRow) -> list[dict[str, Any]]:
+    """Warnings kept on the order at intake (an approximate destination): they never block it."""
+    return list((order.attributes or {}).get(NOTES_KEY) or [])
+
+
 def attention_view(line: OrderLineRow) -> dict[str, Any]:
     """A line in needs attention, with the order it belongs to (its id alone would not find it)."""
-    return {"order_id": line.order_id, **line_view(line)}
+    return {"order_id": line.order_id, **line_view(line), "warnings": order_notes(line.order)}
+
+
+def warning_view(order: OrderRow) -> dict[str, Any]:
+    """An order that routes but carries warnings: what needs attention shows beside waiting lines."""
+    return {
+        "order_id": order.id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "name": order.name,
+        "status": order.status,
+        "ship_to": order.ship_to,
+        "warnings": order_notes(order),
+    }
 
 
 def work_order_view(work_order: WorkOrderRow) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from the orders the shop holds as webhook JSON (`FakeShop.orders`). Tests queue 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -40,6 +41,7 @@ class FakeShop:
     failures: list[tuple[str, float]] = field(default_factory=list)  # ("429" | "THROTTLED" | "500", seconds)
     requests: list[str] = field(default_factory=list)
     drop_after_create: int = 0  # fulfillmentCreate succeeds, but the connection is cut before the answer
+    delay: float = 0.0  # seconds every GraphQL answer takes (a slow or throttled Admin API)
 
     def add_order(self, order: dict[str, Any], line_count: int | None = None, split: bool = False) -> None:
         """The order and its fulfillment orders: one for all its line items, or with `split` one per
@@ -111,6 +113,8 @@ def build_app(shop: FakeShop) -> FastAPI:
         match = re.search(r"(query|mutation)\s+(\w+)", document["query"])
         name = match.group(2) if match else "anonymous"
         shop.requests.append(f"graphql {name}")
+        if shop.delay:
+            await asyncio.sleep(shop.delay)
         failed = failure()
         if failed is not None:
             return failed

@@ -3,6 +3,7 @@ Shopify on loopback."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,13 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from microfactory.bootstrap import bootstrap
-from microfactory.channels.shopify import fulfillment_service, fulfilment_sync
+from microfactory.channels.shopify import fulfillment_notifications, fulfillment_service, fulfilment_sync
 from microfactory.channels.shopify.admin import AdminApiError, ShopifyAdmin
 from microfactory.channels.shopify.reconcile import reconcile
 from microfactory.channels.shopify.verify import sign
 from microfactory.db.tables.channels import FulfillmentRequestRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import listing, service
+from microfactory.outbox.dispatcher import dispatch_due
 from tests.integration.channels.conftest import SECRET, make_everything, updated
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
@@ -243,7 +245,8 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
     assert api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": "bad"}).status_code == 401
     response = api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, body)})
     assert response.status_code == 200, response.text
-    assert [d["accepted"] for d in response.json()["decisions"]] == [True, True]
+    assert response.json()["status"] == "queued" and shop.answers == []  # the pass runs in the background
+    assert [d["accepted"] for d in _dispatch_notifications(api)] == [True, True]
     assert [name for name, _, _ in shop.answers] == ["AcceptFulfillmentRequest", "AcceptFulfillmentRequest"]
     with UnitOfWork(factory) as uow:
         assert service.find_order(uow, "shopify", str(unknown_yet["id"])) is not None  # taken in on the way
@@ -251,7 +254,8 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
     shop.assigned = [node(known, "CANCELLATION_REQUESTED"), node(started, "CANCELLATION_REQUESTED")]
     body = b'{"kind":"CANCELLATION_REQUEST"}'
     response = api.post(path, content=body, headers={"X-Shopify-Hmac-Sha256": sign(SECRET, body)})
-    assert [d["accepted"] for d in response.json()["decisions"]] == [True, False]
+    assert response.status_code == 200, response.text
+    assert [d["accepted"] for d in _dispatch_notifications(api)] == [True, False]
     assert [name for name, _, _ in shop.answers[2:]] == [
         "AcceptCancellationRequest",
         "RejectCancellationRequest",
@@ -276,6 +280,16 @@ def test_fulfillment_service_accepts_rejects_and_reports_tracking(
         "message": answer["message"],
         "success": True,
     }
+
+
+def _dispatch_notifications(api: TestClient) -> list[dict[str, Any]]:
+    """Run the outbox dispatcher over the fulfillment-request passes; the decisions of those done."""
+    container = api.app.state.container  # type: ignore[attr-defined]
+    with ExitStack() as stack:
+        handlers, _ = container.outbox_handlers(stack)
+        report = dispatch_due(container.session_factory, handlers, kinds=[fulfillment_notifications.KIND])
+    assert [str(outcome.status) for outcome in report.outcomes] == ["done"]
+    return list(report.outcomes[0].result["decisions"])  # type: ignore[index]
 
 
 def test_register_fulfillment_service(fake_shop: tuple[FakeShop, str], admin: ShopifyAdmin) -> None:

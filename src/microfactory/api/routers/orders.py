@@ -20,6 +20,7 @@ from microfactory.orders.views import (
     line_view,
     order_view,
     retry_view,
+    warning_view,
     work_order_view,
 )
 
@@ -121,6 +122,21 @@ def needs_attention(
     """Lines waiting for a correction, with their problems, oldest order first."""
     page = listing.page_needs_attention(uow, limit, offset)
     return paged_answer(page, attention_view, request, response, paged)
+
+
+@router.get("/needs-attention/warnings")
+def needs_attention_warnings(
+    uow: Uow,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    limit: int = Query(500, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    paged: bool = PAGED,
+) -> Any:
+    """Open orders that route but carry warnings (a city placed at its country's capital)."""
+    page = listing.page_order_warnings(uow, limit, offset)
+    return paged_answer(page, warning_view, request, response, paged)
 
 
 @router.post("/needs-attention/retry")

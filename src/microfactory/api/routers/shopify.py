@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from microfactory.api.deps import container_of
 from microfactory.api.errors import error_body
-from microfactory.channels.shopify import fulfillment_service, verify
+from microfactory.channels.shopify import fulfillment_notifications, fulfillment_service, verify
+from microfactory.channels.shopify.admin import ShopifyAdmin
 from microfactory.channels.shopify.inbox import RECEIVED, Delivery
 from microfactory.channels.shopify.mapping import PayloadError
 from microfactory.config import Settings
@@ -84,9 +85,14 @@ def _shopify_headers(request: Request) -> dict[str, str]:
     }
 
 
-@router.post("/shopify/fulfillment_order_notification", responses={401: {}, 503: {}})
+@router.post("/shopify/fulfillment_order_notification", responses={400: {}, 401: {}, 503: {}})
 async def fulfillment_order_notification(request: Request) -> JSONResponse:
-    """Shopify tells its fulfillment service (us) about fulfillment or cancellation requests."""
+    """Shopify tells its fulfillment service (us) that fulfillment or cancellation requests wait.
+
+    Verified, recorded and answered at once: the Admin API pass that answers the requests runs in
+    the outbox dispatcher (`fulfillment_notifications`), and notifications that overlap, replays
+    included, merge into one pending pass.
+    """
     body = await request.body()
     refused = _refusal(request, body)
     if refused is not None:
@@ -95,11 +101,17 @@ async def fulfillment_order_notification(request: Request) -> JSONResponse:
     if kind is None:
         return JSONResponse(error_body("the body has no known `kind`"), status_code=400)
     container = container_of(request)
-    with container.require_shopify_admin() as admin:
-        decisions = await run_in_threadpool(
-            fulfillment_service.handle_notification, container.session_factory, admin, kind
-        )
-    return JSONResponse({"kind": kind, "decisions": [d.as_dict() for d in decisions]})
+    ShopifyAdmin.check_settings(container.settings)  # MissingSetting (503): no pass could ever run
+    message_id, merged = await run_in_threadpool(_note, request, kind)
+    answer = {"kind": kind, "status": "merged" if merged else "queued", "message_id": message_id}
+    return JSONResponse(answer, status_code=200)
+
+
+def _note(request: Request, kind: str) -> tuple[str, bool]:
+    with container_of(request).unit_of_work() as uow, uow.write_turn():
+        noted = fulfillment_notifications.note_notification(uow, kind)
+        uow.commit()
+    return noted
 
 
 @router.get("/shopify/fetch_tracking_numbers", responses={401: {}, 503: {}})

@@ -9,7 +9,7 @@ it becomes a line with problems that name the SKU, the option or the field, and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from microfactory.catalog.model import Product
 from microfactory.catalog.sku import SkuMatcher
 from microfactory.errors import Invalid
+from microfactory.orders import iso_codes
 from microfactory.orders.model import Address, LineKind, NewOrder, NewOrderLine
 from microfactory.problems import Problem
 
@@ -97,6 +98,7 @@ def map_order(payload: Mapping[str, Any], catalogs: SkuMatcher) -> ShopifyOrder:
         source_updated_at=parse_time(payload.get("updated_at")),
         attributes=_attributes(payload),
     )
+    new = _with_header_problems(new)
     return ShopifyOrder(
         new=new,
         updated_at=new.source_updated_at,
@@ -104,6 +106,22 @@ def map_order(payload: Mapping[str, Any], catalogs: SkuMatcher) -> ShopifyOrder:
         cancel_reason=_text(payload.get("cancel_reason"), 60) or None,
         removed_line_ids=tuple(removed),
     )
+
+
+def _with_header_problems(new: NewOrder) -> NewOrder:
+    """The orders capability's header check (country, currency, email) on a store's order.
+
+    Shopify's order cannot be refused (it exists in the store), so a value no shipment can use is a
+    problem on each of its manufacture lines: they wait in needs attention, the order is kept.
+    """
+    found = tuple(iso_codes.order_problems(new))
+    if not found:
+        return new
+    lines = tuple(
+        replace(line, problems=line.problems + found) if line.kind == LineKind.MANUFACTURE else line
+        for line in new.lines
+    )
+    return replace(new, lines=lines)
 
 
 def map_line(index: int, item: object, catalogs: SkuMatcher) -> NewOrderLine | None:

@@ -100,6 +100,7 @@ def _apply_update(uow: UnitOfWork, order: OrderRow, mapped: ShopifyOrder, catalo
     order.total_price = new.total_price if new.total_price is not None else order.total_price
     if any(new.ship_to.as_dict().values()):
         order.ship_to = new.ship_to.as_dict()
+        service.note_ship_to(order)
     live = [line for line in order.lines if line.status != LineStatus.CANCELLED.value]
     current = {line.external_id: line for line in live if line.external_id is not None}
     wanted = {line.external_id: line for line in new.lines if line.external_id is not None}

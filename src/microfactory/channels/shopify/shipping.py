@@ -3,8 +3,10 @@
 Only made work ships: a line whose work order is made goes made → packed → shipped; a line that
 needs no making (fulfilment only) ships at once. A line whose work is not made is refused
 (`NotMade`, naming each line and where its work stands) unless a person gives an override reason,
-which moves it straight to shipped (`transitions.override_line`) with the reason in its audit.
-Shipped work is never routed again (`network.service.withdraw` leaves started work alone).
+which moves it straight to shipped (`transitions.override_line`) with the reason in its audit;
+work on it that nobody started is cancelled then (its assignment ends, its parts go back), so
+shipped work is never routed, planned or promised again (`network.service.withdraw` also leaves
+started and shipped work alone).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from microfactory.orders.lifecycle import LineStatus, WorkOrderStatus
 
 GONE = frozenset({LineStatus.SHIPPED.value, LineStatus.DELIVERED.value, LineStatus.CANCELLED.value})
 READY = frozenset({LineStatus.MADE.value, LineStatus.PACKED.value, LineStatus.FULFILMENT_ONLY.value})
+UNSTARTED_WORK = frozenset(
+    {WorkOrderStatus.RELEASED.value, WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value}
+)
 
 
 class NotMade(Conflict):
@@ -57,8 +62,22 @@ def ship_lines(
             transitions.override_line(
                 uow, line, LineStatus.SHIPPED, reason=reason, actor=actor, override=override_reason or ""
             )
+            _end_unstarted_work(uow, line, reason, override_reason or "", actor)
     service.refresh_status(uow, order, reason=reason, actor=actor)
     return lines
+
+
+def _end_unstarted_work(uow: UnitOfWork, line: OrderLineRow, reason: str, override: str, actor: str) -> None:
+    """A line that shipped without its work no longer needs work nobody has started: its work order
+    is cancelled (audited with the override), which ends its assignment and gives its parts back, so
+    no site is offered, plans or promises it again. It keeps its site, as a record of where it was.
+    Started work is left alone: the site is making it, and a person decides what becomes of it.
+    """
+    work_order = line.work_order
+    if work_order is None or work_order.status not in UNSTARTED_WORK:
+        return
+    why = f"{reason} before it was made; override: {override}"
+    transitions.move_work_order(uow, work_order, WorkOrderStatus.CANCELLED, reason=why, actor=actor)
 
 
 def _ready(line: OrderLineRow) -> bool:
