@@ -21,10 +21,10 @@ def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     from microfactory.config import get_settings
 
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
     yield
     get_settings.cache_clear()
-    context.engine.cache_clear()
+    context.container.cache_clear()
 
 
 def test_create_list_and_revoke(cli_database: None) -> None:
