@@ -27,6 +27,7 @@ from microfactory.errors import MissingSetting
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
 from microfactory.outbox.dispatcher import Handlers
+from microfactory.outbox.worker import HandlersFor, OutboxWorker
 from microfactory.production.telemetry.subscriber import BrokerAddress, TelemetrySubscriber, subscriber_for
 
 AdminFactory = Callable[[], ShopifyAdmin]
@@ -48,6 +49,10 @@ class Workers:
     # MICROFACTORY_TELEMETRY_LISTEN=true: the API process stores machine telemetry from MQTT
     telemetry_listener: Callable[[], TelemetrySubscriber] | None = None
     telemetry: TelemetrySubscriber | None = field(default=None, init=False)
+    # set by `bootstrap` when this process dispatches the outbox (MICROFACTORY_OUTBOX_INTERVAL_SECONDS > 0)
+    outbox_handlers: HandlersFor | None = None
+    outbox_interval: float = 0.0
+    outbox: OutboxWorker | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
@@ -56,11 +61,17 @@ class Workers:
         if self.routing_interval is not None and self.routing is None:
             self.routing = RoutingWorker(self.session_factory, self.routing_interval)
             self.routing.start()
+        if self.outbox_handlers is not None and self.outbox_interval > 0 and self.outbox is None:
+            self.outbox = OutboxWorker(self.session_factory, self.outbox_handlers, self.outbox_interval)
+            self.outbox.start()
         if self.telemetry_listener is not None and self.telemetry is None:
             self.telemetry = self.telemetry_listener()
             self.telemetry.start()
 
     def stop(self) -> None:
+        if self.outbox is not None:
+            self.outbox.stop()
+            self.outbox = None
         if self.telemetry is not None:
             self.telemetry.stop()
             self.telemetry = None
@@ -129,7 +140,10 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
         routing_interval=settings.routing.interval_seconds if settings.routing.auto_route else None,
         telemetry_listener=_telemetry_listener(settings, engine),
     )
-    return Container(settings, engine, factory, _shopify_admin(settings), workers)
+    container = Container(settings, engine, factory, _shopify_admin(settings), workers)
+    workers.outbox_handlers = container.outbox_handlers
+    workers.outbox_interval = settings.outbox_interval_seconds
+    return container
 
 
 def _telemetry_listener(settings: Settings, engine: Engine) -> Callable[[], TelemetrySubscriber] | None:
