@@ -9,12 +9,12 @@ may run at once, since every message is claimed before it is sent (decision 0007
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from microfactory.background import PeriodicThread
 from microfactory.outbox.dispatcher import Handlers, dispatch_due
 
 log = logging.getLogger(__name__)
@@ -22,33 +22,18 @@ log = logging.getLogger(__name__)
 HandlersFor = Callable[[ExitStack], tuple[Handlers, dict[str, str]]]
 
 
-class OutboxWorker:
+class OutboxWorker(PeriodicThread):
     """A thread that dispatches due outbox messages of every kind this process can send."""
 
     def __init__(self, factory: sessionmaker[Session], handlers_for: HandlersFor, interval: float) -> None:
+        super().__init__("outbox", interval)
         self._factory = factory
         self._handlers_for = handlers_for
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         with ExitStack() as stack:
             handlers, missing = self._handlers_for(stack)
             for kind, why in missing.items():
                 log.info("outbox kind %s is not dispatched by this process: %s", kind, why)
-            if not handlers.kinds:
-                return
-            while not self._stop.wait(self._interval):
-                try:
-                    dispatch_due(self._factory, handlers)
-                except Exception:  # keep dispatching; the messages stay claimable and are retried
-                    log.exception("outbox round failed")
+            if handlers.kinds:
+                self.run_rounds(lambda: dispatch_due(self._factory, handlers))
