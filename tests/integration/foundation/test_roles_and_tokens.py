@@ -13,6 +13,8 @@ from sqlalchemy import Engine, select
 
 from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.orders import service as order_service
+from microfactory.orders.model import Address, NewOrder, NewOrderLine
 
 SHIP_TO = {"city": "Berlin", "country": "DE", "latitude": 52.52, "longitude": 13.4}
 
@@ -48,15 +50,27 @@ def test_a_token_named_admin_is_not_an_admin(admin: TestClient, examples: Path) 
     assert second_admin.post("/api/v1/tokens", json={"name": "y", "role": "inspector"}).status_code == 201
 
 
-def test_an_integration_token_handles_orders_of_other_channels_only(admin: TestClient) -> None:
+def _shopify_order(engine: Engine, external_id: str) -> str:
+    """An order of the shopify channel, as the webhook path stores it (no API client may)."""
+    line = NewOrderLine(qty=1, product="KP")
+    new = NewOrder("shopify", external_id, (line,), ship_to=Address.from_dict(SHIP_TO))
+    with UnitOfWork.for_engine(engine) as uow:
+        order_id = order_service.intake(uow, new).order.id
+        uow.commit()
+    return order_id
+
+
+def test_an_integration_token_handles_orders_of_other_channels_only(
+    admin: TestClient, engine: Engine
+) -> None:
     erp = _issue(admin, "erp-bridge", "integration")
     ours = {"channel": "erp", "external_id": "E-1", "ship_to": SHIP_TO, "lines": [{"product": "KP"}]}
     created = erp.post("/api/v1/orders", json=ours)
     assert created.status_code == 201, created.text
     forged = {**ours, "channel": "shopify", "external_id": "1001"}
     assert erp.post("/api/v1/orders", json=forged).status_code == 403
-    shopify_order = admin.post("/api/v1/orders", json=forged).json()
-    assert erp.get(f"/api/v1/orders/{shopify_order['id']}").status_code == 403
+    shopify_order = _shopify_order(engine, "1001")
+    assert erp.get(f"/api/v1/orders/{shopify_order}").status_code == 403
     assert erp.get("/api/v1/orders", params={"channel": "shopify"}).status_code == 403
     assert {o["channel"] for o in erp.get("/api/v1/orders").json()} == {"erp"}
     assert erp.get(f"/api/v1/orders/{created.json()['id']}").status_code == 200
@@ -117,14 +131,17 @@ def test_tokens_are_listed_without_secrets_revoked_and_unique_by_name(
     assert again.status_code == 201  # a revoked token's name may be issued again
 
 
-def test_tracking_urls_must_be_https(admin: TestClient) -> None:
-    order = {"channel": "shopify", "external_id": "77", "ship_to": SHIP_TO, "lines": [{"product": "KP"}]}
-    order_id = admin.post("/api/v1/orders", json=order).json()["id"]
+def test_tracking_urls_must_be_https(admin: TestClient, engine: Engine) -> None:
+    order_id = _shopify_order(engine, "77")
     for url in ("javascript:alert(1)", "http://track.example/1", "data:text/html,x", "https://"):
         refused = admin.post(
             f"/api/v1/orders/{order_id}/shipments", json={"tracking_number": "T1", "url": url}
         )
         assert refused.status_code == 422, (url, refused.text)
         assert refused.json()["problems"][0]["path"] == "url"
-    good = {"tracking_number": "T1", "url": "https://track.example/T1"}
+    good = {
+        "tracking_number": "T1",
+        "url": "https://track.example/T1",
+        "override_reason": "not made: URL test",
+    }
     assert admin.post(f"/api/v1/orders/{order_id}/shipments", json=good).status_code == 201

@@ -38,8 +38,8 @@ async def create_order(body: OrderIn, request: Request, who: Who, response: Resp
     The shopify channel is written only by Shopify itself (422). Orders arriving together are
     written together (`orders.intake_queue`): one commit per burst.
     """
-    service.check_client_channel(body.channel)
-    check_channel(who, body.channel)
+    check_channel(who, body.channel)  # 403: this role may not write the channel
+    service.check_client_channel(body.channel)  # 422: only the store itself writes a store channel
     view, created = await request.app.state.intake_queue.submit(body.to_new_order())
     if not created:
         response.status_code = status.HTTP_200_OK
