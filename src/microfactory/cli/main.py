@@ -13,6 +13,7 @@ from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import catalog, demo, network, orders, outbox, schedule, shopify, tokens, work_orders
+from microfactory.cli.agent import agent as run_agent
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 from microfactory.cli.option_pairs import parse_options
@@ -95,3 +96,4 @@ def serve(
 
 
 app.command("demo")(demo.demo)
+app.command("agent")(run_agent)

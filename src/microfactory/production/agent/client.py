@@ -74,8 +74,7 @@ class AgentClient:
         body = self._call("POST", f"/api/v1/sites/{self.site}/reports", json=payload, idempotent=True)
         try:
             return [
-                ReportResult(str(r["id"]), Outcome(r["outcome"]), r.get("reason"))
-                for r in body["results"]
+                ReportResult(str(r["id"]), Outcome(r["outcome"]), r.get("reason")) for r in body["results"]
             ]
         except (KeyError, TypeError, ValueError) as error:
             raise UpstreamFailure(UPSTREAM, f"a reports answer the agent cannot read: {error!r}") from None
