@@ -67,3 +67,22 @@ def test_a_report_and_the_state_it_tells_of_are_written_together(tmp_path: Path)
     # the whole change is refused: the operation stays as it was
     assert store.state_of("op_1") == (LocalState.RUNNING, None)
     assert store.queued_count() == 1
+
+
+def test_an_operation_that_failed_here_runs_again_once_the_server_heard_and_releases_it(
+    tmp_path: Path,
+) -> None:
+    store = AgentStore(tmp_path / "agent.db")
+    store.replace_pulled([op("op_1")])
+    store.started(RunningJob(op("op_1"), "fdm-1", "job-1", None, T0), report(1, "op_1"))
+    store.ended("op_1", LocalState.FAILED, report(2, "op_1", ReportEvent.FAILED))
+    store.answered([ReportResult("r1", Outcome.APPLIED)])
+
+    store.replace_pulled([op("op_1")])  # still listed: the failure has not reached the server
+    assert store.state_of("op_1") == (LocalState.FAILED, None)
+    assert store.pending() == []
+
+    store.answered([ReportResult("r2", Outcome.APPLIED)])
+    store.replace_pulled([op("op_1")])  # released again after the server heard of the failure
+    assert store.state_of("op_1") == (LocalState.PENDING, None)
+    assert [o.id for o in store.pending()] == ["op_1"]

@@ -46,7 +46,8 @@ class AgentClient:
     ) -> None:
         self.site = site
         self._base = server.rstrip("/")
-        self._http = http or httpx.Client(timeout=timeout)
+        # a server that cannot be reached should cost a pass seconds, not minutes
+        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
         self._headers = {"Authorization": f"Bearer {token}"}
         self._policy = policy
         self._sleep = sleep

@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from microfactory.errors import Conflict, MicrofactoryError, NotFound, UpstreamFailure
 from microfactory.production.agent.model import (
@@ -92,8 +92,9 @@ class EdgeAgent:
         self._build = connectors
         self._operator = operator
         self._clock = clock
-        self._connectors: dict[str, MachineConnector] = {}
-        self._unusable: dict[str, str] = {}
+        # built once per machine and connector spec; a changed spec (a new URL) builds it again
+        self._connectors: dict[str, tuple[dict[str, Any], MachineConnector]] = {}
+        self._unusable: dict[str, dict[str, Any]] = {}
 
     def run_once(self) -> PassReport:
         """One pass; only a refused token or an unknown site (the operator must act) raises."""
@@ -149,16 +150,19 @@ class EdgeAgent:
 
     def _connector(self, machine: SiteMachine) -> MachineConnector | None:
         """The machine's connector, built once; None (said once) when it cannot be built."""
-        if machine.id in self._connectors:
-            return self._connectors[machine.id]
-        if machine.id in self._unusable:
+        spec = dict(machine.connector)
+        built = self._connectors.get(machine.id)
+        if built is not None and built[0] == spec:
+            return built[1]
+        if self._unusable.get(machine.id) == spec:
             return None
         try:
-            connector = self._connectors[machine.id] = self._build(machine)
+            connector = self._build(machine)
         except MicrofactoryError as error:
-            self._unusable[machine.id] = str(error)
+            self._unusable[machine.id] = spec
             log.error("machine %s is not used: %s", machine.id, error)
             return None
+        self._connectors[machine.id] = (spec, connector)
         return connector
 
     def _poll(self, report: PassReport) -> None:
@@ -205,7 +209,7 @@ class EdgeAgent:
 
     def _start(self, operation: AgentOperation, machine: SiteMachine) -> bool:
         """Submit and start the operation's program on the machine; False if it cannot run now."""
-        connector = self._connectors[machine.id]
+        connector = self._connectors[machine.id][1]
         try:
             program = self._programs.program_for(operation)
         except (NotFound, Conflict) as error:

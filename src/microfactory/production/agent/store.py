@@ -101,8 +101,10 @@ class AgentStore:
     def replace_pulled(self, operations: Sequence[AgentOperation]) -> None:
         """Take the server's list: new and changed pending operations in, withdrawn pending ones out.
 
-        Operations this agent has started or finished keep their local state: the server may still
-        list them as released until their reports arrive.
+        An operation running here keeps its state, and so does one that ended here while a report of
+        it is still unanswered: the server lists it as released only until that report arrives. One
+        that ended here and that the server, having heard every report, lists as released again (a
+        failed print released to run again) is pending again.
         """
         ids = [operation.id for operation in operations]
         with self._transaction() as db:
@@ -110,7 +112,10 @@ class AgentStore:
                 body = json.dumps(operation.as_json())
                 db.execute(
                     "INSERT INTO operations (id, rank, body) VALUES (?, ?, ?) ON CONFLICT (id) DO "
-                    "UPDATE SET rank = excluded.rank, body = excluded.body WHERE state = 'pending'",
+                    "UPDATE SET rank = excluded.rank, body = excluded.body, state = 'pending', "
+                    "machine = NULL, job = NULL, started_at = NULL, finished_at = NULL "
+                    "WHERE state = 'pending' OR (state IN ('done', 'failed') AND NOT EXISTS "
+                    "(SELECT 1 FROM reports WHERE operation_id = excluded.id AND sent_at IS NULL))",
                     (operation.id, rank, body),
                 )
             marks = ",".join("?" * len(ids))
