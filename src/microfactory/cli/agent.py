@@ -19,7 +19,7 @@ from microfactory.cli.context import console, errors
 from microfactory.errors import MissingSetting
 from microfactory.production.agent.client import AgentClient
 from microfactory.production.agent.loop import EdgeAgent
-from microfactory.production.agent.programs import GcodeFolder
+from microfactory.production.agent.programs import site_programs
 from microfactory.production.agent.store import AgentStore
 
 TOKEN_VARIABLE = "MICROFACTORY_AGENT_TOKEN"
@@ -58,7 +58,7 @@ def agent(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     client = AgentClient(server, site, token)
     local = AgentStore(store or Path(f"agent-{site}.db"))
-    edge = EdgeAgent(client, local, GcodeFolder(programs), operator=operator)
+    edge = EdgeAgent(client, local, site_programs(programs), operator=operator)
     try:
         if once:
             console.print(edge.run_once().summary())

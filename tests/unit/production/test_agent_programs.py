@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from microfactory.production.agent.model import AgentOperation
-from microfactory.production.agent.programs import GcodeFolder, ProgramMissing
+from microfactory.production.agent.programs import GcodeFolder, LibraryPrograms, LibraryStep, ProgramMissing
+from microfactory.production.connectors import Program
 
 
 def make(part: str, material: str | None) -> AgentOperation:
@@ -33,3 +34,26 @@ def test_an_operation_that_is_not_a_print_runs_its_plan() -> None:
     assemble = AgentOperation("op_7", "wo_1", "KP:assemble", "assembly")
     program = GcodeFolder(None).program_for(assemble)
     assert (program.name, program.content, program.minutes) == ("KP:assemble", b"", 30.0)
+
+
+def test_the_program_library_reads_a_server_step_as_a_work_order_step() -> None:
+    step = LibraryStep.of(make("HSG-TOP", "PLA-TEAL"))
+    assert (step.op, step.item, step.material, step.params["part"]) == (
+        "make",
+        "HSG-TOP",
+        "PLA-TEAL",
+        "HSG-TOP",
+    )
+    engrave = AgentOperation("op_8", "wo_1", "KP:engrave-nameplate", "laser_engrave", params={"text": "Mira"})
+    assert (LibraryStep.of(engrave).op, LibraryStep.of(engrave).item) == ("engrave-nameplate", "KP")
+
+
+class NamesOnly:
+    """A stand-in library: the program is named after what it was asked for."""
+
+    def program_for(self, operation: LibraryStep, /) -> Program:
+        return Program(f"{operation.op}-{operation.item}", minutes=operation.minutes)
+
+
+def test_the_library_sits_behind_the_agent_s_port() -> None:
+    assert LibraryPrograms(NamesOnly()).program_for(make("KEYCAP", None)).name == "make-KEYCAP"

@@ -1,16 +1,21 @@
 """Where the agent gets the program for an operation: a small port, and the contract's folder rule.
 
-`production/programs.py` (the site's full program library, with engraving SVGs) lands beside this;
-the agent depends only on `ProgramSource`, so either plugs in. `GcodeFolder` is the contract's rule
-for make operations (`P-M.gcode`, else `P.gcode`); other operations (assembly, packing at a manual
-station) get an instruction named after the operation. A make operation without its file waits with
-a `ProgramMissing` naming the files tried: nothing is guessed.
+The agent depends only on `ProgramSource`. The site's full program library
+(`production/programs.ProgramLibrary`, with engraving SVGs) reads an operation as a step of a work
+order (`op` is the step's kind, `make`); the server names a step by its id (`make:HSG-TOP`), so
+`LibraryPrograms` hands the library a `LibraryStep` that reads the agent's operation that way.
+`GcodeFolder` is the contract's rule alone (`P-M.gcode`, else `P.gcode`; other operations get an
+instruction named after the step), for a process without the library. A print without its file
+waits with the files tried named: nothing is guessed.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from microfactory.errors import NotFound
 from microfactory.production.agent.model import AgentOperation
@@ -45,3 +50,61 @@ class GcodeFolder:
                 return Program(name, path.read_bytes(), operation.minutes, material)
         tried = ", ".join(str(self._folder / name) for name in names)
         raise ProgramMissing("program", str(part), f"no program for {operation.id}: tried {tried}")
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryStep:
+    """An agent's operation as the program library reads a work order's step."""
+
+    id: str
+    op: str  # the step's kind: make, engrave, assemble
+    capability: str
+    item: str
+    material: str | None
+    minutes: float
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, operation: AgentOperation) -> LibraryStep:
+        """`make:HSG-TOP` is a make step of item HSG-TOP; `KP:assemble` an assemble step of KP."""
+        head, _, tail = operation.op.partition(":")
+        kind, item = ("make", tail) if head == "make" else (tail or head, head)
+        part = operation.params.get("part")
+        return cls(
+            operation.id,
+            kind,
+            operation.capability,
+            str(part or item),
+            operation.material,
+            operation.minutes,
+            operation.params,
+        )
+
+
+class StepProgramLibrary(Protocol):
+    def program_for(self, operation: LibraryStep, /) -> Program: ...
+
+
+class LibraryPrograms:
+    """The site's program library behind the agent's port."""
+
+    def __init__(self, library: StepProgramLibrary) -> None:
+        self._library = library
+
+    def program_for(self, operation: AgentOperation) -> Program:
+        return self._library.program_for(LibraryStep.of(operation))
+
+
+def site_programs(folder: Path | None) -> ProgramSource:
+    """The site's program library for `--programs` when it is installed, else the folder rule.
+
+    Looked up by name because the library lands in a branch of its own; once both are in, this
+    is a plain import.
+    """
+    if folder is None:
+        return GcodeFolder(None)
+    try:
+        module = importlib.import_module("microfactory.production.programs")
+    except ImportError:
+        return GcodeFolder(folder)
+    return LibraryPrograms(module.ProgramLibrary(folder))
