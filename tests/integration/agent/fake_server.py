@@ -102,25 +102,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class SiteServer:
-    """The fake server on one fixed loopback port, which a test stops and starts again."""
+class LoopbackServer:
+    """An app served on one fixed loopback port, which a test stops and starts again (a cut link)."""
 
-    def __init__(self, state: FakeSite) -> None:
-        self.state = state
+    def __init__(self, app: FastAPI, *, lifespan: str = "auto") -> None:
+        self.app = app
+        self.lifespan = lifespan
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        config = uvicorn.Config(fake_app(self.state), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=self.lifespan
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake server did not start")
+                raise RuntimeError(f"the server on port {self.port} did not start")
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -129,3 +132,11 @@ class SiteServer:
             self._server.should_exit = True
             self._thread.join(10)
         self._server = self._thread = None
+
+
+class SiteServer(LoopbackServer):
+    """The fake agent API for one site."""
+
+    def __init__(self, state: FakeSite) -> None:
+        super().__init__(fake_app(state))
+        self.state = state
