@@ -24,14 +24,14 @@ TOKEN = "site-token-lyon"
 
 
 def quick(
-    op_id: str, machine: str, capability: str, params: dict[str, Any], seconds: float
+    op_id: str, step: str, machine: str, capability: str, params: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
     """An operation planned to start now and take `seconds` on a simulated machine."""
     start = datetime.now(UTC)
     return {
         "id": op_id,
         "work_order_id": "wo_7",
-        "op": op_id,
+        "op": step,
         "capability": capability,
         "machine": machine,
         "start": start.isoformat(),
@@ -55,8 +55,15 @@ def server() -> Iterator[SiteServer]:
         {"id": "lyo-laser-1", "capability": "laser_engrave", "materials": [], "connector": "simulated"},
     ]
     operations = [
-        quick("op_print", "lyo-fdm-1", "fdm_print", {"part": "KEYCAP", "material": "PLA-TEAL"}, 0.3),
-        quick("op_engrave", "lyo-laser-1", "laser_engrave", {"text": "Mira"}, 0.3),
+        quick(
+            "op_print",
+            "make:KEYCAP",
+            "lyo-fdm-1",
+            "fdm_print",
+            {"part": "KEYCAP", "material": "PLA-TEAL"},
+            0.3,
+        ),
+        quick("op_engrave", "KP:engrave-nameplate", "lyo-laser-1", "laser_engrave", {"text": "Mira"}, 0.3),
     ]
     running = SiteServer(FakeSite("lyon", TOKEN, machines, {op["id"]: op for op in operations}))
     running.start()

@@ -28,7 +28,7 @@ from microfactory.catalog import service as catalog_service  # noqa: E402
 from microfactory.catalog.load import read_catalog_file  # noqa: E402
 from microfactory.config import Settings  # noqa: E402
 from microfactory.db.tables.network import AssignmentRow  # noqa: E402
-from microfactory.db.tables.orders import OrderRow, WorkOrderRow  # noqa: E402
+from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow  # noqa: E402
 from microfactory.db.unit_of_work import UnitOfWork  # noqa: E402
 from microfactory.network import service as network_service  # noqa: E402
 from microfactory.network.document import read_network_file  # noqa: E402
@@ -148,8 +148,10 @@ def test_orders_are_made_through_the_agent_across_a_cut_link(
         statuses = uow.session.scalars(select(WorkOrderRow.status).where(WorkOrderRow.id.in_(work_orders)))
         assert set(statuses) == {"made"}
         applied = uow.session.scalar(select(func.count()).select_from(production_tables.OperationReportRow))
+        lines = set(uow.session.scalars(select(OrderLineRow.status)))
         orders = set(uow.session.scalars(select(OrderRow.status)))
-    sent = store._db.execute("SELECT count(*), count(DISTINCT id) FROM reports").fetchone()
-    assert sent[0] == sent[1] == applied  # every report applied, none twice
+    made = store.report_ids()
+    assert len(made) == len(set(made)) == applied  # every report applied, none twice
     assert store.refused() == [] and store.queued_count() == 0
-    assert orders == {"made"}
+    assert lines == {"made"}
+    assert orders == {"in_production"}  # made, not yet shipped: the store hears nothing new yet

@@ -199,6 +199,10 @@ class AgentStore:
                     (str(result.outcome), result.reason, when, result.id),
                 )
 
+    def report_ids(self) -> list[str]:
+        """Every report this agent made, answered or not, in the order made (for checks and audits)."""
+        return [report_id for (report_id,) in self._db.execute("SELECT id FROM reports ORDER BY seq")]
+
     def refused(self) -> list[tuple[Report, str]]:
         """Reports the server refused, with its reason: for the operator, never resent."""
         rows = self._db.execute(
