@@ -16,7 +16,8 @@ from pathlib import Path
 import typer
 
 from microfactory.cli.context import console, errors
-from microfactory.errors import MissingSetting
+from microfactory.errors import Invalid, MissingSetting
+from microfactory.problems import Problem
 from microfactory.production.agent.client import AgentClient
 from microfactory.production.agent.loop import EdgeAgent
 from microfactory.production.agent.programs import site_programs
@@ -55,6 +56,10 @@ def agent(
     Keeps working while the server is unreachable and sends its queued reports in order later.
     """
     token = agent_token()
+    if not server.startswith(("http://", "https://")):
+        raise Invalid(
+            "the server cannot be reached", [Problem("--server", f"{server!r} is not an http(s) URL")]
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     client = AgentClient(server, site, token)
     local = AgentStore(store or Path(f"agent-{site}.db"))

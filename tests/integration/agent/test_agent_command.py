@@ -83,6 +83,13 @@ def test_without_its_token_the_agent_names_the_variable_and_exits_2(
     assert not (tmp_path / "a.db").exists()
 
 
+def test_a_server_that_is_not_a_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROFACTORY_AGENT_TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["agent", "--site", "lyon", "--server", "mf.example.org", "--once"])
+    assert result.exit_code == 2
+    assert "--server: 'mf.example.org' is not an http(s) URL" in result.output
+
+
 def test_once_does_one_pass_with_the_site_s_programs(
     server: SiteServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ from microfactory.production.connectors.simulated import Clock, utc_now
 log = logging.getLogger("microfactory.agent")
 ConnectorFactory = Callable[[SiteMachine], MachineConnector]
 BATCH = 50
+MAX_MESSAGE = 2000  # what the server keeps of a report's message
 GIVE_UP = (MachineState.FAILED, MachineState.CANCELLED)
 
 
@@ -106,7 +107,8 @@ class EdgeAgent:
         if report.online:
             report.online = self._flush(report)
         report.queued = self._store.queued_count()
-        log.info("pass %s", report.summary())
+        busy = report.dispatched or report.finished or report.failed or report.sent
+        log.log(logging.INFO if busy else logging.DEBUG, "pass %s", report.summary())
         return report
 
     def run(self, stop: threading.Event, interval: float = 5.0) -> None:
@@ -241,7 +243,7 @@ class EdgeAgent:
             machine=job.machine,
             at=self._clock(),
             operator=self._operator,
-            message=message,
+            message=message[:MAX_MESSAGE] if message else None,  # a printer's log can run long
             program=job.program,
         )
 
