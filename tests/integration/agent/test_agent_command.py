@@ -53,6 +53,7 @@ def server() -> Iterator[SiteServer]:
             "connector": {"kind": "simulated"},
         },
         {"id": "lyo-laser-1", "capability": "laser_engrave", "materials": [], "connector": "simulated"},
+        {"id": "lyo-bench-1", "capability": "assembly", "materials": [], "connector": None},
     ]
     operations = [
         quick(
@@ -64,6 +65,7 @@ def server() -> Iterator[SiteServer]:
             0.3,
         ),
         quick("op_engrave", "KP:engrave-nameplate", "lyo-laser-1", "laser_engrave", {"text": "Mira"}, 0.3),
+        quick("op_bench", "KP:assemble", "lyo-bench-1", "assembly", {}, 0.3),  # people report it
     ]
     running = SiteServer(FakeSite("lyon", TOKEN, machines, {op["id"]: op for op in operations}))
     running.start()
@@ -111,10 +113,11 @@ def test_once_does_one_pass_with_the_site_s_programs(
     ]
     result = CliRunner().invoke(app, [*args, "--once"])
     assert result.exit_code == 0, result.output
-    assert "online: pulled 2, dispatched 2, finished 0, failed 0, reports sent 2, queued 0" in result.output
+    assert "online: pulled 3, dispatched 2, finished 0, failed 0, reports sent 2, queued 0" in result.output
     started = {r["operation_id"]: (r["event"], r["machine"], r["program"]) for r in server.state.applied}
     assert started["op_print"] == ("started", "lyo-fdm-1", "KEYCAP-PLA-TEAL.gcode")
     assert started["op_engrave"][:2] == ("started", "lyo-laser-1") and started["op_engrave"][2]
+    assert "op_bench" not in started  # a manual station: its operators report its work
     assert [job.operation.id for job in AgentStore(store).running()] == ["op_print", "op_engrave"]
 
 

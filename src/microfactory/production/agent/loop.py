@@ -33,7 +33,9 @@ from microfactory.production.connectors.kinds import CONNECTORS
 from microfactory.production.connectors.simulated import Clock, utc_now
 
 log = logging.getLogger("microfactory.agent")
-ConnectorFactory = Callable[[SiteMachine], MachineConnector]
+# None: the agent does not drive the machine (a manual station: people report its work themselves)
+ConnectorFactory = Callable[[SiteMachine], MachineConnector | None]
+PEOPLE_REPORT = frozenset({"manual"})
 BATCH = 50
 MAX_MESSAGE = 2000  # what the server keeps of a report's message
 GIVE_UP = (MachineState.FAILED, MachineState.CANCELLED)
@@ -49,8 +51,15 @@ class ServerLink(Protocol):
     def send_reports(self, reports: Sequence[Report]) -> list[ReportResult]: ...
 
 
-def connector_from_registry(machine: SiteMachine) -> MachineConnector:
-    """The machine's connector, built by its kind from the registry (`kinds.CONNECTORS`)."""
+def connector_from_registry(machine: SiteMachine) -> MachineConnector | None:
+    """The machine's connector, built by its kind from the registry (`kinds.CONNECTORS`).
+
+    A manual station is not the agent's: an operator confirms its work on the server (the
+    `operations start|finish` commands), and a connector in this process would wait for a
+    confirmation nobody can give here, keeping the station busy forever.
+    """
+    if machine.connector.get("kind") in PEOPLE_REPORT:
+        return None
     return CONNECTORS.build(machine.connector, f"machines.{machine.id}.connector")
 
 
@@ -151,7 +160,7 @@ class EdgeAgent:
     # -- the machines ---------------------------------------------------------------------------
 
     def _connector(self, machine: SiteMachine) -> MachineConnector | None:
-        """The machine's connector, built once; None (said once) when it cannot be built."""
+        """The machine's connector, built once; None (said once) when it is not the agent's to drive."""
         spec = dict(machine.connector)
         built = self._connectors.get(machine.id)
         if built is not None and built[0] == spec:
@@ -163,6 +172,10 @@ class EdgeAgent:
         except MicrofactoryError as error:
             self._unusable[machine.id] = spec
             log.error("machine %s is not used: %s", machine.id, error)
+            return None
+        if connector is None:
+            self._unusable[machine.id] = spec
+            log.info("machine %s is a manual station: its operators report its work", machine.id)
             return None
         self._connectors[machine.id] = (spec, connector)
         return connector
