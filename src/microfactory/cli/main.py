@@ -24,6 +24,7 @@ from microfactory.cli import (
     tokens,
     work_orders,
 )
+from microfactory.cli.agent import agent as run_agent
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 from microfactory.cli.option_pairs import parse_options
@@ -107,3 +108,4 @@ def serve(
 
 
 app.command("demo")(demo.demo)
+app.command("agent")(run_agent)

@@ -13,7 +13,7 @@ from microfactory.db.tables.network import AssignmentRow, StockRow
 from microfactory.db.tables.orders import OrderLineRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
-from microfactory.network.model import WEEKDAYS, Site
+from microfactory.network.model import WEEKDAYS, Connector, Site
 from microfactory.network.service import RoutingOutcome
 from microfactory.network.stored_state import ACTIVE, Current, active_assignments
 
@@ -58,7 +58,7 @@ def site_view(ctx: Current, site: Site, uow: UnitOfWork | None = None) -> dict[s
                 "capability": m.capability,
                 "materials": list(m.materials),
                 "up": m.id not in state.down,
-                "connector": m.connector.kind if m.connector else None,
+                "connector": _connector_view(m.connector),
             }
             for m in site.machines
         ],
@@ -72,6 +72,13 @@ def site_view(ctx: Current, site: Site, uow: UnitOfWork | None = None) -> dict[s
         "load": load_view(ctx, site),
     }
     return view
+
+
+def _connector_view(connector: Connector | None) -> dict[str, str | None] | None:
+    """How the site's edge agent reaches the machine: its kind, URL and the *name* of its key variable."""
+    if connector is None:
+        return None
+    return {"kind": connector.kind, "url": connector.url, "api_key_env": connector.api_key_env}
 
 
 def _on_hand(ctx: Current, site: Site, uow: UnitOfWork | None) -> dict[str, Decimal]:

@@ -59,6 +59,9 @@ def test_network_endpoints_end_to_end(api: TestClient, network_document: dict[st
     sites = api.get("/api/v1/network/sites").json()
     assert [s["id"] for s in sites] == ["berlin", "lyon", "milano", "central"]
     assert sites[0]["stock"]["NAMEPLATE"] == {"on_hand": 120, "available": 120}
+    printers = {m["id"]: m["connector"] for m in sites[0]["machines"]}
+    assert printers["ber-fdm-1"] == {"kind": "octoprint", "url": "http://127.0.0.1:5001", "api_key_env": None}
+    assert printers["ber-fdm-3"] is None  # no connector: a manual station for the agent
 
     work_order = _order(api, "A-1", engraving="Mira")
     routed = api.post(f"/api/v1/work-orders/{work_order}/route")
