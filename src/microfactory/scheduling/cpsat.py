@@ -18,6 +18,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 from ortools.util.python import sorted_interval_list
 
+from microfactory.scheduling import tabu
 from microfactory.scheduling.cpsat_terms import ModelVars, energy, hint, objective_terms
 from microfactory.scheduling.dispatch import Infeasible, compact, decode, dispatch
 from microfactory.scheduling.model import Objective, SchedulingProblem
@@ -25,6 +26,7 @@ from microfactory.scheduling.plan import Assignment, Plan, evaluate
 from microfactory.scheduling.validate import validate
 
 Domain = sorted_interval_list.Domain
+DETERMINISTIC_MOVES_PER_SECOND = 2000  # tabu moves per second of budget when runs must repeat exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class SolverSettings:
     warm_start: bool = True
     hint_times: bool = True  # hint starts and ends too, not only the machine of each operation
     probe_share: float = 0.5  # flexible makespan problems: share of time searched without the hint first
+    # makespan problems without setups or calendars: share of time for the tabu search (tabu.py)
+    # before CP-SAT continues from its plan; 0 turns it off
+    search_share: float = 0.3
     tight_horizon: bool = True
     circuit_limit: int = 150  # candidates on one machine above which setups are reserved conservatively
     energy: bool = True  # redundant machine-load rows: each machine's load fits in the makespan
@@ -49,7 +54,12 @@ class SolverSettings:
     @classmethod
     def plain(cls, time_limit: float = 10.0, workers: int = 8) -> SolverSettings:
         return cls(
-            time_limit=time_limit, workers=workers, warm_start=False, tight_horizon=False, energy=False
+            time_limit=time_limit,
+            workers=workers,
+            warm_start=False,
+            tight_horizon=False,
+            energy=False,
+            search_share=0,
         )
 
 
@@ -67,6 +77,14 @@ def solve(
     started = time.perf_counter()
     objective = objective or Objective()
     settings = settings or SolverSettings()
+    if (
+        settings.warm_start
+        and settings.search_share > 0
+        and objective.is_makespan_only
+        and settings.time_limit >= settings.tiny_time
+        and tabu.applicable(problem)
+    ):
+        return _search_then_solve(problem, objective, settings, initial, started)
     flexible = any(len(op.modes) > 1 for op in problem.operations)
     if settings.warm_start and settings.probe_share > 0 and flexible and objective.is_makespan_only:
         return _probe_then_hint(problem, objective, settings, initial, started)
@@ -158,6 +176,42 @@ def _probe_then_hint(
     if probe.makespan < final.makespan:
         final = probe
     return replace(final, lower_bound=max(bounds) if bounds else None, seconds=time.perf_counter() - started)
+
+
+def _search_then_solve(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    initial: Plan | None,
+    started: float,
+) -> Plan:
+    """Tabu search from the dispatcher's plan for `search_share` of the time, then CP-SAT from its plan.
+
+    The tabu plan is CP-SAT's hint and horizon (so CP-SAT's LNS starts near the optimum and its
+    domains are tight) and the answer if CP-SAT finds nothing better; the bound is the best of both.
+    """
+    warm = dispatch(problem, objective)
+    if initial is not None and not validate(problem, initial) and initial.makespan < warm.makespan:
+        warm = initial
+    share = settings.time_limit * settings.search_share
+    limits = tabu.SearchLimits(
+        seconds=share,
+        iterations=int(share * DETERMINISTIC_MOVES_PER_SECOND) if settings.deterministic else None,
+        seed=settings.seed,
+    )
+    found = tabu.improve(problem, warm, limits)
+    if found.status == "optimal":
+        return replace(found, solver="tabu", seconds=time.perf_counter() - started)
+    remaining = settings.time_limit - share
+    if not settings.deterministic:
+        remaining = settings.time_limit - (time.perf_counter() - started)
+    final = solve(
+        problem, objective, replace(settings, time_limit=remaining, search_share=0, probe_share=0), found
+    )
+    bounds = [b for b in (found.lower_bound, final.lower_bound) if b is not None]
+    bound = max(bounds) if bounds else None
+    status = "optimal" if bound is not None and final.makespan <= bound else final.status
+    return replace(final, status=status, lower_bound=bound, seconds=time.perf_counter() - started)
 
 
 def _budget(solver: cp_model.CpSolver, settings: SolverSettings, started: float) -> None:
