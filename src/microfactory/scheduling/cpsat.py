@@ -18,7 +18,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 from ortools.util.python import sorted_interval_list
 
-from microfactory.scheduling import tabu
+from microfactory.scheduling import polish, tabu
 from microfactory.scheduling.cpsat_terms import ModelVars, energy, hint, objective_terms
 from microfactory.scheduling.dispatch import Infeasible, compact, decode, dispatch
 from microfactory.scheduling.model import Objective, SchedulingProblem
@@ -26,6 +26,8 @@ from microfactory.scheduling.plan import Assignment, Plan, evaluate
 from microfactory.scheduling.validate import validate
 
 Domain = sorted_interval_list.Domain
+POLISH_MIN_OPERATIONS = 40
+POLISH_MOVES_PER_SECOND = 200  # polish moves per second of budget when runs must repeat exactly
 DETERMINISTIC_MOVES_PER_SECOND = 2000  # tabu moves per second of budget when runs must repeat exactly
 
 
@@ -40,7 +42,10 @@ class SolverSettings:
     probe_share: float = 0.5  # flexible makespan problems: share of time searched without the hint first
     # makespan problems without setups or calendars: share of time for the tabu search (tabu.py)
     # before CP-SAT continues from its plan; 0 turns it off
-    search_share: float = 0.3
+    search_share: float = 0.6
+    # site-like problems (due dates or setups, at least POLISH_MIN_OPERATIONS): share of time for
+    # the local search of polish.py after CP-SAT; 0 turns it off
+    polish_share: float = 0.25
     tight_horizon: bool = True
     circuit_limit: int = 150  # candidates on one machine above which setups are reserved conservatively
     energy: bool = True  # redundant machine-load rows: each machine's load fits in the makespan
@@ -60,6 +65,7 @@ class SolverSettings:
             tight_horizon=False,
             energy=False,
             search_share=0,
+            polish_share=0,
         )
 
 
@@ -85,6 +91,8 @@ def solve(
         and tabu.applicable(problem)
     ):
         return _search_then_solve(problem, objective, settings, initial, started)
+    if _polishes(problem, settings):
+        return _solve_then_polish(problem, objective, settings, initial, started)
     flexible = any(len(op.modes) > 1 for op in problem.operations)
     if settings.warm_start and settings.probe_share > 0 and flexible and objective.is_makespan_only:
         return _probe_then_hint(problem, objective, settings, initial, started)
@@ -176,6 +184,41 @@ def _probe_then_hint(
     if probe.makespan < final.makespan:
         final = probe
     return replace(final, lower_bound=max(bounds) if bounds else None, seconds=time.perf_counter() - started)
+
+
+def _polishes(problem: SchedulingProblem, settings: SolverSettings) -> bool:
+    """Site-like problems: enough operations, and due dates or material changes to get right."""
+    if settings.polish_share <= 0 or settings.time_limit < settings.tiny_time:
+        return False
+    if len(problem.operations) < POLISH_MIN_OPERATIONS:
+        return False
+    return any(job.due is not None for job in problem.jobs) or not tabu.applicable(problem)
+
+
+def _solve_then_polish(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    initial: Plan | None,
+    started: float,
+) -> Plan:
+    """CP-SAT (or the dispatcher, when CP-SAT finds nothing) for most of the time, then polish.py."""
+    share = settings.time_limit * settings.polish_share
+    first = solve(
+        problem, objective, replace(settings, time_limit=settings.time_limit - share, polish_share=0), initial
+    )
+    if first.status == "optimal":
+        return first
+    remaining = share
+    if not settings.deterministic:
+        remaining = settings.time_limit - (time.perf_counter() - started)
+    limits = polish.PolishLimits(
+        seconds=remaining,
+        moves=int(share * POLISH_MOVES_PER_SECOND) if settings.deterministic else None,
+        seed=settings.seed,
+    )
+    better = polish.polish(problem, first, objective, limits)
+    return replace(better, seconds=time.perf_counter() - started)
 
 
 def _search_then_solve(
