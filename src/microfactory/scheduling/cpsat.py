@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -230,8 +231,9 @@ def _search_then_solve(
 ) -> Plan:
     """Tabu search from the dispatcher's plan for `search_share` of the time, then CP-SAT from its plan.
 
-    The tabu plan is CP-SAT's hint and horizon (so CP-SAT's LNS starts near the optimum and its
-    domains are tight) and the answer if CP-SAT finds nothing better; the bound is the best of both.
+    The better plan of the first phase is CP-SAT's hint and horizon (so CP-SAT's LNS starts near
+    the optimum and its domains are tight) and the answer if CP-SAT finds nothing better; the
+    bound is the best of all.
     """
     warm = dispatch(problem, objective)
     if initial is not None and not validate(problem, initial) and initial.makespan < warm.makespan:
@@ -242,19 +244,54 @@ def _search_then_solve(
         iterations=int(share * DETERMINISTIC_MOVES_PER_SECOND) if settings.deterministic else None,
         seed=settings.seed,
     )
-    found = tabu.improve(problem, warm, limits)
-    if found.status == "optimal":
-        return replace(found, solver="tabu", seconds=time.perf_counter() - started)
+    found, other = _tabu_beside_cpsat(problem, objective, settings, warm, limits)
+    if other is not None and other.status == "optimal":
+        return replace(other, seconds=time.perf_counter() - started)
+    if other is None:
+        other = found
+    bound = max(b for b in (found.lower_bound, other.lower_bound, 0) if b is not None)
+    if other.makespan < found.makespan:
+        found = other
+    if found.makespan <= bound:
+        return replace(found, status="optimal", lower_bound=bound, seconds=time.perf_counter() - started)
+    found = replace(found, lower_bound=bound)
     remaining = settings.time_limit - share
     if not settings.deterministic:
         remaining = settings.time_limit - (time.perf_counter() - started)
     final = solve(
         problem, objective, replace(settings, time_limit=remaining, search_share=0, probe_share=0), found
     )
-    bounds = [b for b in (found.lower_bound, final.lower_bound) if b is not None]
-    bound = max(bounds) if bounds else None
-    status = "optimal" if bound is not None and final.makespan <= bound else final.status
+    bound = max(bound, final.lower_bound or 0)
+    status = "optimal" if final.makespan <= bound else final.status
     return replace(final, status=status, lower_bound=bound, seconds=time.perf_counter() - started)
+
+
+def _tabu_beside_cpsat(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    warm: Plan,
+    limits: tabu.SearchLimits,
+) -> tuple[Plan, Plan | None]:
+    """The tabu plan and, with two workers or more, an unhinted CP-SAT plan found meanwhile.
+
+    The tabu search uses one core; CP-SAT (which releases the GIL while it solves) uses the other
+    workers at the same time, so every core works from the first second, as the plain model's do.
+    """
+    if settings.workers < 2 or settings.deterministic:
+        return tabu.improve(problem, warm, limits), None
+    partner_settings = replace(
+        settings,
+        time_limit=limits.seconds,
+        workers=settings.workers - 1,
+        warm_start=False,
+        search_share=0,
+        polish_share=0,
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        partner = pool.submit(solve, problem, objective, partner_settings)
+        found = tabu.improve(problem, warm, limits)
+        return found, partner.result()
 
 
 def _budget(solver: cp_model.CpSolver, settings: SolverSettings, started: float) -> None:

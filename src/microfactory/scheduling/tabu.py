@@ -35,6 +35,7 @@ class SearchLimits:
     seconds: float
     iterations: int | None = None
     seed: int = 0
+    kicks: int = 4  # at most this many random moves when the search restarts from its best plan
 
 
 def applicable(problem: SchedulingProblem) -> bool:
@@ -246,6 +247,16 @@ class _Search:
             g.mach[i], g.p[i] = old, g.modes[i][old]
         g.evaluate()
 
+    def restart(self, problem: SchedulingProblem, kicks: int) -> None:
+        """Continue from the best plan after `kicks` random critical-path moves (a perturbation)."""
+        self.graph = _Graph(problem, self.best)
+        self.graph.evaluate()
+        self.tabu.clear()
+        for _ in range(self.rng.randint(0, kicks)):
+            moves = _moves(self.graph)
+            if moves:
+                self.apply(self.rng.choice(moves)[1])
+
     def tenure(self) -> int:
         return self.rng.randint(self.low, self.low + self.low // 2 + 2)
 
@@ -292,11 +303,9 @@ def improve(problem: SchedulingProblem, start: Plan, limits: SearchLimits) -> Pl
         if not search.step():
             break
         stale = 0 if search.best_cmax < before else stale + 1
-        if stale >= patience:  # back to the best plan, with a fresh tabu list
-            search.graph = _Graph(problem, search.best)
-            search.graph.evaluate()
-            search.tabu.clear()
+        if stale >= patience:  # back to the best plan, shaken a little, with a fresh tabu list
+            search.restart(problem, limits.kicks)
             stale = 0
     best = search.best if search.best_cmax < start.makespan else start
     status: Status = "optimal" if best.makespan <= bound else "feasible"
-    return Plan(best.assignments, status, best.solver, bound, time.perf_counter() - began)
+    return Plan(best.assignments, status, "tabu", bound, time.perf_counter() - began)
