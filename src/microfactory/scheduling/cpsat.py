@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ortools.sat.python import cp_model
 from ortools.util.python import sorted_interval_list
 
+from microfactory.scheduling import polish, tabu
 from microfactory.scheduling.cpsat_terms import ModelVars, energy, hint, objective_terms
 from microfactory.scheduling.dispatch import Infeasible, compact, decode, dispatch
 from microfactory.scheduling.model import Objective, SchedulingProblem
@@ -25,6 +27,9 @@ from microfactory.scheduling.plan import Assignment, Plan, evaluate
 from microfactory.scheduling.validate import validate
 
 Domain = sorted_interval_list.Domain
+POLISH_MIN_OPERATIONS = 40
+POLISH_MOVES_PER_SECOND = 200  # polish moves per second of budget when runs must repeat exactly
+DETERMINISTIC_MOVES_PER_SECOND = 2000  # tabu moves per second of budget when runs must repeat exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,12 @@ class SolverSettings:
     warm_start: bool = True
     hint_times: bool = True  # hint starts and ends too, not only the machine of each operation
     probe_share: float = 0.5  # flexible makespan problems: share of time searched without the hint first
+    # makespan problems without setups or calendars: share of time for the tabu search (tabu.py)
+    # before CP-SAT continues from its plan; 0 turns it off
+    search_share: float = 0.6
+    # site-like problems (due dates or setups, at least POLISH_MIN_OPERATIONS): share of time for
+    # the local search of polish.py after CP-SAT; 0 turns it off
+    polish_share: float = 0.25
     tight_horizon: bool = True
     circuit_limit: int = 150  # candidates on one machine above which setups are reserved conservatively
     energy: bool = True  # redundant machine-load rows: each machine's load fits in the makespan
@@ -49,7 +60,13 @@ class SolverSettings:
     @classmethod
     def plain(cls, time_limit: float = 10.0, workers: int = 8) -> SolverSettings:
         return cls(
-            time_limit=time_limit, workers=workers, warm_start=False, tight_horizon=False, energy=False
+            time_limit=time_limit,
+            workers=workers,
+            warm_start=False,
+            tight_horizon=False,
+            energy=False,
+            search_share=0,
+            polish_share=0,
         )
 
 
@@ -67,6 +84,16 @@ def solve(
     started = time.perf_counter()
     objective = objective or Objective()
     settings = settings or SolverSettings()
+    if (
+        settings.warm_start
+        and settings.search_share > 0
+        and objective.is_makespan_only
+        and settings.time_limit >= settings.tiny_time
+        and tabu.applicable(problem)
+    ):
+        return _search_then_solve(problem, objective, settings, initial, started)
+    if _polishes(problem, settings):
+        return _solve_then_polish(problem, objective, settings, initial, started)
     flexible = any(len(op.modes) > 1 for op in problem.operations)
     if settings.warm_start and settings.probe_share > 0 and flexible and objective.is_makespan_only:
         return _probe_then_hint(problem, objective, settings, initial, started)
@@ -158,6 +185,113 @@ def _probe_then_hint(
     if probe.makespan < final.makespan:
         final = probe
     return replace(final, lower_bound=max(bounds) if bounds else None, seconds=time.perf_counter() - started)
+
+
+def _polishes(problem: SchedulingProblem, settings: SolverSettings) -> bool:
+    """Site-like problems: enough operations, and due dates or material changes to get right."""
+    if settings.polish_share <= 0 or settings.time_limit < settings.tiny_time:
+        return False
+    if len(problem.operations) < POLISH_MIN_OPERATIONS:
+        return False
+    return any(job.due is not None for job in problem.jobs) or not tabu.applicable(problem)
+
+
+def _solve_then_polish(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    initial: Plan | None,
+    started: float,
+) -> Plan:
+    """CP-SAT (or the dispatcher, when CP-SAT finds nothing) for most of the time, then polish.py."""
+    share = settings.time_limit * settings.polish_share
+    first = solve(
+        problem, objective, replace(settings, time_limit=settings.time_limit - share, polish_share=0), initial
+    )
+    if first.status == "optimal":
+        return first
+    remaining = share
+    if not settings.deterministic:
+        remaining = settings.time_limit - (time.perf_counter() - started)
+    limits = polish.PolishLimits(
+        seconds=remaining,
+        moves=int(share * POLISH_MOVES_PER_SECOND) if settings.deterministic else None,
+        seed=settings.seed,
+    )
+    better = polish.polish(problem, first, objective, limits)
+    return replace(better, seconds=time.perf_counter() - started)
+
+
+def _search_then_solve(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    initial: Plan | None,
+    started: float,
+) -> Plan:
+    """Tabu search from the dispatcher's plan for `search_share` of the time, then CP-SAT from its plan.
+
+    The better plan of the first phase is CP-SAT's hint and horizon (so CP-SAT's LNS starts near
+    the optimum and its domains are tight) and the answer if CP-SAT finds nothing better; the
+    bound is the best of all.
+    """
+    warm = dispatch(problem, objective)
+    if initial is not None and not validate(problem, initial) and initial.makespan < warm.makespan:
+        warm = initial
+    share = settings.time_limit * settings.search_share
+    limits = tabu.SearchLimits(
+        seconds=share,
+        iterations=int(share * DETERMINISTIC_MOVES_PER_SECOND) if settings.deterministic else None,
+        seed=settings.seed,
+    )
+    found, other = _tabu_beside_cpsat(problem, objective, settings, warm, limits)
+    if other is not None and other.status == "optimal":
+        return replace(other, seconds=time.perf_counter() - started)
+    if other is None:
+        other = found
+    bound = max(b for b in (found.lower_bound, other.lower_bound, 0) if b is not None)
+    if other.makespan < found.makespan:
+        found = other
+    if found.makespan <= bound:
+        return replace(found, status="optimal", lower_bound=bound, seconds=time.perf_counter() - started)
+    found = replace(found, lower_bound=bound)
+    remaining = settings.time_limit - share
+    if not settings.deterministic:
+        remaining = settings.time_limit - (time.perf_counter() - started)
+    final = solve(
+        problem, objective, replace(settings, time_limit=remaining, search_share=0, probe_share=0), found
+    )
+    bound = max(bound, final.lower_bound or 0)
+    status = "optimal" if final.makespan <= bound else final.status
+    return replace(final, status=status, lower_bound=bound, seconds=time.perf_counter() - started)
+
+
+def _tabu_beside_cpsat(
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    warm: Plan,
+    limits: tabu.SearchLimits,
+) -> tuple[Plan, Plan | None]:
+    """The tabu plan and, with two workers or more, an unhinted CP-SAT plan found meanwhile.
+
+    The tabu search uses one core; CP-SAT (which releases the GIL while it solves) uses the other
+    workers at the same time, so every core works from the first second, as the plain model's do.
+    """
+    if settings.workers < 2 or settings.deterministic:
+        return tabu.improve(problem, warm, limits), None
+    partner_settings = replace(
+        settings,
+        time_limit=limits.seconds,
+        workers=settings.workers - 1,
+        warm_start=False,
+        search_share=0,
+        polish_share=0,
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        partner = pool.submit(solve, problem, objective, partner_settings)
+        found = tabu.improve(problem, warm, limits)
+        return found, partner.result()
 
 
 def _budget(solver: cp_model.CpSolver, settings: SolverSettings, started: float) -> None:

@@ -145,6 +145,7 @@ def demo_section(site_plans: Sequence[SitePlan], console: Console | None = None)
         "first come",
         "saved",
         "on promise",
+        "late min (dispatch)",
         "solver",
     ):
         table.add_column(column, justify="left" if column in ("site", "solver") else "right")
@@ -160,6 +161,7 @@ def demo_section(site_plans: Sequence[SitePlan], console: Console | None = None)
             str(baseline),
             str(baseline - changes),
             f"{info['orders_on_time']}/{info['orders']}",
+            f"{info['weighted_tardiness_minutes']} ({info['dispatch_weighted_tardiness_minutes']})",
             f"{info['solver']} ({info['status']})",
         )
     if console is not None:

@@ -21,6 +21,7 @@ from microfactory.scheduling.site_plan import (
     SitePlanSettings,
     WorkOrderInput,
     build_problem,
+    dispatch_figures,
     first_come_changes,
     item_list,
     minute_of,
@@ -118,6 +119,7 @@ def reschedule(
         tuple(batches),
         tuple(orders),
         first_come_changes(site, orders, origin, tuple(machines), settings),
+        dispatch_figures(problem, objective),
     )
 
 

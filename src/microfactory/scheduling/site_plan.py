@@ -19,7 +19,7 @@ from microfactory.errors import Conflict
 from microfactory.network.model import Site
 from microfactory.scheduling.batching import Batch, BatchItem, BatchPolicy, batch_predecessors, make_batches
 from microfactory.scheduling.cpsat import SolverSettings, solve
-from microfactory.scheduling.dispatch import dispatch_rule
+from microfactory.scheduling.dispatch import dispatch, dispatch_rule
 from microfactory.scheduling.model import (
     Interval,
     Job,
@@ -29,7 +29,7 @@ from microfactory.scheduling.model import (
     Operation,
     SchedulingProblem,
 )
-from microfactory.scheduling.plan import Plan, count_setups, evaluate, job_ends
+from microfactory.scheduling.plan import Figures, Plan, count_setups, evaluate, job_ends
 
 DEFAULT_POLICIES: Mapping[str, BatchPolicy] = {
     "fdm_print": BatchPolicy(capacity_units=24, capacity_minutes=240, run_overhead_minutes=5),
@@ -83,6 +83,8 @@ class SitePlan:
     batches: tuple[Batch, ...]
     orders: tuple[WorkOrderInput, ...]
     first_come_material_changes: int
+    # the dispatcher's plan of the same problem under the same objective: what the search gained
+    dispatch_baseline: Figures | None = None
 
     def at(self, minute: int) -> datetime:
         return self.origin + timedelta(minutes=minute)
@@ -252,7 +254,15 @@ def plan_site(
         tuple(batches),
         tuple(orders),
         first_come_changes(site, orders, origin, machines, settings),
+        dispatch_figures(problem, settings.objective),
     )
+
+
+def dispatch_figures(problem: SchedulingProblem, objective: Objective) -> Figures | None:
+    """The figures of the dispatcher's best plan: the baseline the improved search is judged by."""
+    if not problem.operations:
+        return None
+    return evaluate(problem, dispatch(problem, objective), objective)
 
 
 def first_come_changes(
@@ -272,6 +282,7 @@ def first_come_changes(
 def figures(site_plan: SitePlan) -> dict[str, object]:
     """The site's plan in numbers, for reports and the JSON export."""
     score = evaluate(site_plan.problem, site_plan.plan, Objective())
+    baseline = site_plan.dispatch_baseline
     return {
         "site": site_plan.site,
         "span_hours": round(site_plan.span.total_seconds() / 3600, 2),
@@ -284,6 +295,8 @@ def figures(site_plan: SitePlan) -> dict[str, object]:
         "status": site_plan.plan.status,
         "solver": site_plan.plan.solver,
         "weighted_tardiness_minutes": score.weighted_tardiness,
+        "dispatch_weighted_tardiness_minutes": None if baseline is None else baseline.weighted_tardiness,
+        "dispatch_material_changes": None if baseline is None else baseline.setups,
     }
 
 

@@ -18,6 +18,7 @@ from microfactory.scheduling.site_plan import (
     SitePlanSettings,
     WorkOrderInput,
     calendar_intervals,
+    figures,
     plan_network,
     plan_site,
 )
@@ -116,3 +117,13 @@ def test_plan_network_plans_each_site_with_orders_and_skips_the_rest() -> None:
     plans = plan_network([site(), quiet], {"ber": orders(3)}, MONDAY_7_UTC, SitePlanSettings(time_limit=0.5))
     assert [p.site for p in plans] == ["ber"]
     assert validate(plans[0].problem, plans[0].plan) == []
+
+
+def test_site_figures_report_the_dispatch_baseline(berlin_plan: SitePlan) -> None:
+    """Tardiness and material changes of the dispatcher's plan sit next to the plan's own."""
+    info = figures(berlin_plan)
+    baseline = berlin_plan.dispatch_baseline
+    assert baseline is not None
+    assert info["dispatch_weighted_tardiness_minutes"] == baseline.weighted_tardiness
+    assert info["dispatch_material_changes"] == baseline.setups
+    assert int(str(info["weighted_tardiness_minutes"])) <= baseline.weighted_tardiness
