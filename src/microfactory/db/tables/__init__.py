@@ -1,5 +1,5 @@
 """All tables, one module per capability; importing this package registers them on `Base.metadata`."""
 
-from microfactory.db.tables import catalog, channels, network, orders, outbox
+from microfactory.db.tables import catalog, channels, network, orders, outbox, production
 
-__all__ = ["catalog", "channels", "network", "orders", "outbox"]
+__all__ = ["catalog", "channels", "network", "orders", "outbox", "production"]
