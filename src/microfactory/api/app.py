@@ -22,6 +22,7 @@ from microfactory.api.routers import (
     orders,
     outbox,
     plans,
+    production,
     shipments,
     shopify,
     shopify_inbox,
@@ -65,7 +66,19 @@ def create_app(
         Depends(reject_unstorable),
     ]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
-    routers = (shopify, orders, catalogs, tokens, network, plans, erp, shopify_inbox, shipments, outbox)
+    routers = (
+        shopify,
+        orders,
+        catalogs,
+        tokens,
+        network,
+        plans,
+        production,
+        erp,
+        shopify_inbox,
+        shipments,
+        outbox,
+    )
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 

@@ -113,3 +113,7 @@ def serial(site: str, made_at: datetime, work_order_id: str, seq: int) -> str:
     """
     code = work_order_id.rsplit("_", 1)[-1][:8].upper()
     return f"MF-{site.upper()}-{made_at:%y%m%d}-{code}-{seq:03d}"
+
+
+# Quality (or a person) may hold a step that is not running; releasing the hold gives it back to the site.
+HOLDABLE = frozenset({S.PLANNED, S.RELEASED, S.FAILED})

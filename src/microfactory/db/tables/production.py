@@ -54,6 +54,7 @@ class OperationRow(Base):
     op: Mapped[str] = mapped_column(String(160))  # the step's id in the work order's translation
     capability: Mapped[str] = mapped_column(String(80))
     machine: Mapped[str] = mapped_column(String(80))
+    batch: Mapped[str | None] = mapped_column(String(80), default=None)  # the plan's run it is part of
     qty: Mapped[float]
     planned_start: Mapped[datetime]
     planned_end: Mapped[datetime]

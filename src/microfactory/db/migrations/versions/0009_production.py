@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("op", sa.String(length=160), nullable=False),
         sa.Column("capability", sa.String(length=80), nullable=False),
         sa.Column("machine", sa.String(length=80), nullable=False),
+        sa.Column("batch", sa.String(length=80), nullable=True),
         sa.Column("qty", sa.Float(), nullable=False),
         sa.Column("planned_start", UTC_TIME, nullable=False),
         sa.Column("planned_end", UTC_TIME, nullable=False),
