@@ -154,7 +154,7 @@ def _apply(uow: UnitOfWork, report: Report, machines: dict[str, Machine], actor:
     ).scalar_one()
     _check(operation, work_order, report, machines)
     moved = next_status(operation.id, OperationStatus(operation.status), report.event)
-    if isinstance(moved, str):
+    if not isinstance(moved, OperationStatus):  # a StrEnum is a str too: test for the status
         raise _Refused(_with_hold(operation, moved))
     _record(operation, report, moved)
     operation_moved(uow, work_order, operation, report.at, actor)
