@@ -63,7 +63,9 @@ def test_racing_resends_apply_each_report_once(engine: Engine, database_url: str
         for index in range(2):
             assert sorted([first[index].outcome, second[index].outcome]) == ["applied", "duplicate"]
     with UnitOfWork.for_engine(engine) as uow:
-        rows = uow.session.scalars(select(OperationRow).where(OperationRow.id.in_([op["id"] for op in ready[:3]])))
+        rows = uow.session.scalars(
+            select(OperationRow).where(OperationRow.id.in_([op["id"] for op in ready[:3]]))
+        )
         assert {(row.status, row.attempts) for row in rows} == {("done", 1)}
         assert len(uow.session.scalars(select(OperationReportRow)).all()) == 6
         moves = uow.session.scalars(
