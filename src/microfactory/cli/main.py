@@ -12,7 +12,18 @@ from microfactory.catalog.bridge import TranslationError
 from microfactory.catalog.bridge import translate as translate_line
 from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
-from microfactory.cli import catalog, demo, network, orders, outbox, schedule, shopify, tokens, work_orders
+from microfactory.cli import (
+    catalog,
+    demo,
+    network,
+    orders,
+    outbox,
+    production,
+    schedule,
+    shopify,
+    tokens,
+    work_orders,
+)
 from microfactory.cli.context import console, container
 from microfactory.cli.errors import EXIT_CODES_HELP, command_group
 from microfactory.cli.option_pairs import parse_options
@@ -34,6 +45,8 @@ for group, module in (
     ("tokens", tokens),
 ):
     app.add_typer(module.app, name=group)
+app.add_typer(production.operations_app, name="operations")
+app.add_typer(production.units_app, name="units")
 
 
 @app.command()

@@ -50,6 +50,7 @@ class Release:
     kept: int
     slipped: tuple[str, ...]
     figures: dict[str, object]
+    site_plan: SitePlan
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -104,6 +105,7 @@ def release_plan(
         kept,
         tuple(slipped),
         plan_row.figures,
+        site_plan,
     )
 
 

@@ -37,7 +37,7 @@ from microfactory.production.model import (
     differences,
     next_status,
 )
-from microfactory.production.progress import ENDED_WORK, operation_moved
+from microfactory.production.progress import ENDED_WORK, live_operations, operation_moved
 from microfactory.scheduling.service import local_site
 
 Outcome = Literal["applied", "duplicate", "refused"]
@@ -153,6 +153,8 @@ def _apply(uow: UnitOfWork, report: Report, machines: dict[str, Machine], actor:
         .execution_options(populate_existing=True)
     ).scalar_one()
     _check(operation, work_order, report, machines)
+    if report.event == Event.STARTED:
+        _check_ready(uow, operation)
     moved = next_status(operation.id, OperationStatus(operation.status), report.event)
     if not isinstance(moved, OperationStatus):  # a StrEnum is a str too: test for the status
         raise _Refused(_with_hold(operation, moved))
@@ -180,6 +182,14 @@ def _check(
         raise _Refused(f"operation {operation.id} runs on {operation.machine}, not on {report.machine}")
     if report.event != Event.STARTED and operation.started_at and report.at < operation.started_at:
         raise _Refused(f"operation {operation.id} started at {operation.started_at.isoformat()}, after this")
+
+
+def _check_ready(uow: UnitOfWork, operation: OperationRow) -> None:
+    """A step starts once every step it comes after is done (the plan's order is the work's order)."""
+    statuses = {row.op: OperationStatus(row.status) for row in live_operations(uow, operation.work_order_id)}
+    waiting = [op for op in operation.after if statuses.get(op) != OperationStatus.DONE]
+    if waiting:
+        raise _Refused(f"operation {operation.id} ({operation.op}) waits for {', '.join(waiting)}")
 
 
 def _with_hold(operation: OperationRow, reason: str) -> str:
