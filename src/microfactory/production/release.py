@@ -75,6 +75,7 @@ def release_plan(
     """Plan the site's not-started work, store the plan, and release its operations to the site."""
     live = _lock_live_operations(uow, site_id)
     superseded, kept = _supersede_unstarted(live, now)
+    kept_work = {row.work_order_id for row in live if row.superseded_at is None}
     uow.session.flush()  # retired before their successors are written: one live row per step
     try:
         site_plan, slipped = plan_and_promise(uow, site_id, now, settings, actor)
@@ -89,7 +90,7 @@ def release_plan(
         plan=plan_json(site_plan),
     )
     uow.session.add(plan_row)
-    new_rows = _operations(uow, site_plan, plan_row.id, now)
+    new_rows = _operations(uow, site_plan, plan_row.id, now, kept_work)
     uow.session.add_all(new_rows)
     try:
         uow.session.flush()
@@ -140,13 +141,21 @@ def _supersede_unstarted(live: Sequence[OperationRow], now: datetime) -> tuple[i
     return superseded, len(live) - superseded
 
 
-def _operations(uow: UnitOfWork, site_plan: SitePlan, plan_id: str, now: datetime) -> list[OperationRow]:
-    """One operation per step of each planned work order, placed where its batch runs."""
+def _operations(
+    uow: UnitOfWork, site_plan: SitePlan, plan_id: str, now: datetime, kept_work: set[str]
+) -> list[OperationRow]:
+    """One operation per step of each planned work order, placed where its batch runs.
+
+    A work order whose operations were kept (one is held, though none has started) keeps them:
+    the plan counts its time, but its steps stay where they are.
+    """
     accepted = _accepted(uow, site_plan.site, [order.id for order in site_plan.orders])
     steps = {order.id: {op.id: op for op in order.translation.operations} for order in site_plan.orders}
     rows: list[OperationRow] = []
     for run in sorted(site_plan.runs, key=lambda r: (r.start, r.machine)):
         for item in run.batch.items:
+            if item.order in kept_work:
+                continue
             step = steps[item.order][item.operation]
             status = OperationStatus.RELEASED if item.order in accepted else OperationStatus.PLANNED
             rows.append(_operation(site_plan.site, plan_id, item.order, step, run, status, now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from microfactory.db.tables.orders import WorkOrderRow
@@ -130,3 +131,24 @@ def test_the_last_finished_step_makes_the_work_order_and_its_units(engine: Engin
     assert {m["material"] for m in trace["materials"]} == {"PLA-BLACK"}
     assert trace["telemetry_window"]["from"] < trace["telemetry_window"]["to"]
     assert trace["inspections"] == [] and trace["shipment"] is None
+
+
+def test_a_held_step_takes_no_reports_until_its_hold_is_released(engine: Engine, examples: Path) -> None:
+    from microfactory.errors import Conflict
+    from microfactory.production import stations
+
+    route_keypads(engine, examples, ["black"])
+    release(engine)
+    make = next(op for op in operations(engine) if op["op"] == "make:HSG-TOP")
+    with UnitOfWork.for_engine(engine) as uow:
+        stations.hold(uow, str(make["id"]), "nozzle to check")
+        uow.commit()
+    refused = send(engine, report(make, "started", NOW, "r-1"))[0]
+    assert refused.outcome == "refused" and "nozzle to check" in str(refused.reason)
+    assert release(engine, NOW + timedelta(minutes=1)).kept == 8  # a hold survives a new release
+    with UnitOfWork.for_engine(engine) as uow:
+        stations.release_hold(uow, str(make["id"]))
+        uow.commit()
+        with pytest.raises(Conflict, match="not held"):
+            stations.release_hold(uow, str(make["id"]))
+    assert send(engine, report(make, "started", NOW, "r-1"))[0].outcome == "applied"
