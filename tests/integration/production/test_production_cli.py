@@ -65,12 +65,10 @@ def test_release_then_make_a_keypad_by_hand_and_trace_its_unit(cli: list[str]) -
             assert _run("operations", "finish", op["id"])[0] == 0
         ops = json.loads(_run("operations", "list", "--site", "berlin", "--status", "released", "--json")[1])
     code, output = _run("work-orders", "show", work_order, "--json")
-    assert json.loads(output)["status"] == "made"
-    from microfactory.cli.context import unit_of_work
-    from microfactory.production.units import serials_of
-
-    with unit_of_work() as uow:
-        (serial,) = serials_of(uow, work_order)
+    shown = json.loads(output)
+    assert shown["status"] == "made" and {op["status"] for op in shown["operations"]} == {"done"}
+    (serial,) = shown["units"]
+    assert serial in _run("work-orders", "show", work_order)[1]
     code, output = _run("units", "show", serial, "--json")
     assert code == 0, output
     trace = json.loads(output)
