@@ -33,6 +33,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict
 from microfactory.orders.lifecycle import AssignmentStatus
 from microfactory.production.model import NOT_STARTED, OperationStatus
+from microfactory.production.reports import write_first
 from microfactory.scheduling.export import plan_json
 from microfactory.scheduling.service import plan_and_promise
 from microfactory.scheduling.site_plan import Run, SitePlan, SitePlanSettings, figures
@@ -73,6 +74,7 @@ def release_plan(
     actor: str = "scheduler",
 ) -> Release:
     """Plan the site's not-started work, store the plan, and release its operations to the site."""
+    write_first(uow)
     live = _lock_live_operations(uow, site_id)
     superseded, kept = _supersede_unstarted(live, now)
     kept_work = {row.work_order_id for row in live if row.superseded_at is None}

@@ -12,7 +12,7 @@ order and the operation (`SELECT ... FOR UPDATE` on PostgreSQL). Two resends rac
 connections meet at the primary key: the later insert waits for the first transaction and, when
 that commits, fails on the key; its savepoint is rolled back and the report answered as a
 duplicate. On SQLite the transaction takes the database's write lock before it reads anything
-(`_write_first`), so the second writer waits and then finds the report stored.
+(`write_first`), so the second writer waits and then finds the report stored.
 """
 
 from __future__ import annotations
@@ -71,14 +71,18 @@ def apply_reports(
     The caller commits. Machines are checked against the site in the loaded network: a report may
     name the machine the plan chose or another of the site's machines that can do the step.
     """
-    _write_first(uow)
+    write_first(uow)
     _check_sites(uow, site, reports)
     machines = {machine.id: machine for machine in local_site(uow, site).machines}
     return [_apply_once(uow, site, report, machines, actor) for report in reports]
 
 
-def _write_first(uow: UnitOfWork) -> None:
-    """On SQLite, take the write lock before reading (a read snapshot could not be written from later)."""
+def write_first(uow: UnitOfWork) -> None:
+    """On SQLite, take the database's write lock before reading anything.
+
+    A transaction that reads first holds a snapshot; if another connection commits before it
+    writes, SQLite refuses the write at once (no busy wait). Writing first makes it wait its turn.
+    """
     if uow.engine.dialect.name == "sqlite":
         uow.session.execute(text("UPDATE operation_reports SET id = id WHERE 0 = 1"))
 
