@@ -50,6 +50,9 @@ SITE_ROUTES = frozenset(
         ("GET", f"{V1}/work-orders"),
         ("GET", f"{V1}/work-orders/{{work_order_id}}"),
         ("GET", f"{V1}/work-orders/{{work_order_id}}/routing"),
+        ("GET", f"{V1}/sites/{{site_id}}/operations"),
+        ("POST", f"{V1}/sites/{{site_id}}/reports"),
+        ("GET", f"{V1}/units/{{serial}}"),
     }
 )
 READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -18,6 +18,7 @@ from microfactory.cli import (
     network,
     orders,
     outbox,
+    production,
     schedule,
     shopify,
     telemetry,
@@ -47,6 +48,8 @@ for group, module in (
     ("tokens", tokens),
 ):
     app.add_typer(module.app, name=group)
+app.add_typer(production.operations_app, name="operations")
+app.add_typer(production.units_app, name="units")
 
 
 @app.command()

@@ -96,29 +96,43 @@ def _site_plan(
     sample: int,
     seed: int,
     time_limit: float,
+    release: bool = False,
 ) -> SitePlan:
     from microfactory.scheduling.site_plan import plan_site
 
     now = datetime.now(UTC)
     settings = SitePlanSettings(time_limit=time_limit)
+    if release and sample:
+        errors.print("[red]--release plans the stored work; it cannot be used with --sample[/red]")
+        raise typer.Exit(2)
     if not sample:
-        return _stored_plan(site_id, now, settings)
+        return _stored_plan(site_id, now, settings, release)
     site, work_orders = _sample(site_id, network_file, catalog_file, sample, seed, now)
     return plan_site(site, work_orders, now, settings)
 
 
-def _stored_plan(site_id: str, now: datetime, settings: SitePlanSettings) -> SitePlan:
-    """Plan the site's stored work and re-promise it from the plan (as the docs say plans do)."""
+def _stored_plan(site_id: str, now: datetime, settings: SitePlanSettings, release: bool) -> SitePlan:
+    """Plan the site's stored work and re-promise it from the plan (as the docs say plans do);
+    with `release`, keep the plan and release its operations to the site (`production.release`)."""
     from microfactory.cli.context import unit_of_work
+    from microfactory.production.release import release_plan
     from microfactory.scheduling.service import local_site, plan_and_promise, site_work_orders
 
-    with unit_of_work() as uow:
+    with unit_of_work() as uow, uow.write_turn():
         site = local_site(uow, site_id)
-        if not site_work_orders(uow, site, now):
+        if not site_work_orders(uow, site, now) and not release:
             errors.print(
                 f"[yellow]{site.id} has no work orders to plan[/yellow] (route some, or use --sample N)"
             )
             raise typer.Exit(0)
+        if release:
+            done = release_plan(uow, site_id, now, settings, actor="cli")
+            uow.commit()
+            errors.print(
+                f"released plan {done.plan_id}: {done.released} operations released, {done.planned} planned"
+                f" (offered work), {done.superseded} replaced, {done.kept} of started work kept"
+            )
+            return done.site_plan
         site_plan, _slipped = plan_and_promise(uow, site_id, now, settings, actor="cli")
         uow.commit()
         return site_plan
@@ -157,11 +171,14 @@ def site_command(
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0),
     as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
     limit: int = typer.Option(60, "--rows", help="rows of the table to show"),
+    release: bool = typer.Option(
+        False, "--release", help="keep the plan and release its operations to the site's agent"
+    ),
 ) -> None:
     """Plan a site's work orders (those routed to it, not started) and print the plan as a table."""
     from microfactory.scheduling.export import demo_section, plan_json, plan_table
 
-    site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit)
+    site_plan = _site_plan(site, network_file, catalog_file, sample, seed, time_limit, release)
     if as_json:
         print(json.dumps(plan_json(site_plan)))
         return

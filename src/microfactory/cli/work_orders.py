@@ -10,6 +10,7 @@ from microfactory.cli.listing import JSON, LIMIT, OFFSET, print_json, print_page
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.orders import listing, service
 from microfactory.orders.views import work_order_view
+from microfactory.production.views import work_order_production
 
 app = command_group("Work orders: list and show.")
 
@@ -54,7 +55,7 @@ def show(
 ) -> None:
     """One work order: its state, site, and the operations its translation asks for."""
     with unit_of_work() as uow:
-        view = work_order_view(service.get_work_order(uow, work_order_id))
+        view = work_order_production(uow, work_order_view(service.get_work_order(uow, work_order_id)))
     if as_json:
         print_json(view)
         return
@@ -64,8 +65,18 @@ def show(
         highlight=False,
     )
     rows = [
-        [op["id"], op["capability"], str(op["qty"]), f"{op['minutes']:g}", ", ".join(op.get("after", []))]
+        [
+            op["id"],
+            op["capability"],
+            str(op["qty"]),
+            f"{op['minutes']:g}",
+            ", ".join(op.get("after", [])),
+            op["status"],
+            op["machine"] or "",
+        ]
         for op in view["operations"]
     ]
-    columns = ("operation", "capability", "qty", "minutes", "after")
+    columns = ("operation", "capability", "qty", "minutes", "after", "status", "machine")
     console.print(table(f"operations of {view['id']}", columns, rows, ids=("operation",)))
+    if view["units"]:
+        console.print(f"units: {', '.join(view['units'])}", highlight=False)

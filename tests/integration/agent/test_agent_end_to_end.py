@@ -4,7 +4,6 @@ The real API on a loopback port, a site token for Berlin, the agent with its own
 printers are the fake OctoPrint and Moonraker servers; the site's other stations (laser, flashing,
 benches) are simulated on the test's clock. Midway the server stops (its port closes) and starts
 again: the agent works on, and in the end every report is applied once and every work order made.
-Needs the server side of production and the printer connectors (skipped until both are in).
 """
 
 from __future__ import annotations
@@ -13,36 +12,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 
-release = pytest.importorskip("microfactory.production.release", reason="the server side of production")
-production_tables = pytest.importorskip("microfactory.db.tables.production")
-fake_printer = pytest.importorskip("tests.integration.production.fake_printer", reason="fake printers")
-fake_octoprint = pytest.importorskip("tests.integration.production.fake_octoprint")
-fake_moonraker = pytest.importorskip("tests.integration.production.fake_moonraker")
-
-from microfactory.access.tokens import issue_token  # noqa: E402
-from microfactory.api.app import create_app  # noqa: E402
-from microfactory.catalog import service as catalog_service  # noqa: E402
-from microfactory.catalog.load import read_catalog_file  # noqa: E402
-from microfactory.config import Settings  # noqa: E402
-from microfactory.db.tables.network import AssignmentRow  # noqa: E402
-from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow  # noqa: E402
-from microfactory.db.unit_of_work import UnitOfWork  # noqa: E402
-from microfactory.network import service as network_service  # noqa: E402
-from microfactory.network.document import read_network_file  # noqa: E402
-from microfactory.orders import service as order_service  # noqa: E402
-from microfactory.orders.model import Address, NewOrder, NewOrderLine  # noqa: E402
-from microfactory.production.agent.client import AgentClient  # noqa: E402
-from microfactory.production.agent.loop import EdgeAgent, connector_from_registry  # noqa: E402
-from microfactory.production.agent.model import SiteMachine  # noqa: E402
-from microfactory.production.agent.programs import GcodeFolder  # noqa: E402
-from microfactory.production.agent.store import AgentStore  # noqa: E402
-from microfactory.production.connectors import MachineConnector  # noqa: E402
-from microfactory.production.connectors.simulated import SimulatedConnector  # noqa: E402
-from microfactory.scheduling.site_plan import SitePlanSettings  # noqa: E402
-from tests.integration.agent.fake_server import LoopbackServer  # noqa: E402
+from microfactory.access.tokens import issue_token
+from microfactory.api.app import create_app
+from microfactory.catalog import service as catalog_service
+from microfactory.catalog.load import read_catalog_file
+from microfactory.config import Settings
+from microfactory.db.tables import production as production_tables
+from microfactory.db.tables.network import AssignmentRow
+from microfactory.db.tables.orders import OrderLineRow, OrderRow, WorkOrderRow
+from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.network import service as network_service
+from microfactory.network.document import read_network_file
+from microfactory.orders import service as order_service
+from microfactory.orders.model import Address, NewOrder, NewOrderLine
+from microfactory.production import release
+from microfactory.production.agent.client import AgentClient
+from microfactory.production.agent.loop import EdgeAgent, connector_from_registry
+from microfactory.production.agent.model import SiteMachine
+from microfactory.production.agent.programs import GcodeFolder
+from microfactory.production.agent.store import AgentStore
+from microfactory.production.connectors import MachineConnector
+from microfactory.production.connectors.simulated import SimulatedConnector
+from microfactory.scheduling.site_plan import SitePlanSettings
+from tests.integration.agent.fake_server import LoopbackServer
+from tests.integration.production import fake_moonraker, fake_octoprint, fake_printer
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday, 08:00 in Berlin
 KREUZBERG = Address(name="Jonas Weber", city="Berlin", country="DE", latitude=52.50, longitude=13.42)

@@ -23,6 +23,7 @@ from microfactory.orders.views import (
     warning_view,
     work_order_view,
 )
+from microfactory.production.views import work_order_production
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -177,4 +178,4 @@ def list_work_orders(
 def get_work_order(work_order_id: str, uow: Uow, who: Who) -> dict[str, Any]:
     work_order = service.get_work_order(uow, work_order_id)
     check_site(who, work_order.site)
-    return work_order_view(work_order)
+    return work_order_production(uow, work_order_view(work_order))

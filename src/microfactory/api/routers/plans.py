@@ -1,8 +1,8 @@
 """A site's plan under /api/v1: the JSON of `schedule export` and its Gantt chart.
 
 Solving takes seconds, so these routes are plain `def`s: FastAPI runs them in its threadpool and the
-event loop keeps answering other requests meanwhile. Nothing is stored: `POST .../plan` (production)
-will plan and release.
+event loop keeps answering other requests meanwhile. Nothing is stored here: `POST .../plan`
+(`api.routers.production`) plans, stores and releases.
 """
 
 from __future__ import annotations

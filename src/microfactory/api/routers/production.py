@@ -1,0 +1,112 @@
+"""Production under /api/v1: release a site's plan, the agent's operations and reports, unit traces.
+
+Every route names a site, directly or through what it reads, and a `site` token reaches its own
+site only (`access.model.check_site`, 403 elsewhere). Releasing solves for seconds, so it is a
+plain `def` (FastAPI's threadpool), like the plan routes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from microfactory.access.model import check_site
+from microfactory.api.auth import Who
+from microfactory.api.deps import Uow
+from microfactory.errors import Invalid
+from microfactory.problems import Problem
+from microfactory.production.model import Event, OperationStatus, Report
+from microfactory.production.release import release_plan
+from microfactory.production.reports import apply_reports
+from microfactory.production.trace import get_unit, unit_trace
+from microfactory.production.views import site_operations
+from microfactory.scheduling.site_plan import SitePlanSettings
+
+router = APIRouter(prefix="/api/v1", tags=["production"])
+STATUSES = tuple(status.value for status in OperationStatus)
+
+
+class ReportIn(BaseModel):
+    """One report of the agent (spec: the agent API); `id` is the agent's, made once per happening."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., min_length=1, max_length=80)
+    operation_id: str = Field(..., min_length=1, max_length=40)
+    event: Literal["started", "finished", "failed"]
+    machine: str = Field(..., min_length=1, max_length=80)
+    at: AwareDatetime
+    operator: str | None = Field(None, max_length=120)
+    message: str | None = Field(None, max_length=2000)
+    program: str | None = Field(None, max_length=300)
+
+    def report(self) -> Report:
+        return Report(
+            id=self.id,
+            operation_id=self.operation_id,
+            event=Event(self.event),
+            machine=self.machine,
+            at=self.at.astimezone(UTC),
+            operator=self.operator,
+            message=self.message,
+            program=self.program,
+        )
+
+
+class ReportsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[ReportIn] = Field(..., max_length=500)
+
+
+@router.post("/sites/{site_id}/plan")
+def release_site_plan(
+    site_id: str,
+    uow: Uow,
+    who: Who,
+    time_limit: float = Query(10.0, ge=1, le=60, description="seconds the solver may take (1 to 60)"),
+) -> dict[str, Any]:
+    """Plan the site's accepted work, store the plan and release its operations to the site's agent."""
+    check_site(who, site_id)
+    release = release_plan(
+        uow, site_id, datetime.now(UTC), SitePlanSettings(time_limit=time_limit), actor=who.actor
+    )
+    uow.commit()
+    return release.as_dict()
+
+
+@router.get("/sites/{site_id}/operations")
+def list_site_operations(
+    site_id: str,
+    uow: Uow,
+    who: Who,
+    status: list[str] | None = Query(None, description="only these statuses (repeat for several)"),
+) -> list[dict[str, Any]]:
+    """The site's operations of its current plan, by planned start, each with whether it is ready."""
+    check_site(who, site_id)
+    unknown = [value for value in status or () if value not in STATUSES]
+    if unknown:
+        problems = [
+            Problem("query.status", f"{value!r} is not one of {', '.join(STATUSES)}") for value in unknown
+        ]
+        raise Invalid("unknown operation status", problems)
+    return site_operations(uow, site_id, status)
+
+
+@router.post("/sites/{site_id}/reports")
+def post_reports(site_id: str, body: ReportsIn, uow: Uow, who: Who) -> dict[str, Any]:
+    """Apply the agent's reports, each exactly once; 403 for all of them if one is another site's."""
+    check_site(who, site_id)
+    results = apply_reports(uow, site_id, [item.report() for item in body.reports], actor=who.actor)
+    uow.commit()
+    return {"results": [result.as_dict() for result in results]}
+
+
+@router.get("/units/{serial}")
+def get_unit_trace(serial: str, uow: Uow, who: Who) -> dict[str, Any]:
+    """A unit's trace: order, work order, site, machines, operators, materials, inspections, parcel."""
+    check_site(who, get_unit(uow, serial).site)
+    return unit_trace(uow, serial)

@@ -1,0 +1,130 @@
+"""The agent API and the production JSON (spec "Production"): release, operations, reports, units."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from microfactory.catalog.load import read_catalog_file
+from microfactory.network.document import read_network_file
+
+BERLIN = {"city": "Berlin", "country": "DE", "latitude": 52.52, "longitude": 13.4}
+
+
+def _site_client(admin: TestClient, site: str) -> TestClient:
+    issued = admin.post("/api/v1/tokens", json={"name": f"{site}-agent", "role": "site", "site": site})
+    assert issued.status_code == 201, issued.text
+    return TestClient(admin.app, headers={"Authorization": f"Bearer {issued.json()['token']}"})
+
+
+@pytest.fixture
+def released(client: TestClient, examples: Path) -> str:
+    """One keypad ordered from Berlin, routed there, accepted and released: its work order."""
+    assert (
+        client.post("/api/v1/catalogs", json=read_catalog_file(examples / "catalog-keypad.yaml")).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/v1/network", json=read_network_file(examples / "network.yaml")).status_code == 201
+    )
+    body = {"external_id": "A-1", "ship_to": BERLIN, "lines": [{"product": "KP", "options": {"keys": 4}}]}
+    work_order = client.post("/api/v1/orders", json=body).json()["lines"][0]["work_order_id"]
+    routed = client.post(f"/api/v1/work-orders/{work_order}/route").json()
+    assert routed["site"] == "berlin"
+    assert client.post(f"/api/v1/assignments/{routed['assignments'][0]['id']}/accept").status_code == 200
+    answer = client.post("/api/v1/sites/berlin/plan", params={"time_limit": 1})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["released"] == 8 and answer.json()["plan_id"].startswith("plan_")
+    return str(work_order)
+
+
+def _reports(*items: tuple[dict[str, Any], str, datetime]) -> dict[str, Any]:
+    return {
+        "reports": [
+            {
+                "id": str(uuid.uuid4()),
+                "operation_id": op["id"],
+                "event": event,
+                "machine": op["machine"],
+                "at": at.isoformat(),
+                "operator": "Ana",
+                "message": None,
+                "program": None,
+            }
+            for op, event, at in items
+        ]
+    }
+
+
+def test_the_agent_makes_a_work_order_through_the_api(client: TestClient, released: str) -> None:
+    agent = _site_client(client, "berlin")
+    listed = agent.get("/api/v1/sites/berlin/operations", params={"status": "released"})
+    assert listed.status_code == 200, listed.text
+    ops = listed.json()
+    assert set(ops[0]) >= {"id", "work_order_id", "op", "capability", "machine", "start", "end", "qty"}
+    assert set(ops[0]) >= {"params", "after", "status", "ready"}
+    at = datetime.now(UTC)
+    while ops:
+        ready = [op for op in ops if op["ready"]]
+        assert ready, "released steps with none ready"
+        for op in ready:
+            at += timedelta(minutes=3)
+            body = _reports((op, "started", at), (op, "finished", at + timedelta(minutes=2)))
+            answer = agent.post("/api/v1/sites/berlin/reports", json=body)
+            assert answer.status_code == 200, answer.text
+            assert [r["outcome"] for r in answer.json()["results"]] == ["applied", "applied"]
+            again = agent.post("/api/v1/sites/berlin/reports", json=body).json()["results"]
+            assert [r["outcome"] for r in again] == ["duplicate", "duplicate"]
+        ops = agent.get("/api/v1/sites/berlin/operations", params={"status": "released"}).json()
+    work_order = agent.get(f"/api/v1/work-orders/{released}").json()
+    assert work_order["status"] == "made"
+    assert {op["status"] for op in work_order["operations"]} == {"done"}
+    assert all(
+        set(op) >= {"id", "op", "status", "machine", "started_at", "finished_at"}
+        for op in work_order["operations"]
+    )
+    (serial,) = work_order["units"]
+    trace = agent.get(f"/api/v1/units/{serial}")
+    assert trace.status_code == 200, trace.text
+    shown = trace.json()
+    assert set(shown) >= {
+        "serial",
+        "order_id",
+        "work_order_id",
+        "site",
+        "operations",
+        "inspections",
+        "shipment",
+    }
+    assert shown["work_order_id"] == released and shown["site"] == "berlin" and shown["operators"] == ["Ana"]
+    assert client.get("/api/v1/units/MF-NOPE").status_code == 404
+
+
+def test_a_site_token_reaches_its_own_site_only(client: TestClient, released: str) -> None:
+    lyon = _site_client(client, "lyon")
+    berlin = _site_client(client, "berlin")
+    assert lyon.get("/api/v1/sites/berlin/operations").status_code == 403
+    assert lyon.post("/api/v1/sites/berlin/plan").status_code == 403
+    op = berlin.get("/api/v1/sites/berlin/operations").json()[0]
+    body = _reports((op, "started", datetime.now(UTC)))
+    assert lyon.post("/api/v1/sites/berlin/reports", json=body).status_code == 403
+    # a report of Berlin's operation sent to Lyon's endpoint: the whole request is refused
+    assert client.post("/api/v1/sites/lyon/reports", json=body).status_code == 403
+    assert berlin.get("/api/v1/sites/berlin/operations").json()[0]["status"] == "released"
+    assert lyon.get("/api/v1/sites/lyon/operations").json() == []
+    assert berlin.get("/api/v1/sites/berlin/operations", params={"status": "nope"}).status_code == 422
+
+
+def test_the_work_order_shows_its_planned_steps_before_and_after_release(
+    client: TestClient, released: str
+) -> None:
+    work_order = client.get(f"/api/v1/work-orders/{released}").json()
+    assert work_order["status"] == "scheduled" and work_order["units"] == []
+    assert any(op["id"] == "KP:assemble" for op in work_order["operations"])
+    assert {op["status"] for op in work_order["operations"]} == {"released"}
+    assert all(op["machine"].startswith("ber-") and op["operation_id"] for op in work_order["operations"])
