@@ -15,14 +15,10 @@ Moonraker wraps its answers in `{"result": ...}` and its errors in `{"error": {"
 
 from __future__ import annotations
 
-import time
-
 from microfactory.errors import Conflict, UpstreamFailure
-from microfactory.outbound_http import RetryPolicy, Sleep
 from microfactory.production.connectors import MachineState, MachineStatus, Program, ProgramKind
 from microfactory.production.connectors.printer_http import (
-    PRINTER_POLICY,
-    PrinterHttp,
+    HttpPrinter,
     error_detail,
     progress_share,
     upload_name,
@@ -56,19 +52,10 @@ def history_state(status: str) -> MachineState:
     return HISTORY.get(status.strip().lower(), MachineState.FAILED)
 
 
-class MoonrakerConnector:
+class MoonrakerConnector(HttpPrinter):
     """One Moonraker instance (one Klipper printer); jobs are files in its `gcodes` root."""
 
-    def __init__(
-        self,
-        url: str,
-        api_key: str | None = None,
-        *,
-        policy: RetryPolicy = PRINTER_POLICY,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        self._http = PrinterHttp(UPSTREAM, url, api_key, policy=policy, sleep=sleep)
-        self._cancelled: set[str] = set()  # submitted jobs cancelled before they ran
+    upstream = UPSTREAM
 
     def submit(self, program: Program) -> str:
         if program.kind is not ProgramKind.GCODE:

@@ -13,15 +13,12 @@ The key travels in `X-Api-Key`, read from the agent's environment (see `kinds.co
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from microfactory.errors import Conflict, UpstreamFailure
-from microfactory.outbound_http import RetryPolicy, Sleep
 from microfactory.production.connectors import MachineState, MachineStatus, Program, ProgramKind
 from microfactory.production.connectors.printer_http import (
-    PRINTER_POLICY,
-    PrinterHttp,
+    HttpPrinter,
     progress_share,
     upload_name,
 )
@@ -48,19 +45,10 @@ def octoprint_state(text: str) -> MachineState:
     return MachineState.IDLE  # "Operational", "Ready" and states this version does not know yet
 
 
-class OctoPrintConnector:
+class OctoPrintConnector(HttpPrinter):
     """One OctoPrint instance (one printer); jobs are files uploaded to its local storage."""
 
-    def __init__(
-        self,
-        url: str,
-        api_key: str | None = None,
-        *,
-        policy: RetryPolicy = PRINTER_POLICY,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        self._http = PrinterHttp(UPSTREAM, url, api_key, policy=policy, sleep=sleep)
-        self._cancelled: set[str] = set()  # OctoPrint records a cancelled print as a failed one
+    upstream = UPSTREAM
 
     def submit(self, program: Program) -> str:
         if program.kind is not ProgramKind.GCODE:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -125,3 +125,21 @@ def progress_share(value: object, scale: float = 1.0) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return 0.0
     return min(1.0, max(0.0, float(value) / scale))
+
+
+class HttpPrinter:
+    """What both printer connectors hold: the printer's endpoint, and the jobs cancelled before they ran
+    (a printer keeps no record of a file it never started)."""
+
+    upstream: ClassVar[str]
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        policy: RetryPolicy = PRINTER_POLICY,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self._http = PrinterHttp(self.upstream, url, api_key, policy=policy, sleep=sleep)
+        self._cancelled: set[str] = set()
