@@ -13,28 +13,19 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from microfactory.errors import (
-    Busy,
-    Conflict,
-    Forbidden,
-    Invalid,
-    MicrofactoryError,
-    MissingSetting,
-    NotFound,
-    UpstreamFailure,
-    nearest_code,
-)
+from microfactory import errors as kind
+from microfactory.errors import Invalid, MicrofactoryError, nearest_code
 
 # The one mapping of the error tree to exit codes; the most specific kind wins. 1 is a failed run
 # that is not an error (a report with failures), and anything unexpected.
 EXIT_CODE_BY_KIND: dict[type[MicrofactoryError], int] = {
-    Invalid: 2,
-    MissingSetting: 2,
-    NotFound: 3,
-    Conflict: 4,
-    UpstreamFailure: 5,
-    Forbidden: 6,
-    Busy: 7,
+    kind.Invalid: 2,
+    kind.MissingSetting: 2,
+    kind.NotFound: 3,
+    kind.Conflict: 4,
+    kind.UpstreamFailure: 5,
+    kind.Forbidden: 6,
+    kind.Busy: 7,
 }
 
 EXIT_CODES_HELP = (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from microfactory.access.model import check_channel, check_site, hidden_channels
 from microfactory.api.auth import Caller, Who
@@ -110,34 +111,31 @@ def cancel_order(order_id: str, body: Cancellation, uow: Uow, caller: Caller) ->
     return view
 
 
+@dataclass(frozen=True)
+class AttentionPage:
+    """Which page of a needs-attention list: up to 500 rows by default."""
+
+    limit: int = Query(500, ge=1, le=1000)
+    offset: int = Query(0, ge=0, le=MAX_OFFSET)
+    paged: bool = PAGED
+
+
 @router.get("/needs-attention")
 def needs_attention(
-    uow: Uow,
-    caller: Caller,
-    request: Request,
-    response: Response,
-    limit: int = Query(500, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    paged: bool = PAGED,
+    uow: Uow, caller: Caller, request: Request, response: Response, at: Annotated[AttentionPage, Depends()]
 ) -> Any:
     """Lines waiting for a correction, with their problems, oldest order first."""
-    page = listing.page_needs_attention(uow, limit, offset)
-    return paged_answer(page, attention_view, request, response, paged)
+    page = listing.page_needs_attention(uow, at.limit, at.offset)
+    return paged_answer(page, attention_view, request, response, at.paged)
 
 
 @router.get("/needs-attention/warnings")
 def needs_attention_warnings(
-    uow: Uow,
-    caller: Caller,
-    request: Request,
-    response: Response,
-    limit: int = Query(500, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    paged: bool = PAGED,
+    uow: Uow, caller: Caller, request: Request, response: Response, at: Annotated[AttentionPage, Depends()]
 ) -> Any:
     """Open orders that route but carry warnings (a city placed at its country's capital)."""
-    page = listing.page_order_warnings(uow, limit, offset)
-    return paged_answer(page, warning_view, request, response, paged)
+    page = listing.page_order_warnings(uow, at.limit, at.offset)
+    return paged_answer(page, warning_view, request, response, at.paged)
 
 
 @router.post("/needs-attention/retry")
