@@ -9,6 +9,7 @@ partner's `carrier` (or its kind) in the network document chooses the implementa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -101,3 +102,17 @@ class PickupBooking(Protocol):
     """Optional: carriers and couriers that come to the site to collect."""
 
     def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str: ...
+
+
+class CarrierEvents(Protocol):
+    """Optional: carriers that push tracking updates to `POST /webhooks/{carrier}`.
+
+    `read_event` checks the delivery's signature (EasyPost's `X-Hmac-Signature`, Shippo's `?token=`,
+    a courier's signed callback) and reads it: `Forbidden` when the signature is wrong or missing,
+    `Invalid` when the body is not the carrier's documented shape, `None` for an event that is not
+    about tracking (a carrier sends many kinds).
+    """
+
+    def read_event(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> TrackingStatus | None: ...
