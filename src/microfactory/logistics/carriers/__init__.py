@@ -42,7 +42,13 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """One offer: a service at a price, arriving in `days`; `rate_id` is what `buy` takes back."""
+    """One offer: a service at a price, arriving in `days`; `rate_id` is what `buy` takes back.
+
+    `shipment_id` is the carrier's own shipment the rate belongs to (EasyPost's `shp_...`, Shippo's
+    shipment `object_id`), which `buy` needs; keep the whole rate until its label is recorded, since
+    buying the same rate again is how a lost answer is found (never a fresh quote: see `buy`).
+    `arrives_by` is the carrier's promised delivery time, when it gives one.
+    """
 
     rate_id: str
     carrier: str
@@ -51,16 +57,23 @@ class Rate:
     currency: str
     days: int
     emissions_kg: Decimal | None = None
+    shipment_id: str | None = None
+    arrives_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A bought label. `tracking_number` is None while a person still has to enter it."""
+    """A bought label. `tracking_number` is None while a person still has to enter it.
+
+    `url` is where the label's PDF is fetched (EasyPost's `label_pdf_url`, Shippo's `label_url`, a
+    courier's `label_url`); `tracking_url` the carrier's public tracking page, when it has one.
+    """
 
     label_id: str
     rate: Rate
     tracking_number: str | None
     url: str | None = None
+    tracking_url: str | None = None
 
 
 class TrackingState(StrEnum):
