@@ -101,7 +101,7 @@ def receiver() -> Iterator[Receiver]:
     found = Receiver()
     app = FastAPI()
 
-    @app.post("/webhooks/{carrier}")
+    @app.post("/webhooks/{carrier:path}")
     async def webhook(carrier: str, request: Request) -> JSONResponse:
         assert found.events is not None
         try:

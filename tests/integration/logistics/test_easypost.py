@@ -89,7 +89,7 @@ def test_refusals_map_to_our_error_kinds(easypost_fake: FakeEasyPost) -> None:
         rate.days,
         shipment_id=rate.shipment_id,
     )
-    with pytest.raises(Conflict, match="SHIPMENT.RATE.INVALID"):
+    with pytest.raises(Conflict, match=r"SHIPMENT\.RATE\.INVALID"):
         carrier.buy(wrong, "parcel-4")
     gone = type(rate)("rate_x", "USPS", "Express", Decimal(1), "USD", 1, shipment_id="shp_missing")
     with pytest.raises(NotFound, match="not found"):
