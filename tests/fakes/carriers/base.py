@@ -145,6 +145,11 @@ class FakeCarrierServer:
             self.webhooks.append((target, response.status_code))
         return response.status_code
 
+    def partner(self, name: str = "partner") -> tuple[dict[str, Any], dict[str, str]]:
+        """A network `fulfilment_partners` entry pointing at this fake, and the environment it needs:
+        `carrier_for(spec, environ)` builds the adapter (`name` prefixes the variables)."""
+        raise NotImplementedError
+
     # --- for subclasses ------------------------------------------------------------------------
     def routes(self, app: FastAPI) -> None:
         raise NotImplementedError
@@ -152,7 +157,10 @@ class FakeCarrierServer:
     def tracking_webhook(
         self, tracking_number: str, status: str, url: str
     ) -> tuple[bytes, dict[str, str], str]:
-        """The webhook's body, headers and final URL; the parcel's state changed in the fake."""
+        """The webhook's body, headers and final URL; the parcel's state changed in the fake.
+
+        Public so a test may post it through FastAPI's TestClient instead of over the network.
+        """
         raise NotImplementedError
 
     def next_id(self, prefix: str) -> str:

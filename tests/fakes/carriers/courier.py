@@ -43,6 +43,11 @@ class FakeCourier(FakeCarrierServer):
     def handoff_url(self) -> str:
         return f"{self.url}{self.path}"
 
+    def partner(self, name: str = "BER_CARGOBIKE") -> tuple[dict[str, Any], dict[str, str]]:
+        api = {"kind": "webhook", "url": self.handoff_url, "secret_env": f"{name}_SECRET"}
+        spec = {"kind": "local_courier", "mode": "cargo_bike", "radius_km": 25, "api": api}
+        return spec, {api["secret_env"]: self.secret}
+
     def routes(self, app: FastAPI) -> None:
         app.post(f"{self.path}/quotes")(self._quotes)
         app.post(f"{self.path}/track")(self._track)

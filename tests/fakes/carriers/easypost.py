@@ -47,6 +47,17 @@ class FakeEasyPost(FakeCarrierServer):
     def api_url(self) -> str:
         return f"{self.url}/v2"
 
+    def partner(self, name: str = "MILPONY") -> tuple[dict[str, Any], dict[str, str]]:
+        spec = {
+            "kind": "parcel_network",
+            "mode": "van",
+            "carrier": "easypost",
+            "api_key_env": f"{name}_EASYPOST_KEY",
+            "webhook_secret_env": f"{name}_EASYPOST_WEBHOOK_SECRET",
+            "base_url": self.api_url,
+        }
+        return spec, {spec["api_key_env"]: self.api_key, spec["webhook_secret_env"]: self.webhook_secret}
+
     def routes(self, app: FastAPI) -> None:
         app.post("/v2/shipments")(self._create_shipment)
         app.get("/v2/shipments/{sid}")(self._get_shipment)

@@ -59,6 +59,17 @@ class FakeShippo(FakeCarrierServer):
     def api_url(self) -> str:
         return self.url
 
+    def partner(self, name: str = "AIR") -> tuple[dict[str, Any], dict[str, str]]:
+        spec = {
+            "kind": "parcel_network",
+            "mode": "air",
+            "carrier": "shippo",
+            "api_key_env": f"{name}_SHIPPO_TOKEN",
+            "webhook_secret_env": f"{name}_SHIPPO_WEBHOOK_TOKEN",
+            "base_url": self.api_url,
+        }
+        return spec, {spec["api_key_env"]: self.api_key, spec["webhook_secret_env"]: self.webhook_secret}
+
     def routes(self, app: FastAPI) -> None:
         app.post("/shipments")(self._create_shipment)
         app.get("/shipments/{sid}")(self._get_shipment)

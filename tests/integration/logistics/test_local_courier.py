@@ -11,8 +11,9 @@ import pytest
 
 from microfactory.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamFailure
 from microfactory.logistics.carriers import TrackingState
+from microfactory.logistics.carriers.kinds import CARRIERS, carrier_for, carrier_kind
 from microfactory.logistics.carriers.local_courier import sign
-from tests.fakes.carriers import FakeCourier
+from tests.fakes.carriers import FakeCourier, FakeEasyPost, FakeShippo
 from tests.integration.logistics.conftest import BERLIN, CUSTOMER, PARCEL, T0, Receiver, courier_at
 
 
@@ -133,3 +134,14 @@ def test_callbacks_are_verified_and_read(courier_fake: FakeCourier) -> None:
             )
     ping = b'{"event": "ping"}'
     assert courier.read_event(ping, {"X-Microfactory-Signature": sign(courier_fake.secret, ping)}, {}) is None
+
+
+def test_every_fake_gives_a_partner_entry_the_registry_builds(
+    courier_fake: FakeCourier, easypost_fake: FakeEasyPost, shippo_fake: FakeShippo
+) -> None:
+    for fake in (courier_fake, easypost_fake, shippo_fake):
+        spec, environ = fake.partner()
+        assert not CARRIERS.problems(spec, "fulfilment_partners.x", carrier_kind(spec))
+        carrier = carrier_for({"id": "x", **spec}, environ)
+        rate = carrier.rates(PARCEL, BERLIN, CUSTOMER)[0]
+        assert carrier.buy(rate, "k").tracking_number and fake.purchases == 1
