@@ -47,7 +47,11 @@ def seed(engine: Engine, examples: Path) -> World:
         made = order_service.get_work_order(uow, work_orders[0])
         serial = serials_of(uow, made.id)[0]
         made_order = made.line.order_id
-        for name, role, site in (("pat", "planner", None), ("bea", "site", "berlin"), ("leo", "site", "lyon")):
+        for name, role, site in (
+            ("pat", "planner", None),
+            ("bea", "site", "berlin"),
+            ("leo", "site", "lyon"),
+        ):
             users.add_user(uow, name, PASSWORD, role, site)
     waiting = operations(engine, "released")
     return World(made_order, work_orders[0], serial, *attention, str(waiting[0]["id"]))

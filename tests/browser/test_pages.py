@@ -41,7 +41,9 @@ def test_fix_and_release_a_needs_attention_line(page: Any, world: World) -> None
     log_in(page, "pat")
     page.goto("/needs-attention")
     line = page.locator(f"#line-{world.attention_line}")
-    expect(line.get_by_role("list", name="Problems")).to_contain_text("options.keys: 100 is not one of 4, 8, 12")
+    expect(line.get_by_role("list", name="Problems")).to_contain_text(
+        "options.keys: 100 is not one of 4, 8, 12"
+    )
     line.get_by_label("Option keys").fill("8")
     line.get_by_role("button", name="Correct and release").click()
     expect(page.get_by_role("status")).to_have_text(f"Line {world.attention_line} corrected and released.")

@@ -29,7 +29,7 @@ def add(
     password = os.environ.get(PASSWORD_VARIABLE) or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
-    with unit_of_work() as uow:
+    with unit_of_work() as uow, uow.write_turn():
         user = users.add_user(uow, username, password, role, site)
     console.print(f"added {user.username} ({user.role}{' at ' + user.site if user.site else ''})")
 
@@ -53,6 +53,6 @@ def list_command(
 @app.command("disable")
 def disable(username: str = typer.Argument(...)) -> None:
     """Disable a user: their open sessions end at their next request."""
-    with unit_of_work() as uow:
+    with unit_of_work() as uow, uow.write_turn():
         user = users.disable_user(uow, username)
     console.print(f"disabled {user.username}")
