@@ -166,7 +166,8 @@ def site_board(uow: UnitOfWork, site_id: str) -> dict[str, Any]:
     return {
         "site": view,
         "bars": bars,
-        "stations": stations[:24],
+        "stations": stations[:12],
+        "stations_waiting": len(stations),
         "holds": held_operations(uow, site_id),
         "live": site_live(uow, site_id, view, operations),
     }
