@@ -83,11 +83,22 @@ def enrich(engine: object) -> str:
                     apply_reports(uow, "berlin", [report], actor="berlin-agent")
                     uow.commit()
     with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
-        uow.session.add(TelemetryReadingRow(site="berlin", machine="ber-fdm-1", metric="nozzle_temp", ts=at, value=214.5))
-        uow.session.add(TelemetryReadingRow(site="berlin", machine="ber-fdm-1", metric="bed_temp", ts=at, value=60.2))
         uow.session.add(
-            AlertRow(id="alr_demo", kind="limit", site="berlin", machine="ber-fdm-2", metric="nozzle_temp",
-                     message="nozzle_temp 271.0 above the limit 260", at=at)
+            TelemetryReadingRow(site="berlin", machine="ber-fdm-1", metric="nozzle_temp", ts=at, value=214.5)
+        )
+        uow.session.add(
+            TelemetryReadingRow(site="berlin", machine="ber-fdm-1", metric="bed_temp", ts=at, value=60.2)
+        )
+        uow.session.add(
+            AlertRow(
+                id="alr_demo",
+                kind="limit",
+                site="berlin",
+                machine="ber-fdm-2",
+                metric="nozzle_temp",
+                message="nozzle_temp 271.0 above the limit 260",
+                at=at,
+            )
         )
         uow.commit()
         for name, role, site in (("pat", "planner", None), ("bea", "site", "berlin")):
