@@ -1,6 +1,6 @@
 """Errors on web pages are pages: the same error tree and statuses as the API, shown as HTML.
 
-The app's JSON handlers stay for /api, webhooks and health; a web path gets an HTML page with the
+The app's JSON handlers stay for every route but the web UI's; a web page gets an HTML page with the
 message (403 names what the user may not do, 404 what was not found, 422 every problem), and a
 request that is not logged in is sent to /login.
 """
@@ -24,7 +24,13 @@ Handler = Callable[[Request, Any], Awaitable[Response] | Response]
 
 
 def is_web(request: Request) -> bool:
-    return not request.url.path.startswith(NOT_WEB)
+    """A page of the web UI, or a browser asking for an unknown page; everything else keeps JSON."""
+    route = request.scope.get("route")
+    endpoint = getattr(route, "endpoint", None)
+    if endpoint is not None:
+        return str(getattr(endpoint, "__module__", "")).startswith("microfactory.web.")
+    wants_html = "text/html" in request.headers.get("accept", "")
+    return wants_html and not request.url.path.startswith(NOT_WEB)
 
 
 def install(app: FastAPI) -> None:
