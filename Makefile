@@ -6,9 +6,18 @@ STAMP := $(VENV)/.installed
 # Extra options for the demo, e.g. make demo DEMO_ARGS="--report out/figures.json --seed 8"
 DEMO_ARGS ?=
 
-.PHONY: install demo test lint typecheck bench serve clean
+.PHONY: install chromium demo test lint typecheck bench serve screenshots clean
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# The browser tests and `make screenshots` drive Debian's Chromium (nothing downloads a browser).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests skip without it)"; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +45,10 @@ bench: install
 
 serve: install
 	$(BIN)/microfactory serve
+
+# A PNG of each main page of the web UI with the demo's data, into docs/screenshots/.
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) out microfactory.db* .pytest_cache .mypy_cache .ruff_cache

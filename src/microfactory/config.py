@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     max_body_bytes: int = 1_048_576
     outbox_interval_seconds: float = 5.0  # the API process dispatches the outbox; 0: another process does
+    # The web UI's signed session cookies: a missing secret is made per process (web.sessions), and
+    # the cookie is Secure over https or when `session_secure` says so (behind a TLS proxy).
+    session_secret: SecretStr | None = None
+    session_secure: bool = False
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)

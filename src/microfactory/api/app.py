@@ -35,6 +35,7 @@ from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
 from microfactory.orders.intake_queue import IntakeQueue
 from microfactory.orders.views import order_view
+from microfactory.web.mount import mount_web
 
 
 def create_app(
@@ -84,6 +85,7 @@ def create_app(
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 
+    mount_web(app, container.settings)  # the operator pages: after the API, matched last
     app.state.health_engine = health_engine(container.engine)
 
     @app.get("/healthz", tags=["health"])

@@ -23,6 +23,7 @@ from microfactory.cli import (
     shopify,
     telemetry,
     tokens,
+    users,
     work_orders,
 )
 from microfactory.cli.agent import agent as run_agent
@@ -46,6 +47,7 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("users", users),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

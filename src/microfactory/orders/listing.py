@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from microfactory.db.tables.orders import AuditEventRow, OrderLineRow, OrderRow, WorkOrderRow
@@ -33,10 +33,21 @@ def page_orders(
     limit: int = 50,
     offset: int = 0,
     hidden_channels: Collection[str] = (),
+    search: str | None = None,
 ) -> Page[OrderRow]:
     """Orders, oldest first, filtered by status and channel; `hidden_channels` (what the caller may not
-    read) are left out."""
+    read) are left out. `search` finds an order by its id, its store id or a part of its customer's name."""
     query = select(OrderRow)
+    if search:
+        wanted = search.strip()
+        pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                OrderRow.id == wanted,
+                OrderRow.external_id == wanted,
+                OrderRow.name.ilike(pattern, escape="\\"),
+            )
+        )
     if hidden_channels:
         query = query.where(OrderRow.channel.not_in(list(hidden_channels)))
     if status is not None:
@@ -50,6 +61,14 @@ def page_orders(
         .offset(offset)
     )
     return Page(list(rows), _count(uow, query), limit, offset)
+
+
+def order_counts(uow: UnitOfWork, hidden_channels: Collection[str] = ()) -> dict[str, int]:
+    """How many orders stand in each status: the pipeline at a glance."""
+    query = select(OrderRow.status, func.count()).group_by(OrderRow.status)
+    if hidden_channels:
+        query = query.where(OrderRow.channel.not_in(list(hidden_channels)))
+    return {status: int(count) for status, count in uow.session.execute(query)}
 
 
 def page_work_orders(

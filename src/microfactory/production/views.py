@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from microfactory.db.tables.orders import WorkOrderRow
-from microfactory.db.tables.production import OperationRow
+from microfactory.db.tables.production import OperationRow, UnitRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.production.model import OperationStatus, is_ready
 from microfactory.production.progress import ENDED_WORK, live_operations
@@ -125,3 +125,21 @@ def work_order_production(uow: UnitOfWork, view: dict[str, Any]) -> dict[str, An
             }
         )
     return {**view, "operations": steps, "units": serials_of(uow, view["id"])}
+
+
+def held_operations(uow: UnitOfWork, site: str | None = None, limit: int = 200) -> list[OperationRow]:
+    """Live steps on hold (quality's or a person's), oldest planned first; of one site if named."""
+    query = select(OperationRow).where(
+        OperationRow.status == OperationStatus.HELD.value, OperationRow.superseded_at.is_(None)
+    )
+    if site is not None:
+        query = query.where(OperationRow.site == site)
+    return list(uow.session.scalars(query.order_by(OperationRow.planned_start, OperationRow.id).limit(limit)))
+
+
+def recent_units(uow: UnitOfWork, site: str | None = None, limit: int = 50) -> list[UnitRow]:
+    """The units made last, newest first; of one site if named."""
+    query = select(UnitRow)
+    if site is not None:
+        query = query.where(UnitRow.site == site)
+    return list(uow.session.scalars(query.order_by(UnitRow.made_at.desc(), UnitRow.serial).limit(limit)))

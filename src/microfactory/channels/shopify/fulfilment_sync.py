@@ -348,3 +348,9 @@ def sync_pending(
 def _text(value: object) -> str | None:
     """Shopify's fulfillment name (`#1042.2`), which its `fetch_tracking_numbers` asks by."""
     return str(value)[:120] if value else None
+
+
+def recent_shipments(uow: UnitOfWork, limit: int = 100) -> list[FulfilmentSyncRow]:
+    """The parcels recorded last, of every order, newest first (the operator's shipments page)."""
+    query = select(FulfilmentSyncRow).order_by(FulfilmentSyncRow.created_at.desc(), FulfilmentSyncRow.id)
+    return list(uow.session.scalars(query.limit(limit)))

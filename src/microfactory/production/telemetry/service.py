@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from microfactory.db.base import utcnow
 from microfactory.db.tables.telemetry import AlertRow, TelemetryReadingRow, TelemetryRollupRow
@@ -122,3 +122,24 @@ def alert_view(alert: AlertRow) -> dict[str, Any]:
         "operation_id": alert.operation_id,
         "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
     }
+
+
+def latest_readings(uow: UnitOfWork, machines: list[str]) -> dict[str, dict[str, Point]]:
+    """The newest raw reading of each metric of each machine (what a live site page shows)."""
+    readings = TelemetryReadingRow
+    if not machines:
+        return {}
+    newest = (
+        select(readings.machine, readings.metric, func.max(readings.id).label("last"))
+        .where(readings.machine.in_(sorted(machines)))
+        .group_by(readings.machine, readings.metric)
+        .subquery()
+    )
+    found: dict[str, dict[str, Point]] = {}
+    for machine, metric, ts, value in uow.session.execute(
+        select(readings.machine, readings.metric, readings.ts, readings.value)
+        .join(newest, readings.id == newest.c.last)
+        .order_by(readings.machine, readings.metric)
+    ):
+        found.setdefault(machine, {})[metric] = Point(ts, value)
+    return found

@@ -1,0 +1,39 @@
+"""The overview (sites, load, promises, routing in words), and the quality and shipments pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from microfactory.api.deps import Uow
+from microfactory.web.access import check_page
+from microfactory.web.auth import User
+from microfactory.web.queries import overview
+from microfactory.web.render import page
+from microfactory.web.sections import QUALITY_SECTIONS, SHIPMENT_SECTIONS, gather
+
+router = APIRouter()
+
+
+@router.get("/")
+def overview_page(request: Request, user: User, uow: Uow) -> Response:
+    """Every site with its load and promises; a site operator goes to their own site."""
+    if user.role == "site" and user.site:
+        return RedirectResponse(f"/sites/{user.site}", status_code=303)
+    check_page(user.principal, "overview")
+    return page(request, "overview.html", user, **overview(uow))
+
+
+@router.get("/quality")
+def quality_page(request: Request, user: User, uow: Uow) -> Response:
+    check_page(user.principal, "quality")
+    site = user.site if user.role == "site" else None
+    sections = gather(uow, QUALITY_SECTIONS, site)
+    return page(request, "sectioned.html", user, title="Quality", sections=sections, site=site)
+
+
+@router.get("/shipments")
+def shipments_page(request: Request, user: User, uow: Uow) -> Response:
+    check_page(user.principal, "shipments")
+    sections = gather(uow, SHIPMENT_SECTIONS, None)
+    return page(request, "sectioned.html", user, title="Shipments", sections=sections, site=None)
