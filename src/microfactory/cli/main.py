@@ -20,6 +20,7 @@ from microfactory.cli import (
     outbox,
     production,
     schedule,
+    shipments,
     shopify,
     telemetry,
     tokens,
@@ -46,6 +47,7 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("shipments", shipments),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

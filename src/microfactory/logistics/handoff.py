@@ -91,11 +91,10 @@ class Handoff:
         if not shipment.has_pdf:
             pdf = label_pdf(carrier, label, self._label_text(shipment))
             self._write(shipment_id, lambda row, _uow: setattr(row, "label_pdf", pdf))
-        if shipment.pickup_id is None and callable(getattr(carrier, "book_pickup", None)):
+        book: Callable[[list[Label], datetime, datetime], str] | None = getattr(carrier, "book_pickup", None)
+        if shipment.pickup_id is None and callable(book):
             ready = self.clock()
-            pickup = self.call(
-                partner, shipment.site, lambda: carrier.book_pickup([label], ready, ready + PICKUP_WINDOW)
-            )  # type: ignore[attr-defined]
+            pickup = self.call(partner, shipment.site, lambda: book([label], ready, ready + PICKUP_WINDOW))
             self._write(shipment_id, lambda row, _uow: setattr(row, "pickup_id", str(pickup)[:120]))
         status = self._finish(shipment_id)
         return {"shipment_id": shipment_id, "status": status, "tracking_number": label.tracking_number}
