@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import Engine
@@ -24,6 +25,11 @@ from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import MissingSetting
+from microfactory.logistics.carrier_book import CarrierBook
+from microfactory.logistics.handoff import Handoff
+from microfactory.logistics.model import BreakerPolicy
+from microfactory.logistics.packing import HANDOFF_KIND
+from microfactory.logistics.polling import TrackingWorker
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
 from microfactory.outbox.dispatcher import Handlers
@@ -53,6 +59,9 @@ class Workers:
     outbox_handlers: HandlersFor | None = None
     outbox_interval: float = 0.0
     outbox: OutboxWorker | None = field(default=None, init=False)
+    # set by `bootstrap`: the parcel tracking poller (MICROFACTORY_TRACKING_INTERVAL_SECONDS > 0)
+    tracking_poller: Callable[[], TrackingWorker] | None = None
+    tracking: TrackingWorker | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
@@ -67,8 +76,14 @@ class Workers:
         if self.telemetry_listener is not None and self.telemetry is None:
             self.telemetry = self.telemetry_listener()
             self.telemetry.start()
+        if self.tracking_poller is not None and self.tracking is None:
+            self.tracking = self.tracking_poller()
+            self.tracking.start()
 
     def stop(self) -> None:
+        if self.tracking is not None:
+            self.tracking.stop()
+            self.tracking = None
         if self.outbox is not None:
             self.outbox.stop()
             self.outbox = None
@@ -92,6 +107,7 @@ class Container:
     session_factory: sessionmaker[Session]
     shopify_admin: AdminFactory | None  # a new client per use (each closes its connections)
     workers: Workers
+    carriers: CarrierBook = field(default_factory=CarrierBook)  # one carrier per partner, per process
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work on this process's database (one per use case)."""
@@ -103,12 +119,21 @@ class Container:
             return ShopifyAdmin.from_settings(self.settings)  # not configured: MissingSetting says what
         return self.shopify_admin()
 
+    def handoff(self) -> Handoff:
+        """Parcels' handoffs and tracking over this process's carriers and breaker settings."""
+        logistics = self.settings.logistics
+        breaker = BreakerPolicy(
+            logistics.carrier_failures_to_pause, timedelta(seconds=logistics.carrier_pause_seconds)
+        )
+        return Handoff(self.session_factory, self.carriers, breaker=breaker)
+
     def outbox_handlers(self, stack: ExitStack) -> tuple[Handlers, dict[str, str]]:
         """A handler for every outbox kind this process can send with its settings, and why not the others.
 
         Clients opened for the handlers close with `stack`.
         """
         handlers, missing = Handlers(), {}
+        handlers.register(HANDOFF_KIND, self.handoff().handler())
         try:
             admin = stack.enter_context(self.require_shopify_admin())
         except MissingSetting as error:
@@ -143,6 +168,12 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
     container = Container(settings, engine, factory, _shopify_admin(settings), workers)
     workers.outbox_handlers = container.outbox_handlers
     workers.outbox_interval = settings.outbox_interval_seconds
+    logistics = settings.logistics
+    if logistics.tracking_interval_seconds > 0:
+        stale = timedelta(minutes=logistics.tracking_stale_minutes)
+        workers.tracking_poller = lambda: TrackingWorker(
+            container.handoff(), logistics.tracking_interval_seconds, stale
+        )
     return container
 
 

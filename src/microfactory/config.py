@@ -21,6 +21,7 @@ from microfactory.errors import MissingSetting
 
 __all__ = [
     "FLAT_NAMES",
+    "LogisticsSettings",
     "MissingSetting",
     "RoutingSettings",
     "Settings",
@@ -66,6 +67,15 @@ class TelemetrySettings(BaseModel):
     keep_raw_hours: float = Field(default=24.0, gt=0)
 
 
+class LogisticsSettings(BaseModel):
+    """Parcels: the tracking poller of the API process and each partner's circuit breaker."""
+
+    tracking_interval_seconds: float = Field(default=300.0, ge=0)  # 0: `shipments track` does it
+    tracking_stale_minutes: float = Field(default=60.0, gt=0)  # poll parcels not heard of for this long
+    carrier_failures_to_pause: int = Field(default=3, ge=1)
+    carrier_pause_seconds: float = Field(default=300.0, gt=0)
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -81,6 +91,10 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "telemetry_flush_ms": ("telemetry", "flush_ms"),
     "telemetry_silent_after_seconds": ("telemetry", "silent_after_seconds"),
     "telemetry_keep_raw_hours": ("telemetry", "keep_raw_hours"),
+    "tracking_interval_seconds": ("logistics", "tracking_interval_seconds"),
+    "tracking_stale_minutes": ("logistics", "tracking_stale_minutes"),
+    "carrier_failures_to_pause": ("logistics", "carrier_failures_to_pause"),
+    "carrier_pause_seconds": ("logistics", "carrier_pause_seconds"),
 }
 
 
@@ -100,6 +114,7 @@ class Settings(BaseSettings):
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
 
     @classmethod
     def settings_customise_sources(

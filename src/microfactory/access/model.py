@@ -53,6 +53,11 @@ SITE_ROUTES = frozenset(
         ("GET", f"{V1}/sites/{{site_id}}/operations"),
         ("POST", f"{V1}/sites/{{site_id}}/reports"),
         ("GET", f"{V1}/units/{{serial}}"),
+        ("POST", f"{V1}/orders/{{order_id}}/pack"),
+        ("GET", f"{V1}/shipments"),
+        ("GET", f"{V1}/shipments/{{shipment_id}}"),
+        ("GET", f"{V1}/shipments/{{shipment_id}}/label"),
+        ("POST", f"{V1}/shipments/{{shipment_id}}/retry"),
     }
 )
 READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -16,8 +16,10 @@ from microfactory.api.auth import authorize
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import (
+    carrier_webhooks,
     catalogs,
     erp,
+    logistics,
     network,
     orders,
     outbox,
@@ -79,6 +81,8 @@ def create_app(
         erp,
         shopify_inbox,
         shipments,
+        logistics,
+        carrier_webhooks,
         outbox,
         telemetry,
     )

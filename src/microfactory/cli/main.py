@@ -20,6 +20,7 @@ from microfactory.cli import (
     outbox,
     production,
     schedule,
+    shipments,
     shopify,
     telemetry,
     tokens,
@@ -48,6 +49,7 @@ for group, module in (
     ("work-orders", work_orders),
     ("tokens", tokens),
     ("users", users),
+    ("shipments", shipments),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

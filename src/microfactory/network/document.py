@@ -30,6 +30,7 @@ from microfactory.network.model import (
     Mode,
     Network,
     PartnerKind,
+    RatePolicy,
     Site,
 )
 from microfactory.problems import Problem
@@ -38,6 +39,7 @@ from microfactory.yaml_documents import is_number, is_whole, parse_mapping, read
 
 PARTNER_KINDS: tuple[str, ...] = get_args(PartnerKind)
 MODES: tuple[str, ...] = get_args(Mode)
+POLICIES: tuple[str, ...] = get_args(RatePolicy)
 HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -161,6 +163,9 @@ class _Builder:
         if radius is not None and (not is_number(radius) or radius <= 0):
             self.error(f"{path}.radius_km", f"radius_km must be a positive number, not {radius!r}")
             radius = None
+        policy = spec.get("policy", "cheapest")
+        if policy not in POLICIES:
+            self.error(f"{path}.policy", f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         carrier_problems = CARRIERS.problems(spec, path, carrier_kind(spec))
         self.problems.extend(carrier_problems)
         api: Mapping[str, Any] = {}
@@ -169,7 +174,7 @@ class _Builder:
             self.partner_api(api, f"{path}.api")
         elif "api" in spec and carrier_kind(spec) != "local_courier":  # else the registry said so
             self.mapping(spec["api"], f"{path}.api")
-        if kind not in PARTNER_KINDS or mode not in MODES or carrier_problems:
+        if kind not in PARTNER_KINDS or mode not in MODES or carrier_problems or policy not in POLICIES:
             return None
         return FulfilmentPartner(
             pid,
@@ -182,6 +187,7 @@ class _Builder:
             spec.get("webhook_secret_env"),
             spec.get("base_url"),
             api.get("secret_env"),
+            cast(RatePolicy, policy),
         )
 
     def partner_api(self, api: Mapping[str, Any], path: str) -> None:
@@ -210,17 +216,37 @@ class _Builder:
         elif partner not in partners:
             self.error(f"{path}.fulfilment_partner", f"unknown fulfilment partner '{partner}'")
         accept = self.whole(spec, "accept_within_minutes", path, DEFAULT_ACCEPT_MINUTES, minimum=1)
+        fallback = self.fallback_partner(spec, path, partners)
         common = {
             "id": sid,
             "name": str(spec.get("name") or sid),
             "fulfilment_partner": str(partner),
             "accept_within_minutes": accept,
+            "fallback_partner": fallback,
         }
         if kind == "central":
             site = self.central(spec, path, common, location)
         else:
             site = self.local(spec, path, common, location)
         return site if len(self.problems) == before else None
+
+    def fallback_partner(
+        self, spec: Mapping[str, Any], path: str, partners: Mapping[str, FulfilmentPartner | None]
+    ) -> str | None:
+        """`fallback_partner`: another known partner, which takes the parcels while the first is paused."""
+        fallback = spec.get("fallback_partner")
+        if fallback is None:
+            return None
+        where = f"{path}.fallback_partner"
+        if not isinstance(fallback, str) or not fallback:
+            self.error(where, f"fallback_partner must be a partner ID, not {fallback!r}")
+        elif fallback not in partners:
+            self.error(where, f"unknown fulfilment partner '{fallback}'")
+        elif fallback == spec.get("fulfilment_partner"):
+            self.error(where, "the fallback partner must differ from the fulfilment partner")
+        else:
+            return fallback
+        return None
 
     def central(
         self, spec: Mapping[str, Any], path: str, common: dict[str, Any], location: Location | None

@@ -17,6 +17,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SiteKind = Literal["local", "central"]
 PartnerKind = Literal["local_courier", "parcel_network"]
 Mode = Literal["cargo_bike", "van", "truck", "air"]
+# How logistics picks among a partner's rates (an extension of the network file, docs/integrations/logistics.md)
+RatePolicy = Literal["cheapest", "fastest", "lowest_emissions"]
 DEFAULT_ACCEPT_MINUTES = 240
 
 
@@ -83,6 +85,7 @@ class FulfilmentPartner:
     webhook_secret_env: str | None = None
     base_url: str | None = None
     api_secret_env: str | None = None  # a local courier's webhook secret (`api.secret_env`)
+    policy: RatePolicy = "cheapest"  # which of the partner's rates logistics buys
 
     @property
     def carrier_kind(self) -> str:
@@ -115,6 +118,7 @@ class Site:
     unit_overhead: Decimal = Decimal(0)
     capabilities: frozenset[str] = frozenset()
     accept_within_minutes: int = DEFAULT_ACCEPT_MINUTES  # how long the site has to accept an offer
+    fallback_partner: str | None = None  # takes the parcels while `fulfilment_partner` is paused
 
     @property
     def is_central(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from microfactory.db.tables.logistics import ShipmentRow
 from microfactory.db.tables.orders import AuditEventRow, OrderLineRow, OrderRow, WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
@@ -118,6 +119,7 @@ def order_history(uow: UnitOfWork, order_id: str) -> list[AuditEventRow]:
     order = get_order(uow, order_id)
     ids = [order.id] + [line.id for line in order.lines]
     ids += [line.work_order.id for line in order.lines if line.work_order is not None]
+    ids += list(uow.session.scalars(select(ShipmentRow.id).where(ShipmentRow.order_id == order.id)))
     return audit.history(uow, ids)
 
 

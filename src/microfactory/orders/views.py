@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 
 def order_view(order: OrderRow) -> dict[str, Any]:
+    from microfactory.logistics.views import order_shipments  # logistics builds on orders: import late
+
     return {
         "id": order.id,
         "channel": order.channel,
@@ -26,6 +28,7 @@ def order_view(order: OrderRow) -> dict[str, Any]:
         "allow_split": order.allow_split,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "lines": [line_view(line) for line in order.lines],
+        "shipments": order_shipments(order),
     }
 
 

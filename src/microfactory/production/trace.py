@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from microfactory.db.tables.channels import FulfilmentSyncRow
+from microfactory.db.tables.logistics import ShipmentRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.tables.production import OperationRow, UnitRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -86,7 +87,20 @@ def _window(steps: list[OperationRow]) -> dict[str, Any] | None:
 
 
 def _shipment(uow: UnitOfWork, order_id: str, line_id: str) -> dict[str, Any] | None:
-    """The parcel that took the unit's line, if one has (a parcel without lines takes them all)."""
+    """The parcel that took the unit's line, if one has (a parcel without lines takes them all):
+    logistics' parcel first, else one reported by hand."""
+    for ours in uow.session.scalars(
+        select(ShipmentRow).where(ShipmentRow.order_id == order_id).order_by(ShipmentRow.created_at)
+    ):
+        if any(entry.get("line_id") == line_id for entry in ours.lines):
+            return {
+                "id": ours.id,
+                "tracking_number": ours.tracking_number,
+                "carrier": ours.carrier,
+                "url": ours.tracking_url,
+                "status": ours.status,
+                "partner": ours.partner,
+            }
     for parcel in uow.session.scalars(
         select(FulfilmentSyncRow)
         .where(FulfilmentSyncRow.order_id == order_id)

@@ -1,5 +1,15 @@
 """All tables, one module per capability; importing this package registers them on `Base.metadata`."""
 
-from microfactory.db.tables import catalog, channels, network, orders, outbox, production, telemetry, web
+from microfactory.db.tables import (
+    catalog,
+    channels,
+    logistics,
+    network,
+    orders,
+    outbox,
+    production,
+    telemetry,
+    web,
+)
 
-__all__ = ["catalog", "channels", "network", "orders", "outbox", "production", "telemetry", "web"]
+__all__ = ["catalog", "channels", "logistics", "network", "orders", "outbox", "production", "telemetry", "web"]
