@@ -22,6 +22,7 @@ from microfactory.errors import MissingSetting
 __all__ = [
     "FLAT_NAMES",
     "MissingSetting",
+    "QualitySettings",
     "RoutingSettings",
     "Settings",
     "ShopifySettings",
@@ -66,6 +67,14 @@ class TelemetrySettings(BaseModel):
     keep_raw_hours: float = Field(default=24.0, gt=0)
 
 
+class QualitySettings(BaseModel):
+    """Inspection evidence: where images are kept (a directory, else the database) and how large."""
+
+    image_dir: str | None = None  # MICROFACTORY_QUALITY_IMAGE_DIR; unset: images live in the database
+    image_max_bytes: int = Field(default=8_388_608, ge=1024)  # an upload over it is refused with 413
+    image_max_pixels: int = Field(default=40_000_000, ge=1)  # decompression bombs are refused with 422
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -81,6 +90,9 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "telemetry_flush_ms": ("telemetry", "flush_ms"),
     "telemetry_silent_after_seconds": ("telemetry", "silent_after_seconds"),
     "telemetry_keep_raw_hours": ("telemetry", "keep_raw_hours"),
+    "quality_image_dir": ("quality", "image_dir"),
+    "quality_image_max_bytes": ("quality", "image_max_bytes"),
+    "quality_image_max_pixels": ("quality", "image_max_pixels"),
 }
 
 
@@ -95,6 +107,7 @@ class Settings(BaseSettings):
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @classmethod
     def settings_customise_sources(
