@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from microfactory.api.auth import authorize
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
+from microfactory.api.routers.quality import INSPECTION_UPLOAD, UPLOAD_OVERHEAD
 from microfactory.api.routers import (
     catalogs,
     erp,
@@ -23,6 +24,7 @@ from microfactory.api.routers import (
     outbox,
     plans,
     production,
+    quality,
     shipments,
     shopify,
     shopify_inbox,
@@ -61,7 +63,8 @@ def create_app(
     app.state.container = container
     app.state.intake_queue = IntakeQueue(container.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    images = (INSPECTION_UPLOAD, container.settings.quality.image_max_bytes + UPLOAD_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes, larger=[images])
     guarded = [
         Depends(authorize),
         Depends(reject_unstorable),
@@ -75,6 +78,7 @@ def create_app(
         network,
         plans,
         production,
+        quality,
         erp,
         shopify_inbox,
         shipments,
