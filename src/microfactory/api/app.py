@@ -15,7 +15,6 @@ from sqlalchemy import Engine, text
 from microfactory.api.auth import authorize
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
-from microfactory.api.routers.quality import INSPECTION_UPLOAD, UPLOAD_OVERHEAD
 from microfactory.api.routers import (
     catalogs,
     erp,
@@ -31,6 +30,7 @@ from microfactory.api.routers import (
     telemetry,
     tokens,
 )
+from microfactory.api.routers.quality import INSPECTION_UPLOAD, UPLOAD_OVERHEAD
 from microfactory.bootstrap import Container, bootstrap
 from microfactory.config import Settings
 from microfactory.db.engine import make_engine

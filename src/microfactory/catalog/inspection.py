@@ -76,7 +76,9 @@ def inspection_sampling(raw: object, path: str) -> tuple[InspectionSampling, lis
         return InspectionSampling(), []
     where = f"{path}.sampling"
     if not isinstance(spec, Mapping):
-        return InspectionSampling(), [Problem(where, "sampling must be {pilot: RATE, steady: RATE, pilot_units: N}")]
+        return InspectionSampling(), [
+            Problem(where, "sampling must be {pilot: RATE, steady: RATE, pilot_units: N}")
+        ]
     problems = [
         Problem(f"{where}.{key}", f"unknown key; sampling takes {', '.join(sorted(SAMPLING_KEYS))}")
         for key in spec
@@ -91,7 +93,9 @@ def inspection_sampling(raw: object, path: str) -> tuple[InspectionSampling, lis
         rates[key] = float(value)
     units = spec.get("pilot_units", 0)
     if isinstance(units, bool) or not isinstance(units, int) or units < 0:
-        problems.append(Problem(f"{where}.pilot_units", f"must be a whole number of units >= 0, not {units!r}"))
+        problems.append(
+            Problem(f"{where}.pilot_units", f"must be a whole number of units >= 0, not {units!r}")
+        )
         units = 0
     return InspectionSampling(rates["pilot"], rates["steady"], units), problems
 

@@ -19,6 +19,7 @@ from microfactory.cli import (
     orders,
     outbox,
     production,
+    quality,
     schedule,
     shopify,
     telemetry,
@@ -46,6 +47,7 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("quality", quality),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

@@ -184,7 +184,6 @@ class SiteIndex:
         return "down or on hold" if self.held.intersection(ids) else "down"
 
 
-
 def missing_stock(parts: Mapping[str, Decimal], available: Mapping[str, Decimal]) -> list[str]:
     """Bought-in parts the site holds too few of, each named with what it has and needs."""
     reasons = []

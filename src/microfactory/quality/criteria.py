@@ -18,7 +18,9 @@ from microfactory.catalog.model import InspectionCheck, InspectionSampling, Opti
 from microfactory.quality.inspectors import Inspection, Verdict
 
 
-def applicable(checks: Sequence[InspectionCheck], options: Mapping[str, OptionValue]) -> list[InspectionCheck]:
+def applicable(
+    checks: Sequence[InspectionCheck], options: Mapping[str, OptionValue]
+) -> list[InspectionCheck]:
     """The checks whose `when` holds for the unit's ordered options."""
     return [check for check in checks if check.when.holds(options)]
 

@@ -196,17 +196,23 @@ def dispose(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         uow.session.refresh(ncr)
-        raise Conflict(f"NCR {ncr_id} was already disposed: {ncr.disposition} by {ncr.disposed_by} ({ncr.reason})")
+        raise Conflict(
+            f"NCR {ncr_id} was already disposed: {ncr.disposition} by {ncr.disposed_by} ({ncr.reason})"
+        )
     uow.session.refresh(ncr)
     why = f"NCR {ncr.id} of unit {ncr.serial}: {disposition.value}: {reason}"
     _apply(uow, ncr, work_order, disposition, why, actor, now)
     return ncr
 
 
-def _check_steps(work_order: WorkOrderRow, disposition: Disposition, steps: list[str] | None) -> list[str] | None:
+def _check_steps(
+    work_order: WorkOrderRow, disposition: Disposition, steps: list[str] | None
+) -> list[str] | None:
     if disposition not in REMAKE:
         if steps:
-            raise Invalid("only rework and repair make steps again", [Problem("steps", "use it with rework or repair")])
+            raise Invalid(
+                "only rework and repair make steps again", [Problem("steps", "use it with rework or repair")]
+            )
         return None
     known = [str(op["id"]) for op in work_order.translation.get("operations", [])]
     if not steps:
@@ -215,7 +221,10 @@ def _check_steps(work_order: WorkOrderRow, disposition: Disposition, steps: list
     if unknown:
         raise Invalid(
             "unknown steps",
-            [Problem("steps", f"{step!r} is not a step of work order {work_order.id} ({', '.join(known)})") for step in unknown],
+            [
+                Problem("steps", f"{step!r} is not a step of work order {work_order.id} ({', '.join(known)})")
+                for step in unknown
+            ],
         )
     return [step for step in known if step in steps]
 
@@ -244,7 +253,9 @@ def _apply(
     transitions.move_work_order(uow, work_order, W.SCRAPPED, reason=why, actor=actor)
     network_service.release_work_order(uow, work_order.id, why, actor)
     _retire_operations(uow, work_order.id, now)
-    transitions.move_work(uow, work_order, W.RELEASED, reason=f"{why}: a replacement is made", actor=actor, site=None)
+    transitions.move_work(
+        uow, work_order, W.RELEASED, reason=f"{why}: a replacement is made", actor=actor, site=None
+    )
 
 
 def _retire_operations(uow: UnitOfWork, work_order_id: str, now: datetime) -> None:
@@ -307,5 +318,7 @@ def ncr_detail(uow: UnitOfWork, ncr: NcrRow) -> dict[str, Any]:
         **ncr_view(ncr),
         "inspection": inspection_view(inspection) if inspection is not None else None,
         "work_order_status": work_order.status if work_order is not None else None,
-        "steps_available": [str(op["id"]) for op in work_order.translation.get("operations", [])] if work_order else [],
+        "steps_available": [str(op["id"]) for op in work_order.translation.get("operations", [])]
+        if work_order
+        else [],
     }

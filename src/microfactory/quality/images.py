@@ -31,7 +31,13 @@ from microfactory.errors import Conflict, Invalid
 from microfactory.problems import Problem
 from microfactory.quality.inspectors import Image
 
-FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp", "TIFF": "image/tiff", "WEBP": "image/webp"}
+FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+}
 
 
 class ImageTooLarge(Conflict):
@@ -79,11 +85,19 @@ def read_upload(data: bytes, settings: QualitySettings) -> Upload:
                 raise _invalid(f"{kind or 'this'} is not an image format we take ({', '.join(FORMATS)})")
             width, height = picture.size
             if width * height > settings.image_max_pixels:
-                raise _invalid(f"{width}x{height} pixels is more than the limit of {settings.image_max_pixels}")
+                raise _invalid(
+                    f"{width}x{height} pixels is more than the limit of {settings.image_max_pixels}"
+                )
             rgb = np.asarray(picture.convert("RGB"), dtype=np.uint8)
     except UnidentifiedImageError:
         raise _invalid("the file is not an image (PNG, JPEG, BMP, TIFF or WebP)") from None
-    except (OSError, ValueError, SyntaxError, PilImage.DecompressionBombError, PilImage.DecompressionBombWarning) as error:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        PilImage.DecompressionBombError,
+        PilImage.DecompressionBombWarning,
+    ) as error:
         raise _invalid(f"the image cannot be read: {error}") from None
     pixels = np.ascontiguousarray(rgb[..., ::-1])  # BGR, as cv2.imread gives it
     return Upload(data, FORMATS[kind], pixels, hashlib.sha256(data).hexdigest())

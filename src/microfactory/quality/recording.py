@@ -93,7 +93,8 @@ def inspection_due(uow: UnitOfWork, serial: str) -> dict[str, Any]:
         .join(WorkOrderRow, WorkOrderRow.id == UnitRow.work_order_id)
         .where(
             WorkOrderRow.configuration_key == work_order.configuration_key,
-            (UnitRow.made_at < unit.made_at) | ((UnitRow.made_at == unit.made_at) & (UnitRow.serial < serial)),
+            (UnitRow.made_at < unit.made_at)
+            | ((UnitRow.made_at == unit.made_at) & (UnitRow.serial < serial)),
         )
     )
     drawn = criteria.sample(serial, int(earlier or 0), product.sampling)
@@ -123,7 +124,9 @@ def record_inspection(
     context = InspectionContext(serial, work_order.product, {k: str(v) for k, v in options.items()}, station)
     results = []
     for check in criteria.applicable(product.inspection, options):
-        inspection = build({"inspector": check.inspector, **dict(check.settings)}).inspect(upload.pixels, context)
+        inspection = build({"inspector": check.inspector, **dict(check.settings)}).inspect(
+            upload.pixels, context
+        )
         results.append(_check_result(check, inspection))
     verdict = criteria.unit_verdict([Verdict(result["verdict"]) for result in results])
     image = keep(upload, settings)

@@ -19,6 +19,7 @@ A `Signal` names its rule, the points involved and a sentence a person can act o
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -99,21 +100,23 @@ class Chart:
     def signals(self) -> list[Signal]:
         return western_electric(self)
 
+    def point_view(self, index: int) -> dict[str, object]:
+        point = self.points[index]
+        low, high = self.limits(index)
+        return {
+            "label": point.label,
+            "value": point.value,
+            "n": point.n,
+            "center": point.center,
+            "lcl": low,
+            "ucl": high,
+        }
+
     def as_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "subject": self.subject,
-            "points": [
-                {
-                    "label": p.label,
-                    "value": p.value,
-                    "n": p.n,
-                    "center": p.center,
-                    "lcl": self.limits(i)[0],
-                    "ucl": self.limits(i)[1],
-                }
-                for i, p in enumerate(self.points)
-            ],
+            "points": [self.point_view(i) for i in range(len(self.points))],
             "extra": self.extra,
             "signals": [signal.as_dict() for signal in self.signals()],
         }
@@ -123,9 +126,7 @@ def _baseline(count: int, baseline: int | None) -> int:
     return count if baseline is None else max(1, min(count, baseline))
 
 
-def p_chart(
-    subject: str, groups: Sequence[tuple[str, int, int]], baseline: int | None = None
-) -> Chart:
+def p_chart(subject: str, groups: Sequence[tuple[str, int, int]], baseline: int | None = None) -> Chart:
     """Defective share per subgroup; `groups` are (label, defective, inspected) with inspected > 0."""
     groups = [group for group in groups if group[2] > 0]
     base = groups[: _baseline(len(groups), baseline)]
@@ -143,7 +144,7 @@ def individuals_chart(
     """One reading per point; sigma estimated from the average moving range of the baseline."""
     base = readings[: _baseline(len(readings), baseline)]
     center = sum(value for _, value in base) / len(base) if base else 0.0
-    ranges = [abs(b[1] - a[1]) for a, b in zip(base, base[1:], strict=False)]
+    ranges = [abs(b[1] - a[1]) for a, b in itertools.pairwise(base)]
     mr_bar = sum(ranges) / len(ranges) if ranges else 0.0
     sigma = mr_bar / MR_D2
     points = tuple(Point(label, value, center, sigma) for label, value in readings)
@@ -204,8 +205,6 @@ def _runs(chart: Chart, z: list[float], window: int, need: int, beyond: float, r
                 hit = True
                 if not previous_hit:
                     labels = f"{chart.points[members[0]].label} .. {chart.points[end].label}"
-                    found.append(
-                        Signal(rule, members, f"{chart.subject}: {RULES[rule]} ({side}; {labels})")
-                    )
+                    found.append(Signal(rule, members, f"{chart.subject}: {RULES[rule]} ({side}; {labels})"))
         previous_hit = hit
     return found

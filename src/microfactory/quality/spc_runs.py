@@ -57,7 +57,9 @@ def run_spc(
     if metric and not machine:
         raise Invalid("a metric is a machine's", [Problem("metric", "use it with a machine")])
     if not 1 <= size <= 10:
-        raise Invalid("subgroup size", [Problem("size", f"must be 1 (individuals) to 10 (X-bar/R), not {size}")])
+        raise Invalid(
+            "subgroup size", [Problem("size", f"must be 1 (individuals) to 10 (X-bar/R), not {size}")]
+        )
     by, key = subjects[0]
     charts = [spc_service.defect_chart(uow, by, key)]
     holds: list[dict[str, Any]] = []

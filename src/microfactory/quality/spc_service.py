@@ -102,19 +102,6 @@ def check_defect_rates(
     return holds
 
 
-def check_telemetry(
-    uow: UnitOfWork, site: str, machine: str, metric: str, now: datetime, size: int = 1
-) -> tuple[spc.Chart, list[dict[str, Any]]]:
-    """Chart a machine's metric; a fresh signal holds the machine."""
-    chart = telemetry_chart(uow, machine, metric, size)
-    holds = []
-    for signal in fresh_signals(chart, MIN_READINGS // size)[:1]:
-        held = hold_machine(uow, site, machine, f"x:{metric}", signal, chart, now)
-        if held is not None:
-            holds.append(hold_view(held))
-    return chart, holds
-
-
 def hold_machine(
     uow: UnitOfWork,
     site: str,
@@ -134,7 +121,7 @@ def hold_machine(
         chart=chart_name,
         rule=signal.rule,
         explanation=signal.explanation,
-        signal={**signal.as_dict(), "points": [chart.as_dict()["points"][i] for i in signal.points]},
+        signal={**signal.as_dict(), "points": [chart.point_view(i) for i in signal.points]},
         held_at=now,
     )
     try:
@@ -163,7 +150,9 @@ def hold_machine(
 def in_force(uow: UnitOfWork, site: str, machine: str) -> MachineHoldRow | None:
     return uow.session.scalars(
         select(MachineHoldRow).where(
-            MachineHoldRow.site == site, MachineHoldRow.machine == machine, MachineHoldRow.released_at.is_(None)
+            MachineHoldRow.site == site,
+            MachineHoldRow.machine == machine,
+            MachineHoldRow.released_at.is_(None),
         )
     ).one_or_none()
 
@@ -184,14 +173,19 @@ def release_hold(
     """A person releases a machine's hold with a reason; `Conflict` when none is in force."""
     if not reason.strip():
         raise Invalid("a release needs a reason", [Problem("reason", "must not be empty")])
-    query = select(MachineHoldRow).where(MachineHoldRow.machine == machine, MachineHoldRow.released_at.is_(None))
+    query = select(MachineHoldRow).where(
+        MachineHoldRow.machine == machine, MachineHoldRow.released_at.is_(None)
+    )
     if site:
         query = query.where(MachineHoldRow.site == site)
     held = uow.session.scalars(query).all()
     if not held:
         raise Conflict(f"machine {machine} is not on hold")
     if len(held) > 1:
-        raise Invalid("which site?", [Problem("site", f"machine {machine} is held at {', '.join(h.site for h in held)}")])
+        raise Invalid(
+            "which site?",
+            [Problem("site", f"machine {machine} is held at {', '.join(h.site for h in held)}")],
+        )
     row = held[0]
     done = uow.session.execute(
         update(MachineHoldRow)

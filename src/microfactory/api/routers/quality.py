@@ -106,7 +106,9 @@ def get_inspection_image(inspection_id: str, uow: Uow, who: Who) -> Response:
     check_site(who, inspection.site)
     picture = uow.session.get(InspectionImageRow, inspection.image_id) if inspection.image_id else None
     if picture is None:
-        raise NotFound("image", inspection_id, f"inspection {inspection_id} has no image (a person's verdict)")
+        raise NotFound(
+            "image", inspection_id, f"inspection {inspection_id} has no image (a person's verdict)"
+        )
     return Response(image_bytes(picture), media_type=picture.content_type)
 
 
@@ -138,7 +140,9 @@ class DisposeIn(BaseModel):
 
     disposition: dispositions.Disposition
     reason: str = Field(..., min_length=1, max_length=2000)
-    steps: list[str] | None = Field(None, max_length=200, description="rework/repair: the steps to make again")
+    steps: list[str] | None = Field(
+        None, max_length=200, description="rework/repair: the steps to make again"
+    )
 
 
 @router.post("/ncrs/{ncr_id}/dispose")

@@ -100,7 +100,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ncrs")),
     )
     op.create_index(
-        "uq_ncrs_open_serial", "ncrs", ["serial"], unique=True, sqlite_where=OPEN_NCR, postgresql_where=OPEN_NCR
+        "uq_ncrs_open_serial",
+        "ncrs",
+        ["serial"],
+        unique=True,
+        sqlite_where=OPEN_NCR,
+        postgresql_where=OPEN_NCR,
     )
     op.create_index("ix_ncrs_status_created", "ncrs", ["status", "created_at"])
     op.create_index("ix_ncrs_work_order_id", "ncrs", ["work_order_id"])
