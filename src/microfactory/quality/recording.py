@@ -219,6 +219,17 @@ def _row(
     return row
 
 
+def serials_of_work_order(uow: UnitOfWork, work_order_id: str) -> list[str]:
+    """The work order's units that are not scrapped, in the order they were numbered."""
+    return list(
+        uow.session.scalars(
+            select(UnitRow.serial)
+            .where(UnitRow.work_order_id == work_order_id, UnitRow.scrapped_at.is_(None))
+            .order_by(UnitRow.seq)
+        )
+    )
+
+
 def unit_inspections(uow: UnitOfWork, serial: str) -> list[dict[str, Any]]:
     """A unit's inspections, oldest first; `UnitNotFound` for an unknown serial."""
     get_unit(uow, serial)

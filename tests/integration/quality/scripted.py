@@ -51,25 +51,28 @@ def png(bright: bool, size: tuple[int, int] = (32, 48)) -> bytes:
     return buffer.getvalue()
 
 
-def keypad_catalog(examples: Path) -> dict[str, Any]:
+DEFAULT_CHECKS = [
+    {"inspector": KIND, "threshold": 0.5},
+    {"inspector": "manual", "when": {"engraving": "present"}},
+]
+
+
+def keypad_catalog(examples: Path, checks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The example catalog, its keypad judged by `scripted` with a threshold (and an engraving-only check)."""
     document = read_catalog_file(examples / "catalog-keypad.yaml")
-    document["products"]["KP"]["inspection"] = {
-        "checks": [
-            {"inspector": KIND, "threshold": 0.5},
-            {"inspector": "manual", "when": {"engraving": "present"}},
-        ]
-    }
+    document["products"]["KP"]["inspection"] = {"checks": checks or DEFAULT_CHECKS}
     return document
 
 
-def ordered_and_accepted(engine: Engine, examples: Path, channel: str = "shopify") -> tuple[str, str]:
-    """One keypad ordered from Berlin, routed there and accepted: (order id, work order id)."""
+def ordered_and_accepted(
+    engine: Engine, examples: Path, checks: list[dict[str, Any]] | None = None
+) -> tuple[str, str]:
+    """One keypad ordered from Berlin (a Shopify order), routed there and accepted: (order, work order)."""
     with UnitOfWork.for_engine(engine) as uow:
-        catalog_service.load_catalog(uow, keypad_catalog(examples))
+        catalog_service.load_catalog(uow, keypad_catalog(examples, checks))
         network_service.load_network(uow, read_network_file(examples / "network.yaml"))
         line = NewOrderLine(qty=1, product="KP", options={"keys": 4, "color": "teal"})
-        order = NewOrder(channel=channel, external_id="Q-1", lines=(line,), ship_to=KREUZBERG)
+        order = NewOrder(channel="shopify", external_id="Q-1", lines=(line,), ship_to=KREUZBERG)
         result = order_service.intake(uow, order)
         uow.commit()
         order_id = result.order.id
