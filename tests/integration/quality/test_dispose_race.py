@@ -35,7 +35,9 @@ def test_two_inspectors_dispose_one_ncr_one_wins(postgres_url: str, examples: Pa
     make_work_order(engine, work_order, NOW)
     with UnitOfWork.for_engine(engine) as uow:
         serial = recording.serials_of_work_order(uow, work_order)[0]
-        view = recording.record_manual(uow, serial, Verdict.FAIL, note="chipped", station=None, actor="ana", now=NOW)
+        view = recording.record_manual(
+            uow, serial, Verdict.FAIL, note="chipped", station=None, actor="ana", now=NOW
+        )
         uow.commit()
     ncr_id = view["ncr_id"]
     outcome: list[BaseException | str] = []

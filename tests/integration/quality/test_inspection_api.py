@@ -36,7 +36,9 @@ def test_bad_uploads_are_named_and_roles_are_kept(client: TestClient, engine: En
     assert empty.status_code == 422 and "empty" in empty.json()["problems"][0]["message"]
     missing = client.post(path, data={"station": "x"})
     assert missing.status_code == 422
-    unknown = client.post("/api/v1/units/MF-NOPE/inspections", files={"image": ("u.png", png(False), "image/png")})
+    unknown = client.post(
+        "/api/v1/units/MF-NOPE/inspections", files={"image": ("u.png", png(False), "image/png")}
+    )
     assert unknown.status_code == 404
     planner = _token(client, "planner")
     assert planner.post(path, files={"image": ("u.png", png(False), "image/png")}).status_code == 403
@@ -45,7 +47,9 @@ def test_bad_uploads_are_named_and_roles_are_kept(client: TestClient, engine: En
     integration = _token(client, "integration")
     assert integration.get("/api/v1/ncrs").status_code == 403
     plan = client.get(f"/api/v1/units/{serial}/inspection-plan").json()
-    assert plan["inspect"] is True and [c["inspector"] for c in plan["checks"]] == ["scripted"]  # no engraving
+    assert plan["inspect"] is True and [c["inspector"] for c in plan["checks"]] == [
+        "scripted"
+    ]  # no engraving
 
 
 def test_an_oversized_image_is_413(settings: Settings, engine: Engine, examples: Path) -> None:
@@ -56,17 +60,23 @@ def test_an_oversized_image_is_413(settings: Settings, engine: Engine, examples:
         big = png(True, size=(400, 400)) + b"\0" * 4096
         answer = api.post(f"/api/v1/units/{serial}/inspections", files={"image": ("u.png", big, "image/png")})
         assert answer.status_code == 413 and "limit of 2048" in answer.json()["error"]
-        fine = api.post(f"/api/v1/units/{serial}/inspections", files={"image": ("u.png", png(False), "image/png")})
+        fine = api.post(
+            f"/api/v1/units/{serial}/inspections", files={"image": ("u.png", png(False), "image/png")}
+        )
         assert fine.status_code == 201, fine.text
 
 
 def test_a_review_holds_until_a_persons_verdict(client: TestClient, engine: Engine, examples: Path) -> None:
     serial = _made_unit(engine, examples, checks=[{"inspector": "manual"}])
-    looked = client.post(f"/api/v1/units/{serial}/inspections", files={"image": ("u.png", png(False), "image/png")})
+    looked = client.post(
+        f"/api/v1/units/{serial}/inspections", files={"image": ("u.png", png(False), "image/png")}
+    )
     assert looked.json()["verdict"] == "review" and looked.json()["work_order_status"] == "held"
     note_missing = client.post(f"/api/v1/units/{serial}/inspections/manual", json={"verdict": "fail"})
     assert note_missing.status_code == 409 and "note" in note_missing.json()["error"]
-    judged = client.post(f"/api/v1/units/{serial}/inspections/manual", json={"verdict": "pass", "station": "bench"})
+    judged = client.post(
+        f"/api/v1/units/{serial}/inspections/manual", json={"verdict": "pass", "station": "bench"}
+    )
     assert judged.status_code == 201 and judged.json()["work_order_status"] == "made"
     trace = client.get(f"/api/v1/units/{serial}").json()
     assert [(i["verdict"], i["manual"]) for i in trace["inspections"]] == [("review", False), ("pass", True)]

@@ -53,11 +53,17 @@ def test_a_failed_unit_is_reworked_made_again_passes_and_ships(
     assert refused.status_code == 409 and "held" in refused.json()["error"]
 
     (ncr,) = client.get("/api/v1/ncrs", params={"status": "open"}).json()
-    assert ncr["id"] == verdict["ncr_id"] and ncr["serial"] == serial and "scripted scored 0.9" in ncr["summary"]
-    reworked = inspector.post(f"/api/v1/ncrs/{ncr['id']}/dispose", json={"disposition": "rework", "reason": "glare: repolish"})
+    assert (
+        ncr["id"] == verdict["ncr_id"] and ncr["serial"] == serial and "scripted scored 0.9" in ncr["summary"]
+    )
+    reworked = inspector.post(
+        f"/api/v1/ncrs/{ncr['id']}/dispose", json={"disposition": "rework", "reason": "glare: repolish"}
+    )
     assert reworked.status_code == 200, reworked.text
     assert reworked.json()["work_order_status"] == "rework" and reworked.json()["status"] == "disposed"
-    again = inspector.post(f"/api/v1/ncrs/{ncr['id']}/dispose", json={"disposition": "scrap", "reason": "too late"})
+    again = inspector.post(
+        f"/api/v1/ncrs/{ncr['id']}/dispose", json={"disposition": "scrap", "reason": "too late"}
+    )
     assert again.status_code == 409 and "already disposed: rework" in again.json()["error"]
 
     planned = release(engine, LATER)  # the rework is planned like any other work at the site
@@ -82,14 +88,17 @@ def test_a_failed_unit_is_reworked_made_again_passes_and_ships(
     assert any("rework: glare: repolish" in event["reason"] for event in history)
 
 
-def test_use_as_is_ships_and_scrap_makes_a_replacement(client: TestClient, engine: Engine, examples: Path) -> None:
+def test_use_as_is_ships_and_scrap_makes_a_replacement(
+    client: TestClient, engine: Engine, examples: Path
+) -> None:
     order_id, work_order = ordered_and_accepted(engine, examples)
     release(engine, NOW)
     make_work_order(engine, work_order, NOW)
     (serial,) = client.get(f"/api/v1/work-orders/{work_order}").json()["units"]
     failed = _inspect(client, serial, bright=True).json()
     accepted = client.post(
-        f"/api/v1/ncrs/{failed['ncr_id']}/dispose", json={"disposition": "use_as_is", "reason": "customer agreed"}
+        f"/api/v1/ncrs/{failed['ncr_id']}/dispose",
+        json={"disposition": "use_as_is", "reason": "customer agreed"},
     )
     assert accepted.json()["work_order_status"] == "made"
     failed_again = _inspect(client, serial, bright=True).json()  # a later look finds it again
@@ -101,7 +110,9 @@ def test_use_as_is_ships_and_scrap_makes_a_replacement(client: TestClient, engin
     assert work["status"] == "released"  # made again, routed and planned like new work
     route = client.post(f"/api/v1/work-orders/{work_order}/route")
     assert route.status_code == 200 and route.json()["site"] == "berlin", route.text
-    assert client.post(f"/api/v1/assignments/{route.json()['assignments'][-1]['id']}/accept").status_code == 200
+    assert (
+        client.post(f"/api/v1/assignments/{route.json()['assignments'][-1]['id']}/accept").status_code == 200
+    )
     release(engine, LATER)
     make_work_order(engine, work_order, LATER)
     units = client.get(f"/api/v1/work-orders/{work_order}").json()["units"]

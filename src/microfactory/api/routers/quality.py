@@ -168,19 +168,23 @@ def _spc(
     )
 
 
-MACHINE = Query(None, max_length=80)
-SUBJECT = Query(None, max_length=120)
-SIZE = Query(1, ge=1, le=10, description="1: individuals chart; 2..10: X-bar/R subgroups")
+def _subject(description: str) -> Any:
+    """A fresh `Query` per parameter: FastAPI binds a Query object to the first name it meets."""
+    return Query(None, max_length=120, description=description)
+
+
+def _size() -> Any:
+    return Query(1, ge=1, le=10, description="1: individuals chart; 2..10: X-bar/R subgroups")
 
 
 @router.get("/quality/spc")
 def get_spc(
     uow: Uow,
-    machine: str | None = MACHINE,
-    site: str | None = SUBJECT,
-    product: str | None = SUBJECT,
-    metric: str | None = SUBJECT,
-    size: int = SIZE,
+    machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
+    site: str | None = _subject("a site: its defect rate"),
+    product: str | None = _subject("a product: its defect rate"),
+    metric: str | None = _subject("a telemetry metric of the machine"),
+    size: int = _size(),
 ) -> dict[str, Any]:
     """Control charts of one machine, site or product with their signals (nothing is held)."""
     result: dict[str, Any] = _spc(uow, machine, site, product, metric, size, hold=False).as_dict()
@@ -190,11 +194,11 @@ def get_spc(
 @router.get("/quality/spc.png", response_class=Response)
 def get_spc_png(
     uow: Uow,
-    machine: str | None = MACHINE,
-    site: str | None = SUBJECT,
-    product: str | None = SUBJECT,
-    metric: str | None = SUBJECT,
-    size: int = SIZE,
+    machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
+    site: str | None = _subject("a site: its defect rate"),
+    product: str | None = _subject("a product: its defect rate"),
+    metric: str | None = _subject("a telemetry metric of the machine"),
+    size: int = _size(),
 ) -> Response:
     """The last chart asked for (the metric's, when one is named) as a PNG."""
     charts = _spc(uow, machine, site, product, metric, size, hold=False).charts
@@ -204,11 +208,11 @@ def get_spc_png(
 @router.post("/quality/spc")
 def post_spc(
     uow: Uow,
-    machine: str | None = MACHINE,
-    site: str | None = SUBJECT,
-    product: str | None = SUBJECT,
-    metric: str | None = SUBJECT,
-    size: int = SIZE,
+    machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
+    site: str | None = _subject("a site: its defect rate"),
+    product: str | None = _subject("a product: its defect rate"),
+    metric: str | None = _subject("a telemetry metric of the machine"),
+    size: int = _size(),
 ) -> dict[str, Any]:
     """Chart and act: a machine whose newest point is out of control goes on hold for new jobs."""
     result: dict[str, Any] = _spc(uow, machine, site, product, metric, size, hold=True).as_dict()
