@@ -8,6 +8,8 @@ the judging, as it would for a real inspector.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,15 @@ from microfactory.network import service as network_service
 from microfactory.network.document import read_network_file
 from microfactory.orders import service as order_service
 from microfactory.orders.model import NewOrder, NewOrderLine
-from microfactory.quality.inspectors import Finding, Image, Inspection, InspectionContext, Region, Verdict
+from microfactory.quality.inspectors import (
+    Finding,
+    Image,
+    Inspection,
+    InspectionContext,
+    Inspector,
+    Region,
+    Verdict,
+)
 from microfactory.quality.inspectors.kinds import INSPECTORS
 from tests.integration.production.berlin_work import KREUZBERG, NOW
 
@@ -40,8 +50,19 @@ class ScriptedInspector:
         return Inspection(Verdict.PASS, (Finding("glare", score, region),), KIND, "scripted-2")
 
 
-if INSPECTORS.get(KIND) is None:
-    INSPECTORS.register(AdapterKind(KIND, (), (), lambda _spec: ScriptedInspector(), "test: brightness"))
+SCRIPTED: AdapterKind[Inspector] = AdapterKind(
+    KIND, (), (), lambda _spec: ScriptedInspector(), "test: brightness"
+)
+
+
+@contextmanager
+def scripted_kind() -> Iterator[None]:
+    """The `scripted` kind, known to the registry only while a test runs (see conftest.py)."""
+    INSPECTORS.register(SCRIPTED)
+    try:
+        yield
+    finally:
+        INSPECTORS.unregister(KIND)
 
 
 def png(bright: bool, size: tuple[int, int] = (32, 48)) -> bytes:
