@@ -107,6 +107,10 @@ class Registry(Generic[T]):
             raise Conflict(f"{self.family} kind {kind.name!r} is already registered")
         self._kinds[kind.name] = kind
 
+    def unregister(self, name: str) -> None:
+        """Remove a kind registered at run time (a site's plug-in, a test's stand-in); absent is fine."""
+        self._kinds.pop(name, None)
+
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._kinds))
 

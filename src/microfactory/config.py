@@ -23,6 +23,7 @@ __all__ = [
     "FLAT_NAMES",
     "LogisticsSettings",
     "MissingSetting",
+    "QualitySettings",
     "RoutingSettings",
     "Settings",
     "ShopifySettings",
@@ -76,6 +77,14 @@ class LogisticsSettings(BaseModel):
     carrier_pause_seconds: float = Field(default=300.0, gt=0)
 
 
+class QualitySettings(BaseModel):
+    """Inspection evidence: where images are kept (a directory, else the database) and how large."""
+
+    image_dir: str | None = None  # MICROFACTORY_QUALITY_IMAGE_DIR; unset: images live in the database
+    image_max_bytes: int = Field(default=8_388_608, ge=1024)  # an upload over it is refused with 413
+    image_max_pixels: int = Field(default=40_000_000, ge=1)  # decompression bombs are refused with 422
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -95,6 +104,9 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "tracking_stale_minutes": ("logistics", "tracking_stale_minutes"),
     "carrier_failures_to_pause": ("logistics", "carrier_failures_to_pause"),
     "carrier_pause_seconds": ("logistics", "carrier_pause_seconds"),
+    "quality_image_dir": ("quality", "image_dir"),
+    "quality_image_max_bytes": ("quality", "image_max_bytes"),
+    "quality_image_max_pixels": ("quality", "image_max_pixels"),
 }
 
 
@@ -115,6 +127,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @classmethod
     def settings_customise_sources(

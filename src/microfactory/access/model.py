@@ -60,6 +60,29 @@ SITE_ROUTES = frozenset(
         ("POST", f"{V1}/shipments/{{shipment_id}}/retry"),
     }
 )
+# Quality (issue 13): stations record their own site's inspections; inspectors record, judge,
+# dispose NCRs and release machine holds. Recording and verdicts are for those who look at units:
+# not for planners or integrations.
+INSPECTOR_WRITES = frozenset(
+    {
+        ("POST", f"{V1}/units/{{serial}}/inspections"),
+        ("POST", f"{V1}/units/{{serial}}/inspections/manual"),
+        ("POST", f"{V1}/ncrs/{{ncr_id}}/dispose"),
+        ("POST", f"{V1}/quality/spc"),
+        ("POST", f"{V1}/quality/holds/{{machine}}/release"),
+    }
+)
+INSPECTION_ONLY = frozenset(
+    {
+        ("POST", f"{V1}/units/{{serial}}/inspections"),
+        ("POST", f"{V1}/units/{{serial}}/inspections/manual"),
+    }
+)
+SITE_ROUTES = SITE_ROUTES | {
+    ("POST", f"{V1}/units/{{serial}}/inspections"),
+    ("GET", f"{V1}/units/{{serial}}/inspections"),
+    ("GET", f"{V1}/units/{{serial}}/inspection-plan"),
+}
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -86,9 +109,9 @@ def route_allowed(principal: Principal, method: str, route: str) -> bool:
     if call in ADMIN_ONLY:
         return False
     if principal.role == "planner":
-        return True
+        return call not in INSPECTION_ONLY
     if principal.role == "inspector":
-        return call[0] in READS
+        return call[0] in READS or call in INSPECTOR_WRITES
     if principal.role == "integration":
         return call in INTEGRATION_ROUTES
     if principal.role == "site":

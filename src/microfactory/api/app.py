@@ -25,12 +25,14 @@ from microfactory.api.routers import (
     outbox,
     plans,
     production,
+    quality,
     shipments,
     shopify,
     shopify_inbox,
     telemetry,
     tokens,
 )
+from microfactory.api.routers.quality import INSPECTION_UPLOAD, UPLOAD_OVERHEAD
 from microfactory.bootstrap import Container, bootstrap
 from microfactory.config import Settings
 from microfactory.db.engine import make_engine
@@ -64,7 +66,8 @@ def create_app(
     app.state.container = container
     app.state.intake_queue = IntakeQueue(container.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    images = (INSPECTION_UPLOAD, container.settings.quality.image_max_bytes + UPLOAD_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes, larger=[images])
     guarded = [
         Depends(authorize),
         Depends(reject_unstorable),
@@ -78,6 +81,7 @@ def create_app(
         network,
         plans,
         production,
+        quality,
         erp,
         shopify_inbox,
         shipments,

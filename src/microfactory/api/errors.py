@@ -8,8 +8,9 @@ UpstreamFailure 502, MissingSetting 503. Anything else is a bug: 500, the traceb
 from __future__ import annotations
 
 import logging
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -138,17 +139,24 @@ def _unreadable_body(exc: StarletteHTTPException) -> dict[str, str] | None:
 class BodySizeLimit:
     """Refuses bodies over the limit with 413 before the application reads them whole."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Sequence[tuple[re.Pattern[str], int]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = tuple(larger)  # (path pattern, limit): uploads that are bigger by nature (images)
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(str(scope.get("path", "")))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
 
@@ -157,17 +165,17 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        await too_large(self.max_bytes)({"type": "http"}, _nothing, send)
+    async def _refuse(self, send: Send, limit: int) -> None:
+        await too_large(limit)({"type": "http"}, _nothing, send)
 
 
 def too_large(limit: int) -> JSONResponse:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from microfactory.catalog.cross_check import CrossCheck, param_placeholders
-from microfactory.catalog.inspection import inspection_checks
+from microfactory.catalog.inspection import inspection_checks, inspection_sampling
 from microfactory.catalog.model import (
     ALWAYS,
     BomLine,
@@ -303,9 +303,13 @@ class _Builder:
         valid = {name: option for name, option in options.items() if option is not None}
         self.broken_options[sku] = set(options) - set(valid)
         shopify = self.shopify(spec.get("shopify"), f"{path}.shopify", options)
-        checks, problems = inspection_checks(spec.get("inspection"), f"{path}.inspection", options)
-        self.problems.extend(problems)
-        return Product(sku, str(spec.get("name", sku)), valid, bom, routing, shopify, stocked, checks)
+        raw_inspection = spec.get("inspection")
+        checks, problems = inspection_checks(raw_inspection, f"{path}.inspection", options, self.condition)
+        sampling, sampling_problems = inspection_sampling(raw_inspection, f"{path}.inspection")
+        self.problems.extend(problems + sampling_problems)
+        return Product(
+            sku, str(spec.get("name", sku)), valid, bom, routing, shopify, stocked, checks, sampling
+        )
 
     def option(self, name: str, raw: object, path: str) -> OptionSpec | None:
         spec = self.mapping(raw, path)

@@ -256,10 +256,27 @@ class ShopifyMapping:
 
 @dataclass(frozen=True, slots=True)
 class InspectionCheck:
-    """One check a product's units pass before shipping: an inspector kind and its settings."""
+    """One check a product's units pass before shipping: an inspector kind and its settings.
+
+    `threshold` is the acceptance criterion (a unit fails when the worst finding's score is above
+    it; None: the inspector's own verdict stands), and `when` the options that make the check apply
+    (engraving only when an engraving was ordered), in the syntax of BOM and routing conditions.
+    """
 
     inspector: str  # a kind of `quality.inspectors.kinds.INSPECTORS`
     settings: Mapping[str, object] = field(default_factory=dict)
+    threshold: float | None = None
+    when: Condition = ALWAYS
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionSampling:
+    """Which share of units is inspected: every one of the first `pilot_units` of a configuration
+    at the `pilot` rate, the rest at the `steady` rate (the default inspects every unit)."""
+
+    pilot: float = 1.0
+    steady: float = 1.0
+    pilot_units: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +289,7 @@ class Product:
     shopify: ShopifyMapping | None = None
     stocked: bool = False  # an extension: sold from stock, fulfilment only, never manufactured
     inspection: tuple[InspectionCheck, ...] = ()  # an extension: `inspection: {checks: [...]}`
+    sampling: InspectionSampling = InspectionSampling()  # `inspection: {sampling: {...}}`
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from microfactory.cli import (
     orders,
     outbox,
     production,
+    quality,
     schedule,
     shipments,
     shopify,
@@ -50,6 +51,7 @@ for group, module in (
     ("tokens", tokens),
     ("users", users),
     ("shipments", shipments),
+    ("quality", quality),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

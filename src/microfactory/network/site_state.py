@@ -26,6 +26,7 @@ class SiteState:
     """What changes at a site between decisions: machines down, closures, stock, queue."""
 
     down: set[str] = field(default_factory=set)  # machine ids
+    held: set[str] = field(default_factory=set)  # on hold for new jobs (quality's SPC), machine ids
     open: bool = True  # False: closed until further notice
     closed_dates: set[date] = field(default_factory=set)
     available: dict[str, Decimal] = field(default_factory=dict)  # on hand less reservations
@@ -72,6 +73,7 @@ class SiteIndex:
         "cos_lat",
         "cost_per_minute",
         "days_per_working_day",
+        "held",
         "labour_per_minute",
         "lat",
         "lon",
@@ -91,7 +93,8 @@ class SiteIndex:
         self.cos_lat = math.cos(self.lat)
         labour = float(site.labour_rate_per_hour) / 60
         self.labour_per_minute = labour
-        up = [m for m in site.machines if m.id not in state.down]
+        up = [m for m in site.machines if m.id not in state.down and m.id not in state.held]
+        self.held = frozenset(state.held)
         self.machines = SiteMachines(site, up)
         self._laid: MachineQueue | None = None
         self._laid_at: datetime | None = None
@@ -158,7 +161,7 @@ class SiteIndex:
             for capability in sorted(capabilities - self.capabilities):
                 if capability in self.all_capabilities:
                     ids = [m.id for m in site.machines if m.capability == capability]
-                    reasons.append(f"machine {', '.join(ids)} down")
+                    reasons.append(f"machine {', '.join(ids)} {self._unavailable(ids)}")
                 else:
                     reasons.append(f"no machine with capability {capability}")
         if not self.central and not self.materials.issuperset(materials):
@@ -169,10 +172,16 @@ class SiteIndex:
                     ids = [
                         m.id for m in site.machines if m.capability == capability and material in m.materials
                     ]
-                    reasons.append(f"machine {', '.join(ids)} down")
+                    reasons.append(f"machine {', '.join(ids)} {self._unavailable(ids)}")
                 else:
                     reasons.append(f"no machine loaded with {material} for {capability}")
         return tuple(reasons)
+
+    def _unavailable(self, ids: list[str]) -> str:
+        """Why machines that exist do not count: down, or on hold for new jobs."""
+        if self.held and all(machine in self.held for machine in ids):
+            return "on hold for new jobs"
+        return "down or on hold" if self.held.intersection(ids) else "down"
 
 
 def missing_stock(parts: Mapping[str, Decimal], available: Mapping[str, Decimal]) -> list[str]:

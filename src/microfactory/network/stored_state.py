@@ -37,6 +37,7 @@ from microfactory.network.site_queue import Queued
 from microfactory.orders import lifecycle
 from microfactory.orders.lifecycle import ACTIVE_ASSIGNMENT
 from microfactory.orders.model import Address
+from microfactory.quality.spc_service import held_machines
 
 ACTIVE = tuple(sorted(status.value for status in ACTIVE_ASSIGNMENT))  # offered, accepted
 OPEN_WORK = tuple(sorted(status.value for status in lifecycle.OPEN_WORK))  # in a site's queue
@@ -94,6 +95,9 @@ def current(uow: UnitOfWork, weights: RoutingWeights | None = None) -> Current:
     ):
         if machine.site in states:
             states[machine.site].down.add(machine.machine)
+    for site_id, machines in held_machines(uow).items():
+        if site_id in states:
+            states[site_id].held.update(machines)
     for stock in session.scalars(select(StockRow).where(StockRow.network_id == row.id)):
         if stock.site in states:
             states[stock.site].available[stock.part] = stock.on_hand

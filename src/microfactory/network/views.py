@@ -58,6 +58,7 @@ def site_view(ctx: Current, site: Site, uow: UnitOfWork | None = None) -> dict[s
                 "capability": m.capability,
                 "materials": list(m.materials),
                 "up": m.id not in state.down,
+                "held": m.id in state.held,  # on hold for new jobs (quality SPC)
                 "connector": _connector_view(m.connector),
             }
             for m in site.machines
@@ -96,7 +97,7 @@ def load_view(ctx: Current, site: Site) -> dict[str, Any]:
     per_week = site.calendar.minutes_per_week
     machines: dict[str, int] = {}
     for machine in site.machines:
-        if machine.id not in state.down:
+        if machine.id not in state.down and machine.id not in state.held:
             machines[machine.capability] = machines.get(machine.capability, 0) + 1
     capabilities = sorted({m.capability for m in site.machines})
     by_capability = {}

@@ -17,7 +17,7 @@ duplicate. On SQLite the transaction takes the database's write lock before it r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +38,7 @@ from microfactory.production.model import (
     next_status,
 )
 from microfactory.production.progress import ENDED_WORK, live_operations, operation_moved
+from microfactory.quality.spc_service import held_machines
 from microfactory.scheduling.service import local_site
 
 Outcome = Literal["applied", "duplicate", "refused"]
@@ -74,7 +75,8 @@ def apply_reports(
     write_first(uow)
     _check_sites(uow, site, reports)
     machines = {machine.id: machine for machine in local_site(uow, site).machines}
-    return [_apply_once(uow, site, report, machines, actor) for report in reports]
+    held = held_machines(uow, [site]).get(site, {})
+    return [_apply_once(uow, site, report, machines, held, actor) for report in reports]
 
 
 def write_first(uow: UnitOfWork) -> None:
@@ -100,7 +102,12 @@ def _check_sites(uow: UnitOfWork, site: str, reports: Sequence[Report]) -> None:
 
 
 def _apply_once(
-    uow: UnitOfWork, site: str, report: Report, machines: dict[str, Machine], actor: str
+    uow: UnitOfWork,
+    site: str,
+    report: Report,
+    machines: dict[str, Machine],
+    held: Mapping[str, str],
+    actor: str,
 ) -> ReportResult:
     content = report.content()
     stored = uow.session.get(OperationReportRow, report.id)
@@ -119,7 +126,7 @@ def _apply_once(
                 )
             )
             uow.session.flush()
-            _apply(uow, report, machines, actor)
+            _apply(uow, report, machines, held, actor)
     except _Refused as refused:
         return ReportResult(report.id, "refused", refused.reason)
     except IntegrityError:  # the same id, committed by a racing request meanwhile
@@ -139,7 +146,9 @@ def _seen(stored: OperationReportRow, content: dict[str, object]) -> ReportResul
     )
 
 
-def _apply(uow: UnitOfWork, report: Report, machines: dict[str, Machine], actor: str) -> None:
+def _apply(
+    uow: UnitOfWork, report: Report, machines: dict[str, Machine], held: Mapping[str, str], actor: str
+) -> None:
     """Lock the work order, then the operation, check the event fits, and move both."""
     operation = uow.session.get(OperationRow, report.operation_id)
     if operation is None:
@@ -157,6 +166,8 @@ def _apply(uow: UnitOfWork, report: Report, machines: dict[str, Machine], actor:
         .execution_options(populate_existing=True)
     ).scalar_one()
     _check(operation, work_order, report, machines)
+    if report.event == Event.STARTED and report.machine in held:
+        raise _Refused(f"machine {report.machine!r} is on hold for new jobs: {held[report.machine]}")
     if report.event == Event.STARTED:
         _check_ready(uow, operation)
     moved = next_status(operation.id, OperationStatus(operation.status), report.event)

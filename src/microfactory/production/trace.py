@@ -21,6 +21,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
 from microfactory.production.progress import live_operations
 from microfactory.production.views import operation_view
+from microfactory.quality.views import unit_inspection_views
 
 
 class UnitNotFound(NotFound):
@@ -60,7 +61,7 @@ def unit_trace(uow: UnitOfWork, serial: str) -> dict[str, Any]:
         "materials": _materials(steps),
         "telemetry_window": _window(steps),
         "operations": [operation_view(step) for step in steps],
-        "inspections": [],
+        "inspections": unit_inspection_views(uow, serial),
         "shipment": _shipment(uow, line.order_id, line.id),
     }
 

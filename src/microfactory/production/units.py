@@ -13,10 +13,16 @@ from microfactory.production.model import serial
 
 
 def make_units(uow: UnitOfWork, work_order: WorkOrderRow, site: str, made_at: datetime) -> list[str]:
-    """Give each of the work order's `qty` units its serial, once: made again, it keeps its units."""
-    existing = serials_of(uow, work_order.id)
-    if existing:
-        return existing
+    """Give each of the work order's `qty` units its serial, once: made again (rework), it keeps
+    its units; made again after quality scrapped some, the replacements get the next numbers."""
+    rows = uow.session.scalars(
+        select(UnitRow).where(UnitRow.work_order_id == work_order.id).order_by(UnitRow.seq)
+    ).all()
+    kept = [unit.serial for unit in rows if unit.scrapped_at is None]
+    missing = work_order.qty - len(kept)
+    if missing <= 0:
+        return kept
+    first = max((unit.seq for unit in rows), default=0) + 1
     units = [
         UnitRow(
             serial=serial(site, made_at, work_order.id, seq),
@@ -25,11 +31,11 @@ def make_units(uow: UnitOfWork, work_order: WorkOrderRow, site: str, made_at: da
             made_at=made_at,
             site=site,
         )
-        for seq in range(1, work_order.qty + 1)
+        for seq in range(first, first + missing)
     ]
     uow.session.add_all(units)
     uow.session.flush()
-    return [unit.serial for unit in units]
+    return kept + [unit.serial for unit in units]
 
 
 def serials_of(uow: UnitOfWork, work_order_id: str) -> list[str]:

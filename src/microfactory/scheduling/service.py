@@ -6,12 +6,13 @@ A site plans the work orders offered to it or accepted by it that have not start
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from microfactory.catalog.work_order import translation_from_dict
+from microfactory.catalog.work_order import Translation, translation_from_dict
 from microfactory.db import locks
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.tables.orders import WorkOrderRow
@@ -32,9 +33,12 @@ from microfactory.network.stored_state import (
 from microfactory.orders import service as order_service
 from microfactory.orders import transitions
 from microfactory.orders.lifecycle import WorkOrderStatus
+from microfactory.quality.dispositions import rework_translation
+from microfactory.quality.spc_service import held_machines
 from microfactory.scheduling.site_plan import SitePlan, SitePlanSettings, WorkOrderInput, plan_site
 
-PLANNED = (WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value)
+# rework is planned like new work: the steps a person chose to make again (quality.dispositions)
+PLANNED = (WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.SCHEDULED.value, WorkOrderStatus.REWORK.value)
 DEFAULT_DUE = timedelta(days=7)  # for work without a promise (none should be; routing promises)
 
 
@@ -77,12 +81,20 @@ def site_work_orders(uow: UnitOfWork, site: Site, now: datetime) -> list[WorkOrd
     return [
         WorkOrderInput(
             id=work_order.id,
-            translation=translation_from_dict(work_order.translation),
+            translation=_translation(uow, work_order),
             release=now,
             due=_close_of(site, assignment.promised_ship_date) or now + DEFAULT_DUE,
         )
         for work_order, assignment in rows
     ]
+
+
+def _translation(uow: UnitOfWork, work_order: WorkOrderRow) -> Translation:
+    """What the work order makes: its whole translation, or in rework the steps made again."""
+    translation = translation_from_dict(work_order.translation)
+    if work_order.status != WorkOrderStatus.REWORK.value:
+        return translation
+    return rework_translation(uow, work_order, translation)
 
 
 def _close_of(site: Site, day: str | None) -> datetime | None:
@@ -142,6 +154,17 @@ def plan_and_promise(
 def plan_for_site(
     uow: UnitOfWork, site_id: str, now: datetime, settings: SitePlanSettings | None = None
 ) -> SitePlan:
-    """Plan a site from storage; raises `NoNetwork`, `UnknownSite`, or `ValueError` for work it cannot make."""
-    site = local_site(uow, site_id)
+    """Plan a site from storage; raises `NoNetwork`, `UnknownSite`, or `ValueError` for work it cannot make.
+
+    Machines on hold for new jobs (quality's SPC) are left out: the plan uses the others.
+    """
+    site = without_held(uow, local_site(uow, site_id))
     return plan_site(site, site_work_orders(uow, site, now), now, settings)
+
+
+def without_held(uow: UnitOfWork, site: Site) -> Site:
+    """The site as the planner may use it: without its machines on hold for new jobs."""
+    held = held_machines(uow, [site.id]).get(site.id, {})
+    if not held:
+        return site
+    return dataclasses.replace(site, machines=tuple(m for m in site.machines if m.id not in held))

@@ -1,7 +1,9 @@
 """A parcel leaves: its order lines move to shipped, through `orders.transitions`.
 
 Only made work ships: a line whose work order is made goes made → packed → shipped; a line that
-needs no making (fulfilment only) ships at once. A line whose work is not made is refused
+needs no making (fulfilment only) ships at once. Made work whose unit failed inspection (or waits
+for a person's verdict) does not count as made until it passes or a person accepts it as is
+(`quality.dispositions.blocked_units`); a work order held by quality is not made at all. A line whose work is not made is refused
 (`NotMade`, naming each line and where its work stands) unless a person gives an override reason,
 which moves it straight to shipped (`transitions.override_line`) with the reason in its audit;
 work on it that nobody started is cancelled then (its assignment ends, its parts go back), so
@@ -19,6 +21,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict
 from microfactory.orders import service, transitions
 from microfactory.orders.lifecycle import LineStatus, WorkOrderStatus
+from microfactory.quality.dispositions import blocked_units
 
 GONE = frozenset({LineStatus.SHIPPED.value, LineStatus.DELIVERED.value, LineStatus.CANCELLED.value})
 READY = frozenset({LineStatus.MADE.value, LineStatus.PACKED.value, LineStatus.FULFILMENT_ONLY.value})
@@ -42,15 +45,16 @@ def ship_lines(
     """Move the parcel's lines (all lines still open when it names none) to shipped; checked first."""
     named = None if parcel_lines is None else {entry["line_id"] for entry in parcel_lines}
     lines = [line for line in order.lines if line.status not in GONE and (named is None or line.id in named)]
-    waiting = [line for line in lines if not _ready(line)]
+    blocked = {line.id: _blocked(uow, line) for line in lines}
+    waiting = [line for line in lines if not _ready(line) or blocked[line.id]]
     if waiting and override_reason is None:
-        shown = "; ".join(_where(line) for line in waiting)
+        shown = "; ".join(_where(line, blocked[line.id]) for line in waiting)
         raise NotMade(
             f"order {order.id} has work that is not made: {shown} (give an override reason to ship it anyway)"
         )
     reason = f"shipped in parcel {shipment}"
     for line in lines:
-        if _ready(line):
+        if _ready(line) and not blocked[line.id]:
             if line.status == LineStatus.MADE.value:
                 transitions.move_line(
                     uow, line, LineStatus.PACKED, reason=reason, actor=actor, refresh_order=False
@@ -89,8 +93,18 @@ def _ready(line: OrderLineRow) -> bool:
     return made and line.status in READY
 
 
-def _where(line: OrderLineRow) -> str:
+def _blocked(uow: UnitOfWork, line: OrderLineRow) -> list[str]:
+    """The line's units that failed inspection and no one accepted (empty for lines not made)."""
+    work_order = line.work_order
+    if work_order is None or work_order.status != WorkOrderStatus.MADE.value:
+        return []
+    return blocked_units(uow, work_order.id)
+
+
+def _where(line: OrderLineRow, blocked: list[str]) -> str:
     work_order = line.work_order
     if work_order is None:
         return f"line {line.id} is {line.status} and has no work order"
+    if blocked:
+        return f"line {line.id}: {', '.join(blocked)} (inspect it again or dispose its NCR)"
     return f"line {line.id} is {line.status}, work order {work_order.id} is {work_order.status}"

@@ -8,8 +8,20 @@ from microfactory.db.tables import (
     orders,
     outbox,
     production,
+    quality,
     telemetry,
     web,
 )
 
-__all__ = ["catalog", "channels", "logistics", "network", "orders", "outbox", "production", "telemetry", "web"]
+__all__ = [
+    "catalog",
+    "channels",
+    "logistics",
+    "network",
+    "orders",
+    "outbox",
+    "production",
+    "quality",
+    "telemetry",
+    "web",
+]

@@ -97,3 +97,4 @@ class UnitRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     made_at: Mapped[datetime] = mapped_column(default=utcnow)
     site: Mapped[str] = mapped_column(String(80))
+    scrapped_at: Mapped[datetime | None] = mapped_column(default=None)  # quality scrapped it (migration 0010)

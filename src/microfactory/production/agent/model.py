@@ -118,6 +118,7 @@ class SiteMachine:
     materials: tuple[str, ...] = ()
     up: bool = True
     connector: Mapping[str, Any] = field(default_factory=lambda: {"kind": "manual"})
+    held: bool = False  # on hold for new jobs (quality's SPC): running jobs finish, none start
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SiteMachine:
@@ -133,6 +134,7 @@ class SiteMachine:
                 materials=tuple(str(m) for m in data.get("materials") or ()),
                 up=bool(data.get("up", True)),
                 connector=spec,
+                held=bool(data.get("held", False)),
             )
         except KeyError as error:
             raise UpstreamFailure("server", f"a machine without {error.args[0]}") from None
@@ -144,12 +146,13 @@ class SiteMachine:
             "materials": list(self.materials),
             "up": self.up,
             "connector": dict(self.connector),
+            "held": self.held,
         }
 
     def can_make(self, operation: AgentOperation) -> bool:
         material = operation.material
         fits = material is None or not self.materials or material in self.materials
-        return self.up and self.capability == operation.capability and fits
+        return self.up and not self.held and self.capability == operation.capability and fits
 
 
 @dataclass(frozen=True, slots=True)
