@@ -15,6 +15,7 @@ from microfactory.catalog.work_order import Translation
 from microfactory.cli import (
     catalog,
     demo,
+    inspection,
     network,
     orders,
     outbox,
@@ -46,6 +47,7 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("inspect", inspection),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

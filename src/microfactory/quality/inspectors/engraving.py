@@ -30,6 +30,7 @@ KIND = "engraving"
 WHOLE = (0.0, 0.0, 1.0, 1.0)
 TEXT_HEIGHT = 64  # pixels: the region is scaled so a line of capitals is about this tall
 MIN_GLYPH_AREA = 60  # pixels after scaling: smaller dark specks are dust and noise, not letters
+MIN_GLYPH_HEIGHT = 15  # pixels after scaling: a letter is taller than a speck of noise
 
 
 def tesseract_available() -> bool:
@@ -46,12 +47,14 @@ def read_text(region: Image) -> str:
     import pytesseract
 
     if not tesseract_available():
-        raise MissingSetting("the engraving check needs Tesseract: apt-get install tesseract-ocr")
+        raise MissingSetting("tesseract", "the engraving check reads text with it: apt-get install tesseract-ocr")
     prepared = _prepared(grey(region))
+    if prepared is None:  # no letter-like shape at all: Tesseract would invent some from a blank
+        return ""
     return str(pytesseract.image_to_string(prepared, config="--psm 7")).strip()
 
 
-def _prepared(plain: Image) -> Image:
+def _prepared(plain: Image) -> Image | None:
     """Enlarged, binarised with Otsu, dark text on a light ground, with a white margin."""
     factor = max(1.0, 2.5 * TEXT_HEIGHT / max(plain.shape[0], 1))
     if factor > 1.0:
@@ -59,14 +62,15 @@ def _prepared(plain: Image) -> Image:
     _, binary = cv2.threshold(cv2.GaussianBlur(plain, (3, 3), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if np.count_nonzero(binary) < binary.size / 2:  # mostly dark: light text on a dark ground
         binary = cv2.bitwise_not(binary)
-    return cv2.copyMakeBorder(_glyphs_only(binary), 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    glyphs = _glyphs_only(binary)
+    return None if glyphs is None else cv2.copyMakeBorder(glyphs, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
 
 
-def _glyphs_only(binary: Image) -> Image:
+def _glyphs_only(binary: Image) -> Image | None:
     """Dark shapes that touch the region's edge (the plate's rim, the part around it) whitened.
 
     Tesseract reads a frame as brackets and bars; letters lie inside the region, so only the
-    dark shapes that do not reach its edge are kept, cut out with a margin.
+    dark shapes that do not reach its edge are kept and cut out; None when there are none.
     """
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(binary), connectivity=8)
     height, width = binary.shape
@@ -74,9 +78,9 @@ def _glyphs_only(binary: Image) -> Image:
     for label in range(1, count):
         x, y, w, h, area = stats[label]
         inside = x > 0 and y > 0 and x + w < width and y + h < height
-        kept[label] = inside and area >= MIN_GLYPH_AREA
+        kept[label] = inside and area >= MIN_GLYPH_AREA and h >= MIN_GLYPH_HEIGHT
     if not kept.any():
-        return np.full_like(binary, 255)
+        return None
     glyphs = np.where(kept[labels], 0, 255).astype(np.uint8)
     boxes = stats[kept]
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
