@@ -83,8 +83,10 @@ class ColourInspector:
         if expected is None:
             why = f"no colour known for option {self._option}={context.options.get(self._option)!r}"
             return Inspection(Verdict.REVIEW, (Finding(why, 0.5),), KIND, VERSION)
-        picture = station.reduced(rgb(image), WORK_WIDTH)
-        marker = station.find_marker(picture)
+        full = rgb(image)
+        picture = station.reduced(full, WORK_WIDTH)
+        found = station.find_marker(full)  # at full size: a small marker is lost when reduced
+        marker = None if found is None else found.scaled(picture.shape[1] / full.shape[1])
         part = station.find_part(picture, ignore=marker)
         if part is None:
             return Inspection(Verdict.REVIEW, (Finding("no part found against the backdrop", 0.5),), KIND, VERSION)

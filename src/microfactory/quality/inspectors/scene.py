@@ -27,6 +27,10 @@ class Marker:
     corners: Image  # 4 x 2 float32, clockwise from the marker's top-left
     side_px: float  # mean length of its four sides
 
+    def scaled(self, factor: float) -> Marker:
+        """The same marker in a copy of the image `factor` times the size."""
+        return Marker((self.corners * factor).astype(np.float32), self.side_px * factor)
+
 
 @dataclass(frozen=True, slots=True)
 class Part:
