@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 
 from benchmarks.result import Result
 from microfactory.quality import synthetic
-from microfactory.quality.inspectors import Image, InspectionContext, Inspector, Verdict
-from microfactory.quality.inspectors import variation
+from microfactory.quality.inspectors import (
+    Image,
+    Inspection,
+    InspectionContext,
+    Inspector,
+    Verdict,
+    variation,
+)
 from microfactory.quality.inspectors.colour import ColourInspector
 from microfactory.quality.inspectors.dimension import DimensionInspector
 from microfactory.quality.inspectors.engraving import EngravingInspector, tesseract_available
@@ -29,18 +34,27 @@ from microfactory.quality.inspectors.engraving import EngravingInspector, tesser
 COUNT = 200
 TARGET = 50.0
 UNIT = InspectionContext(
-    "KP-000001", "KP", {"color": "teal", "engraving": "MICRO 42"}, colours={"color": synthetic.COLOURS["teal"]}
+    "KP-000001",
+    "KP",
+    {"color": "teal", "engraving": "MICRO 42"},
+    colours={"color": synthetic.COLOURS["teal"]},
 )
 
 
 def run() -> list[Result]:
     cv2.setNumThreads(1)
     results = _variation()
-    results += _measure("colour", ColourInspector(), ["good", "wrong_colour", "good", "scratch"], {"wrong_colour"})
-    results += _measure("dimension", DimensionInspector(150, 90, 1.0), ["good", "wrong_size", "good", "chip"], {"wrong_size"})
+    results += _measure(
+        "colour", ColourInspector(), ["good", "wrong_colour", "good", "scratch"], {"wrong_colour"}
+    )
+    results += _measure(
+        "dimension", DimensionInspector(150, 90, 1.0), ["good", "wrong_size", "good", "chip"], {"wrong_size"}
+    )
     if tesseract_available():
         engraving = EngravingInspector(region=(0.1, 0.66, 0.8, 0.32))
-        results += _measure("engraving", engraving, ["good", "wrong_text", "good", "no_text"], {"wrong_text", "no_text"})
+        results += _measure(
+            "engraving", engraving, ["good", "wrong_text", "good", "no_text"], {"wrong_text", "no_text"}
+        )
     return results
 
 
@@ -58,7 +72,7 @@ class _Judge:
     def __init__(self, judgement: variation.Judgement) -> None:
         self._judgement = judgement
 
-    def inspect(self, image: Image, context: InspectionContext) -> object:
+    def inspect(self, image: Image, context: InspectionContext) -> Inspection:
         return variation.judge(self._judgement, image)
 
 
@@ -69,22 +83,41 @@ def _cpu() -> float:
 
 
 def _measure(
-    name: str, inspector: Inspector | _Judge, kinds: Sequence[str], defects: set[str], target: float | None = None
+    name: str,
+    inspector: Inspector,
+    kinds: Sequence[str],
+    defects: set[str],
+    target: float | None = None,
 ) -> list[Result]:
     samples = list(synthetic.samples(COUNT, seed=42, kinds=kinds))
-    flagged: Callable[[object], bool] = lambda inspection: getattr(inspection, "verdict", None) is not Verdict.PASS  # noqa: E731
     started = _cpu()
-    verdicts = [flagged(inspector.inspect(s.image, UNIT)) for s in samples]
+    verdicts = [inspector.inspect(s.image, UNIT).verdict is not Verdict.PASS for s in samples]
     rate = len(samples) / max(_cpu() - started, 1e-9)
     bad = [v for v, s in zip(verdicts, samples, strict=True) if s.kind in defects]
     good = [v for v, s in zip(verdicts, samples, strict=True) if s.kind not in defects]
     detection = sum(bad) / len(bad)
     false_alarms = sum(good) / len(good)
-    speed = Result(f"inspect {name}", f"images/s (1024x768, one core, {len(samples)} images)", rate, "images/s")
+    speed = Result(
+        f"inspect {name}", f"images/s (1024x768, one core, {len(samples)} images)", rate, "images/s"
+    )
     if target is not None:
         speed = Result(speed.benchmark, speed.metric, rate, "images/s", f">= {target:g}", rate >= target)
     return [
-        Result(f"inspect {name}", f"detection rate ({len(bad)} defective: {', '.join(sorted(defects))})", detection, "share", ">= 0.95", detection >= 0.95),
-        Result(f"inspect {name}", f"false-alarm rate ({len(good)} good or other flaws)", false_alarms, "share", "<= 0.02", false_alarms <= 0.02),
+        Result(
+            f"inspect {name}",
+            f"detection rate ({len(bad)} defective: {', '.join(sorted(defects))})",
+            detection,
+            "share",
+            ">= 0.95",
+            detection >= 0.95,
+        ),
+        Result(
+            f"inspect {name}",
+            f"false-alarm rate ({len(good)} good or other flaws)",
+            false_alarms,
+            "share",
+            "<= 0.02",
+            false_alarms <= 0.02,
+        ),
         speed,
     ]

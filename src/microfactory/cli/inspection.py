@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import Progress
@@ -35,15 +36,17 @@ def train(
     from microfactory.quality.inspectors.images import read_image
 
     if inspector not in TRAINABLE:
-        raise Invalid("cannot train", [Problem("--inspector", f"{inspector!r} is not one of {', '.join(TRAINABLE)}")])
+        raise Invalid(
+            "cannot train", [Problem("--inspector", f"{inspector!r} is not one of {', '.join(TRAINABLE)}")]
+        )
     paths = _images_in(good)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"training on {len(paths)} images", total=len(paths))
-        model = variation.train(
-            (read_image(path) for path in paths), progress=lambda: progress.advance(task)
-        )
+        model = variation.train((read_image(path) for path in paths), progress=lambda: progress.advance(task))
     model.save(out)
-    console.print(f"trained {model.version} on {model.images} images ({model.size[0]}x{model.size[1]}) -> {out}")
+    console.print(
+        f"trained {model.version} on {model.images} images ({model.size[0]}x{model.size[1]}) -> {out}"
+    )
 
 
 @app.command()
@@ -60,7 +63,7 @@ def judge(
 
     judgement = variation.bands(variation.VariationModel.load(model), k=k, min_area=min_area)
     pictures = [(path, read_image(path)) for path in images]  # every file read before any verdict
-    results = []
+    results: list[dict[str, Any]] = []
     for path, picture in pictures:
         inspection = variation.judge(judgement, picture)
         results.append(
@@ -83,7 +86,9 @@ def judge(
 def generate(
     out: Path = typer.Option(..., "--out", help="folder to write the images into"),
     count: int = typer.Option(20, "--count", min=1, help="how many images"),
-    kind: list[str] = typer.Option(["good"], "--kind", help="good or a defect (scratch, blob, chip, ...); repeat"),
+    kind: list[str] = typer.Option(
+        ["good"], "--kind", help="good or a defect (scratch, blob, chip, ...); repeat"
+    ),
     seed: int = typer.Option(0, "--seed", help="the same seed gives the same images"),
 ) -> None:
     """Write synthetic keypad images (good, or with defects) to try inspectors on."""
@@ -92,7 +97,10 @@ def generate(
 
     unknown = [name for name in kind if name not in synthetic.KINDS]
     if unknown:
-        raise Invalid("unknown kinds", [Problem("--kind", f"{name!r} is not one of {', '.join(synthetic.KINDS)}") for name in unknown])
+        raise Invalid(
+            "unknown kinds",
+            [Problem("--kind", f"{name!r} is not one of {', '.join(synthetic.KINDS)}") for name in unknown],
+        )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"rendering {count} images", total=count)
         for index, sample in enumerate(synthetic.samples(count, seed, kind)):
@@ -106,17 +114,22 @@ def _images_in(folder: Path) -> list[Path]:
         raise Invalid("no images", [Problem(str(folder), "not a folder")])
     paths = sorted(p for p in folder.iterdir() if p.suffix.casefold() in IMAGE_SUFFIXES)
     if len(paths) < 2:
-        raise Invalid("too few images", [Problem(str(folder), f"training needs at least 2 images, found {len(paths)}")])
+        raise Invalid(
+            "too few images", [Problem(str(folder), f"training needs at least 2 images, found {len(paths)}")]
+        )
     return paths
 
 
-def _table(results: list[dict[str, object]]) -> None:
+def _table(results: list[dict[str, Any]]) -> None:
     table = Table(title="variation model")
     for column in ("image", "verdict", "score", "regions"):
         table.add_column(column)
     for result in results:
         style = "green" if result["verdict"] == "pass" else "red"
         table.add_row(
-            str(result["image"]), f"[{style}]{result['verdict']}[/{style}]", f"{result['score']:.3f}", json.dumps(result["regions"])
+            str(result["image"]),
+            f"[{style}]{result['verdict']}[/{style}]",
+            f"{result['score']:.3f}",
+            json.dumps(result["regions"]),
         )
     console.print(table)

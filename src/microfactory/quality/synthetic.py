@@ -189,7 +189,8 @@ def _backdrop(size: tuple[int, int]) -> Image:
     ramp = np.linspace(-6, 6, height, dtype=np.float32)[:, None, None]
     scene = np.empty((height, width, 3), dtype=np.float32)
     scene[:] = np.asarray(BACKDROP, dtype=np.float32)
-    return np.clip(scene + ramp, 0, 255).astype(np.uint8)
+    backdrop: Image = np.clip(scene + ramp, 0, 255).astype(np.uint8)
+    return backdrop
 
 
 def _marker_card(scene: Image, scale: float) -> None:
@@ -237,7 +238,12 @@ def _nameplate(scene: Image, text: str, scale: float) -> None:
 
 
 def _flaw(
-    scene: Image, kind: str, rng: np.random.Generator, plate: Image, colour: tuple[int, int, int], scale: float
+    scene: Image,
+    kind: str,
+    rng: np.random.Generator,
+    plate: Image,
+    colour: tuple[int, int, int],
+    scale: float,
 ) -> Region:
     """Draw one shape flaw on the plate; its bounding box."""
     x0, y0 = plate.min(axis=0)
@@ -290,7 +296,7 @@ def _box_of(points: Image, pad: int) -> Region:
 def _place(scene: Image, pose: Pose, size: tuple[int, int]) -> tuple[Image, Image]:
     centre = (size[0] / 2, size[1] / 2)
     matrix = cv2.getRotationMatrix2D(centre, pose.angle, 1.0)
-    matrix[:, 2] += (pose.dx, pose.dy)
+    matrix[:, 2] += np.array([pose.dx, pose.dy])
     moved = cv2.warpAffine(scene, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return moved, matrix
 

@@ -47,9 +47,15 @@ def _hook() -> tuple[FastAPI, dict[str, Any]]:
         if mode == "garbage":
             return Response("<html>oops</html>", media_type="text/html")
         if mode == "bad-region":
-            return JSONResponse({"verdict": "fail", "findings": [{"label": "x", "score": 0.9, "region": [1, 2]}]})
+            return JSONResponse(
+                {"verdict": "fail", "findings": [{"label": "x", "score": 0.9, "region": [1, 2]}]}
+            )
         return JSONResponse(
-            {"verdict": "fail", "version": "acme-7", "findings": [{"label": "scratch", "score": 0.92, "region": [10, 20, 30, 40]}]}
+            {
+                "verdict": "fail",
+                "version": "acme-7",
+                "findings": [{"label": "scratch", "score": 0.92, "region": [10, 20, 30, 40]}],
+            }
         )
 
     return app, seen
@@ -66,20 +72,31 @@ def _inspector(url: str, secret: bytes | None = SECRET, timeout: float = 5.0) ->
     return HttpInspector(url, secret, timeout_s=timeout, attempts=2, sleep=lambda _s: None)
 
 
-def test_a_signed_image_and_the_units_context_go_out_and_findings_come_back(hook: tuple[str, dict[str, Any]]) -> None:
+def test_a_signed_image_and_the_units_context_go_out_and_findings_come_back(
+    hook: tuple[str, dict[str, Any]],
+) -> None:
     base, seen = hook
     image = synthetic.sample("scratch", 1, size=(320, 240)).image
     inspection = _inspector(f"{base}/judge/ok").inspect(image, UNIT)
     assert inspection.verdict is Verdict.FAIL and inspection.version == "http/acme-7"
     assert inspection.findings[0].region == Region(10, 20, 30, 40) and inspection.score == 0.92
-    assert seen["unit"] == {"serial": "KP-000123", "sku": "KP", "options": {"color": "teal"}, "station": "berlin-qa"}
+    assert seen["unit"] == {
+        "serial": "KP-000123",
+        "sku": "KP",
+        "options": {"color": "teal"},
+        "station": "berlin-qa",
+    }
     assert (seen["image"] == image).all()  # PNG: the hook sees exactly our pixels
 
 
-def test_the_secret_comes_from_the_environment(hook: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_secret_comes_from_the_environment(
+    hook: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, _ = hook
     monkeypatch.setenv("QA_HOOK_SECRET", SECRET.decode())
-    inspector = build_inspector({"inspector": "http", "url": f"{base}/judge/ok", "secret_env": "QA_HOOK_SECRET"})
+    inspector = build_inspector(
+        {"inspector": "http", "url": f"{base}/judge/ok", "secret_env": "QA_HOOK_SECRET"}
+    )
     image = synthetic.sample("good", 1, size=(160, 120)).image
     assert inspector.inspect(image, UNIT).verdict is Verdict.FAIL
     unsigned = _inspector(f"{base}/judge/ok", secret=b"wrong").inspect(image, UNIT)
@@ -88,9 +105,15 @@ def test_the_secret_comes_from_the_environment(hook: tuple[str, dict[str, Any]],
 
 @pytest.mark.parametrize(
     ("mode", "why"),
-    [("garbage", "malformed: not JSON"), ("bad-region", "region must be [x, y, w, h]"), ("slow", "hook failed")],
+    [
+        ("garbage", "malformed: not JSON"),
+        ("bad-region", "region must be [x, y, w, h]"),
+        ("slow", "hook failed"),
+    ],
 )
-def test_a_broken_hook_asks_for_review_saying_why(hook: tuple[str, dict[str, Any]], mode: str, why: str) -> None:
+def test_a_broken_hook_asks_for_review_saying_why(
+    hook: tuple[str, dict[str, Any]], mode: str, why: str
+) -> None:
     base, _ = hook
     image = synthetic.sample("good", 2, size=(160, 120)).image
     inspection = _inspector(f"{base}/judge/{mode}", timeout=0.5).inspect(image, UNIT)

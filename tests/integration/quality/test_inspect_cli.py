@@ -16,10 +16,15 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("inspect")
-    made = runner.invoke(app, ["inspect", "generate", "--out", str(root / "good"), "--count", "10", "--seed", "1"])
+    made = runner.invoke(
+        app, ["inspect", "generate", "--out", str(root / "good"), "--count", "10", "--seed", "1"]
+    )
     assert made.exit_code == 0, made.output
     model = root / "model.npz"
-    trained = runner.invoke(app, ["inspect", "train", "--inspector", "variation", "--good", str(root / "good"), "--out", str(model)])
+    trained = runner.invoke(
+        app,
+        ["inspect", "train", "--inspector", "variation", "--good", str(root / "good"), "--out", str(model)],
+    )
     assert trained.exit_code == 0, trained.output
     assert "trained variation-" in trained.output
     tests = ["--out", str(root / "tests"), "--count", "4", "--kind", "good", "--kind", "blob", "--seed", "2"]
@@ -38,7 +43,9 @@ def test_judge_prints_one_json_list_and_exits_1_when_any_fails(trained: tuple[Pa
         assert set(verdict) == {"image", "verdict", "score", "regions"}
         assert verdict["verdict"] == ("fail" if "blob" in verdict["image"] else "pass")
         assert isinstance(verdict["score"], float)
-        assert all(len(region) == 4 and all(isinstance(v, int) for v in region) for region in verdict["regions"])
+        assert all(
+            len(region) == 4 and all(isinstance(v, int) for v in region) for region in verdict["regions"]
+        )
         assert bool(verdict["regions"]) == (verdict["verdict"] == "fail")
 
 
@@ -69,9 +76,13 @@ def test_bad_input_exits_2_naming_the_file(trained: tuple[Path, Path], tmp_path:
 
 
 def test_train_refuses_what_it_cannot_learn_from(tmp_path: Path) -> None:
-    empty = runner.invoke(app, ["inspect", "train", "--good", str(tmp_path), "--out", str(tmp_path / "m.npz")])
+    empty = runner.invoke(
+        app, ["inspect", "train", "--good", str(tmp_path), "--out", str(tmp_path / "m.npz")]
+    )
     assert empty.exit_code == 2 and "found 0" in empty.output
-    other = runner.invoke(app, ["inspect", "train", "--inspector", "colour", "--good", str(tmp_path), "--out", "m"])
+    other = runner.invoke(
+        app, ["inspect", "train", "--inspector", "colour", "--good", str(tmp_path), "--out", "m"]
+    )
     assert other.exit_code == 2 and "'colour' is not one of variation" in other.output
     wrong = runner.invoke(app, ["inspect", "generate", "--out", str(tmp_path), "--kind", "dent"])
     assert wrong.exit_code == 2 and "'dent'" in wrong.output

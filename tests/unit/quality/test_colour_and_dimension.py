@@ -44,7 +44,10 @@ def test_white_balance_on_the_marker_card_removes_a_colour_cast() -> None:
 
 def test_the_expected_colour_comes_from_the_context_then_the_check_then_the_name() -> None:
     image = synthetic.sample("good", 2).image  # teal
-    assert ColourInspector().inspect(image, InspectionContext("U", "KP", {"color": "teal"})).verdict is Verdict.PASS
+    assert (
+        ColourInspector().inspect(image, InspectionContext("U", "KP", {"color": "teal"})).verdict
+        is Verdict.PASS
+    )
     custom = ColourInspector(colours={"sea": "#00827f"})
     assert custom.inspect(image, InspectionContext("U", "KP", {"color": "sea"})).verdict is Verdict.PASS
     unknown = custom.inspect(image, InspectionContext("U", "KP", {"color": "ocean-ish"}))
@@ -59,7 +62,9 @@ def test_expected_colours_follow_the_catalogs_material_templates(keypad: Catalog
     assert expected_colours(keypad, {"color": "Teal", "keys": 8, "engraving": ""}) == {"color": "#00827f"}
     assert material_colour(Material("PLA-NAVY", "PLA", "navy")) == "#000080"  # no hex: the CSS name
     assert material_colour(Material("X", "PLA", "unobtainium")) is None
-    by_colour = Catalog("c", 1, IdIndex({"M1": Material("M1", "PLA", "olive", "#808000")}), IdIndex(), IdIndex())
+    by_colour = Catalog(
+        "c", 1, IdIndex({"M1": Material("M1", "PLA", "olive", "#808000")}), IdIndex(), IdIndex()
+    )
     assert expected_colours(by_colour, {"shade": "olive"}) == {"shade": "#808000"}
 
 
@@ -88,7 +93,9 @@ def test_dimension_reads_sizes_from_the_units_options_and_needs_the_marker() -> 
         check.inspect(image, InspectionContext("U", "KP", {"width_mm": "wide"}))
 
 
-def test_every_inspector_kind_builds_from_a_check_and_bad_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_inspector_kind_builds_from_a_check_and_bad_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for check in (
         {"inspector": "colour", "option": "color", "threshold": 6},
         {"inspector": "engraving", "option": "engraving", "region": [0.1, 0.6, 0.8, 0.3]},

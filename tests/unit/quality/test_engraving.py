@@ -12,7 +12,9 @@ from microfactory.quality.inspectors.engraving import EngravingInspector, folded
 
 if not tesseract_available():
     if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but tesseract is not installed (make install installs tesseract-ocr)", pytrace=False)
+        pytest.fail(
+            "CI=true but tesseract is not installed (make install installs tesseract-ocr)", pytrace=False
+        )
     pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)", allow_module_level=True)
 
 PLATE = (0.1, 0.66, 0.8, 0.32)  # where the keypad's name plate lies on the levelled part

@@ -12,6 +12,7 @@ The motion found on the small copy is scaled up to the full image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +20,8 @@ import numpy as np
 from microfactory.quality.inspectors import Image
 
 ALIGN_WIDTH = 256
+# OpenCV's stubs only type the no-mask call without the blur size; we blur ourselves (size 1: none).
+_ECC: Any = cv2.findTransformECC
 ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4)  # measured: enough, and fast
 
 
@@ -34,9 +37,10 @@ def small(grey: Image, width: int = ALIGN_WIDTH) -> Image:
     """The z-normalised, slightly blurred small copy alignment works on (float32)."""
     height = max(1, round(grey.shape[0] * width / grey.shape[1]))
     reduced = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
-    reduced = cv2.GaussianBlur(reduced, (5, 5), 1.0)
-    mean, std = cv2.meanStdDev(reduced)
-    return (reduced - float(mean[0, 0])) / max(float(std[0, 0]), 1e-3)
+    blurred = cv2.GaussianBlur(reduced, (5, 5), 1.0)
+    mean, std = cv2.meanStdDev(blurred)
+    normalised: Image = (blurred - float(mean[0, 0])) / max(float(std[0, 0]), 1e-3)
+    return normalised
 
 
 def align(reference: Image, image: Image) -> Motion | None:
@@ -44,9 +48,7 @@ def align(reference: Image, image: Image) -> Motion | None:
     (dx, dy), _ = cv2.phaseCorrelate(reference, image)
     warp = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float32)
     try:
-        correlation, warp = cv2.findTransformECC(
-            reference, image, warp, cv2.MOTION_EUCLIDEAN, ECC_CRITERIA, None, 1
-        )
+        correlation, warp = _ECC(reference, image, warp, cv2.MOTION_EUCLIDEAN, ECC_CRITERIA, None, 1)
     except cv2.error:
         return None
     return Motion(warp, float(correlation))

@@ -38,8 +38,8 @@ WORK_WIDTH = 512  # a median colour needs no more pixels than this; it keeps the
 
 def parse_colour(value: str) -> tuple[int, int, int] | None:
     """'#00827f', '00827f' or a CSS colour name ('teal') as RGB, or None."""
-    text = value.strip().casefold()
-    text = CSS4_COLORS.get(text, text).lstrip("#")
+    name = value.strip().casefold()
+    text = str(CSS4_COLORS.get(name, name)).lstrip("#")
     if len(text) != 6:
         return None
     try:
@@ -52,7 +52,7 @@ def delta_e(first: tuple[float, float, float], second: tuple[float, float, float
     """CIEDE2000 between two RGB colours (0..255 sRGB)."""
     pair = np.asarray([[first, second]], dtype=np.float64) / 255.0
     lab = rgb2lab(pair)
-    return float(deltaE_ciede2000(lab[0, 0], lab[0, 1]))
+    return float(deltaE_ciede2000(lab[0, 0], lab[0, 1]))  # type: ignore[no-untyped-call]
 
 
 class ColourInspector:
@@ -89,12 +89,14 @@ class ColourInspector:
         marker = None if found is None else found.scaled(picture.shape[1] / full.shape[1])
         part = station.find_part(picture, ignore=marker)
         if part is None:
-            return Inspection(Verdict.REVIEW, (Finding("no part found against the backdrop", 0.5),), KIND, VERSION)
+            return Inspection(
+                Verdict.REVIEW, (Finding("no part found against the backdrop", 0.5),), KIND, VERSION
+            )
         seen = np.median(picture[part.mask > 0].reshape(-1, 3), axis=0)
         balanced, note = self._balanced(picture, marker, seen)
         difference = delta_e(balanced, expected[1])
         score = round(difference / (difference + self._threshold), 4)
-        measured = "#{:02x}{:02x}{:02x}".format(*(int(round(c)) for c in balanced))
+        measured = "#{:02x}{:02x}{:02x}".format(*(round(c) for c in balanced))
         label = f"colour: ΔE2000 {difference:.1f} from {expected[0]} ({measured} seen{note})"
         verdict = Verdict.FAIL if difference > self._threshold else Verdict.PASS
         findings = (Finding(label, score),) if verdict is Verdict.FAIL else ()

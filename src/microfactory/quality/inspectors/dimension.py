@@ -74,7 +74,9 @@ class DimensionInspector:
             try:
                 found[name] = float(value)
             except ValueError:
-                raise Invalid("the expected size is wrong", [Problem(name, f"{value!r} is not a number")]) from None
+                raise Invalid(
+                    "the expected size is wrong", [Problem(name, f"{value!r} is not a number")]
+                ) from None
         return found
 
 

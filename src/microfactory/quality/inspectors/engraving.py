@@ -47,7 +47,9 @@ def read_text(region: Image) -> str:
     import pytesseract
 
     if not tesseract_available():
-        raise MissingSetting("tesseract", "the engraving check reads text with it: apt-get install tesseract-ocr")
+        raise MissingSetting(
+            "tesseract", "the engraving check reads text with it: apt-get install tesseract-ocr"
+        )
     prepared = _prepared(grey(region))
     if prepared is None:  # no letter-like shape at all: Tesseract would invent some from a blank
         return ""
@@ -63,7 +65,9 @@ def _prepared(plain: Image) -> Image | None:
     if np.count_nonzero(binary) < binary.size / 2:  # mostly dark: light text on a dark ground
         binary = cv2.bitwise_not(binary)
     glyphs = _glyphs_only(binary)
-    return None if glyphs is None else cv2.copyMakeBorder(glyphs, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    return (
+        None if glyphs is None else cv2.copyMakeBorder(glyphs, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    )
 
 
 def _glyphs_only(binary: Image) -> Image | None:
@@ -91,7 +95,10 @@ def _glyphs_only(binary: Image) -> Image | None:
 class EngravingInspector:
     def __init__(self, option: str = "engraving", region: Sequence[float] = WHOLE) -> None:
         if len(region) != 4 or not all(0.0 <= float(v) <= 1.0 for v in region):
-            raise Invalid("the engraving check is wrong", [Problem("region", f"{list(region)!r} is not [x, y, w, h] in 0..1")])
+            raise Invalid(
+                "the engraving check is wrong",
+                [Problem("region", f"{list(region)!r} is not [x, y, w, h] in 0..1")],
+            )
         self._option = option
         self._region = tuple(float(v) for v in region)
 
@@ -137,7 +144,7 @@ def _tesseract_version() -> str:
             import pytesseract
 
             _VERSION.append(str(pytesseract.get_tesseract_version()))
-        except Exception:  # noqa: BLE001 - a missing binary is reported when text is read
+        except Exception:
             return "absent"
     return _VERSION[0]
 

@@ -75,7 +75,9 @@ class HttpInspector:
             with httpx.Client(timeout=self._timeout) as client:
                 request = client.build_request("POST", self._url, content=body, headers=headers)
                 extra = {} if self._sleep is None else {"sleep": self._sleep}
-                response = send(client, request, upstream="inspection hook", policy=self._policy, idempotent=True, **extra)
+                response = send(
+                    client, request, upstream="inspection hook", policy=self._policy, idempotent=True, **extra
+                )
         except UpstreamFailure as error:
             return _review(f"hook failed: {error.message}")
         if response.status_code != 200:
@@ -115,7 +117,7 @@ def parse_answer(content: bytes) -> Inspection:
     if not isinstance(answer, dict):
         raise MalformedAnswer("not a JSON object")
     try:
-        verdict = Verdict(answer.get("verdict"))
+        verdict = Verdict(str(answer.get("verdict")))
     except ValueError:
         raise MalformedAnswer(f"verdict {answer.get('verdict')!r} is not pass, fail or review") from None
     version = answer.get("version", "")
@@ -139,11 +141,11 @@ def _finding(item: object, index: int) -> Finding:
 
 
 def _region(region: object, where: str) -> Region:
-    fits = isinstance(region, list) and len(region) == 4
-    if not fits or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in region):  # type: ignore[union-attr]
+    values = region if isinstance(region, list) else []
+    whole = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    if len(values) != 4 or len(whole) != 4:
         raise MalformedAnswer(f"{where}.region must be [x, y, w, h] in whole pixels")
-    x, y, w, h = region  # type: ignore[misc]
-    return Region(x, y, w, h)
+    return Region(whole[0], whole[1], whole[2], whole[3])
 
 
 def _review(why: str) -> Inspection:

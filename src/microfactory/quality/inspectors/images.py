@@ -31,7 +31,9 @@ def read_image(path: Path) -> Image:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise Invalid("the image cannot be read", [Problem(str(path), error.strerror or str(error))]) from None
+        raise Invalid(
+            "the image cannot be read", [Problem(str(path), error.strerror or str(error))]
+        ) from None
     return decode_image(data, str(path))
 
 

@@ -116,7 +116,9 @@ def find_part(image: Image, ignore: Marker | None = None) -> Part | None:
     contour = _half_contrast_edge(image, contour)
     part = np.zeros_like(mask)
     cv2.drawContours(part, [contour], -1, 255, cv2.FILLED)
-    return Part(part, contour, cv2.minAreaRect(contour), float(cv2.countNonZero(part)))
+    (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+    rect = ((float(cx), float(cy)), (float(w), float(h)), float(angle))
+    return Part(part, contour, rect, float(cv2.countNonZero(part)))
 
 
 def _half_contrast_edge(image: Image, contour: Image) -> Image:
@@ -154,5 +156,5 @@ def upright(image: Image, part: Part) -> Image:
         w, h, angle = h, w, angle + 90.0
     angle = (angle + 90.0) % 180.0 - 90.0  # the smaller turn: parts lie less than 90 degrees off
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
-    matrix[:, 2] += (w / 2 - cx, h / 2 - cy)
+    matrix[:, 2] += np.array([w / 2 - cx, h / 2 - cy])
     return cv2.warpAffine(image, matrix, (round(w), round(h)), flags=cv2.INTER_CUBIC)

@@ -127,9 +127,7 @@ def _bad(path: Path, why: str) -> Invalid:
     return Invalid("the variation model cannot be used", [Problem(str(path), why)])
 
 
-def train(
-    images: Iterable[Image], progress: Callable[[], None] | None = None
-) -> VariationModel:
+def train(images: Iterable[Image], progress: Callable[[], None] | None = None) -> VariationModel:
     """Learn mean and spread from good units' images (at least 2; 20 or more is better).
 
     The first image is the reference every other one is aligned to, so it should be a typical good
@@ -167,11 +165,18 @@ def _aligned(plain: Image, reference: Image, scale: float, shape: tuple[int, ...
     if plain.shape != shape:
         raise Invalid(
             "the images differ in size",
-            [Problem("images", f"an image is {plain.shape[1]}x{plain.shape[0]}, the first {shape[1]}x{shape[0]}")],
+            [
+                Problem(
+                    "images",
+                    f"an image is {plain.shape[1]}x{plain.shape[0]}, the first {shape[1]}x{shape[0]}",
+                )
+            ],
         )
     motion = align.align(reference, align.small(plain, reference.shape[1]))
     if motion is None:
-        raise Invalid("an image cannot be aligned", [Problem("images", "alignment to the first image failed")])
+        raise Invalid(
+            "an image cannot be aligned", [Problem("images", "alignment to the first image failed")]
+        )
     return align.warp_onto(plain, align.scaled(motion, scale), (shape[1], shape[0]))
 
 
@@ -231,7 +236,11 @@ def _sized(plain: Image, model: VariationModel) -> Image:
     if abs(plain.shape[1] / plain.shape[0] - width / height) > 0.01:
         raise Invalid(
             "the image does not fit the model",
-            [Problem("image", f"{plain.shape[1]}x{plain.shape[0]}, the model was trained on {width}x{height}")],
+            [
+                Problem(
+                    "image", f"{plain.shape[1]}x{plain.shape[0]}, the model was trained on {width}x{height}"
+                )
+            ],
         )
     return cv2.resize(plain, (width, height), interpolation=cv2.INTER_AREA)
 
