@@ -20,6 +20,14 @@ chromium:
 	fi
 
 $(STAMP): pyproject.toml
+	@# The engraving inspector reads text with Tesseract, a Debian package, not a Python one.
+	@if ! command -v tesseract >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; \
+	  else \
+	    echo "tesseract is missing: the engraving inspector needs it; run 'sudo apt-get install tesseract-ocr'" >&2; \
+	  fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -15,6 +15,7 @@ from microfactory.catalog.work_order import Translation
 from microfactory.cli import (
     catalog,
     demo,
+    inspection,
     network,
     orders,
     outbox,
@@ -52,6 +53,7 @@ for group, module in (
     ("users", users),
     ("shipments", shipments),
     ("quality", quality),
+    ("inspect", inspection),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

@@ -3,8 +3,10 @@
 Every inspector, from a person at a station to a learned variation model, answers `inspect(image,
 context)` with an `Inspection`: the verdict, the findings (each with a score and the region of the
 image it concerns) and the inspector's version, so a recorded verdict can always be traced to what
-judged it. Images are numpy arrays (height x width, or height x width x channels). A product's
-catalog entry names its inspectors by kind (`kinds.INSPECTORS`).
+judged it. Images are numpy arrays (height x width, or height x width x channels), colour images in
+RGB order, uint8: read files and uploads with `images.read_image` / `images.decode_image`, which
+turn OpenCV's BGR into RGB once. A product's catalog entry names its inspectors by kind
+(`kinds.INSPECTORS`); `kinds.build_inspector(check_settings)` builds one.
 """
 
 from __future__ import annotations
@@ -49,12 +51,17 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class InspectionContext:
-    """What the unit should be: its serial, product and options (colour, engraving text)."""
+    """What the unit should be: its serial, product and options (colour, engraving text).
+
+    `colours` maps an option name to the colour its ordered value stands for ("#rrggbb"), from the
+    catalog's materials (`quality.expected.expected_colours`); the colour inspector reads it.
+    """
 
     serial: str
     sku: str = ""
     options: Mapping[str, str] = field(default_factory=dict)
     station: str | None = None
+    colours: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
