@@ -27,7 +27,6 @@ from benchmarks.result import Result
 from microfactory.config import Settings
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
-from microfactory.production.telemetry import service
 from microfactory.production.telemetry.ingest import Ingest
 from microfactory.production.telemetry.model import TOPIC_FILTER, topic_for
 from microfactory.production.telemetry.store import ReadingWriter
@@ -73,7 +72,7 @@ def _database(folder: str, name: str) -> str:
 
 def ingestion_alone(batch: list[tuple[str, bytes]], url: str) -> tuple[float, float]:
     """(readings per wall second, readings per CPU second) of parse and store only."""
-    ingest = Ingest(ReadingWriter(make_engine(url), service.running_operation), dict)
+    ingest = Ingest(ReadingWriter(make_engine(url)), dict)
     ingest.start()
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(batch), BATCH):

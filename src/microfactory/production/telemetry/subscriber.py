@@ -208,7 +208,7 @@ def subscriber_for(
         silent_after=timedelta(seconds=options.silent_after_seconds),
         retention=Retention(raw_for=timedelta(hours=options.keep_raw_hours)),
     )
-    ingest = Ingest(ReadingWriter(engine, service.running_operation), limits, rules)
+    ingest = Ingest(ReadingWriter(engine), limits, rules)
     return TelemetrySubscriber(
         BrokerAddress.parse(settings.mqtt_url),
         ingest,
