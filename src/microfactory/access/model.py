@@ -52,6 +52,8 @@ SITE_ROUTES = frozenset(
         ("GET", f"{V1}/work-orders/{{work_order_id}}/routing"),
         ("GET", f"{V1}/sites/{{site_id}}/operations"),
         ("POST", f"{V1}/sites/{{site_id}}/reports"),
+        ("POST", f"{V1}/operations/{{operation_id}}/hold"),
+        ("POST", f"{V1}/operations/{{operation_id}}/unhold"),
         ("GET", f"{V1}/units/{{serial}}"),
     }
 )

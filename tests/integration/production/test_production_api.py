@@ -128,3 +128,52 @@ def test_the_work_order_shows_its_planned_steps_before_and_after_release(
     assert any(op["id"] == "KP:assemble" for op in work_order["operations"])
     assert {op["status"] for op in work_order["operations"]} == {"released"}
     assert all(op["machine"].startswith("ber-") and op["operation_id"] for op in work_order["operations"])
+
+
+def _token_client(admin: TestClient, role: str) -> TestClient:
+    issued = admin.post("/api/v1/tokens", json={"name": f"a-{role}", "role": role})
+    assert issued.status_code == 201, issued.text
+    return TestClient(admin.app, headers={"Authorization": f"Bearer {issued.json()['token']}"})
+
+
+def test_a_step_is_held_and_given_back_by_api_and_the_agent_sees_it(
+    client: TestClient, released: str
+) -> None:
+    berlin = _site_client(client, "berlin")
+    step = berlin.get("/api/v1/sites/berlin/operations", params={"status": "released"}).json()[0]
+    held = berlin.post(f"/api/v1/operations/{step['id']}/hold", json={"reason": "nozzle to check"})
+    assert held.status_code == 200, held.text
+    assert (held.json()["status"], held.json()["hold_reason"]) == ("held", "nozzle to check")
+    released_ids = [op["id"] for op in berlin.get("/api/v1/sites/berlin/operations?status=released").json()]
+    assert step["id"] not in released_ids  # the agent leaves it alone
+    again = berlin.post(f"/api/v1/operations/{step['id']}/hold", json={"reason": "twice"})
+    assert again.status_code == 409 and "held" in again.json()["error"]
+    back = client.post(f"/api/v1/operations/{step['id']}/unhold")  # the admin may too
+    assert back.status_code == 200 and back.json()["status"] == "released"
+    assert back.json()["hold_reason"] == "nozzle to check"  # kept in the trace until it runs
+    twice = client.post(f"/api/v1/operations/{step['id']}/unhold")
+    assert twice.status_code == 409 and "not held" in twice.json()["error"]
+
+
+def test_holds_are_refused_to_other_sites_readers_and_bad_requests(client: TestClient, released: str) -> None:
+    step = client.get("/api/v1/sites/berlin/operations").json()[0]
+    hold, unhold = f"/api/v1/operations/{step['id']}/hold", f"/api/v1/operations/{step['id']}/unhold"
+    lyon = _site_client(client, "lyon")
+    refused = lyon.post(hold, json={"reason": "not ours"})
+    assert refused.status_code == 403 and "lyon" in refused.json()["error"]
+    assert lyon.post(unhold).status_code == 403
+    inspector = _token_client(client, "inspector")
+    assert inspector.post(hold, json={"reason": "reads only"}).status_code == 403
+    integration = _token_client(client, "integration")
+    assert integration.post(hold, json={"reason": "orders only"}).status_code == 403
+    assert client.post("/api/v1/operations/opr_nothing/hold", json={"reason": "x"}).status_code == 404
+    for body in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x", "extra": 1}):
+        answer = client.post(hold, json=body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.json()["problems"], answer.text
+    planner = _token_client(client, "planner")
+    assert planner.post(hold, json={"reason": "replanning"}).status_code == 200
+    assert lyon.post(unhold).status_code == 403  # still not Lyon's
+    assert (
+        client.get("/api/v1/sites/berlin/operations", params={"status": "held"}).json()[0]["id"] == step["id"]
+    )

@@ -18,11 +18,12 @@ from microfactory.api.auth import Who
 from microfactory.api.deps import Uow
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
+from microfactory.production import stations
 from microfactory.production.model import Event, OperationStatus, Report
 from microfactory.production.release import release_plan
-from microfactory.production.reports import apply_reports
+from microfactory.production.reports import apply_reports, write_first
 from microfactory.production.trace import get_unit, unit_trace
-from microfactory.production.views import site_operations
+from microfactory.production.views import operation_view, site_operations
 from microfactory.scheduling.site_plan import SitePlanSettings
 
 router = APIRouter(prefix="/api/v1", tags=["production"])
@@ -103,6 +104,38 @@ def post_reports(site_id: str, body: ReportsIn, uow: Uow, who: Who) -> dict[str,
     results = apply_reports(uow, site_id, [item.report() for item in body.reports], actor=who.actor)
     uow.commit()
     return {"results": [result.as_dict() for result in results]}
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(..., min_length=1, max_length=500, description="why: the agent and the trace show it")
+
+
+@router.post("/operations/{operation_id}/hold")
+def hold_operation(operation_id: str, body: HoldIn, uow: Uow, who: Who) -> dict[str, Any]:
+    """Hold a step that is not running (quality, a machine to check): its site's agent leaves it alone.
+
+    404 for an unknown step, 403 for another site's token, 409 when the step runs or is done.
+    """
+    reason = body.reason.strip()
+    if not reason:
+        raise Invalid("no reason", [Problem("body.reason", "say why the step is held")])
+    write_first(uow)  # SQLite: this transaction writes; take the write lock before reading
+    check_site(who, stations.get_operation(uow, operation_id).site)
+    operation = stations.hold(uow, operation_id, reason)
+    uow.commit()
+    return operation_view(operation)
+
+
+@router.post("/operations/{operation_id}/unhold")
+def unhold_operation(operation_id: str, uow: Uow, who: Who) -> dict[str, Any]:
+    """Give a held step back to its site (released again; its hold reason stays in the trace)."""
+    write_first(uow)
+    check_site(who, stations.get_operation(uow, operation_id).site)
+    operation = stations.release_hold(uow, operation_id)
+    uow.commit()
+    return operation_view(operation)
 
 
 @router.get("/units/{serial}")
