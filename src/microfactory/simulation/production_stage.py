@@ -219,6 +219,9 @@ class _SteadyNetwork:
     def send_reports(self, reports: Sequence[Report]) -> list[ReportResult]:
         return self._link.send_reports(reports)
 
+    def hold(self, operation_id: str, reason: str) -> bool:
+        return self._link.hold(operation_id, reason)
+
 
 def _site(run: DemoRun, site_id: str, clock: SimClock, http: httpx.Client) -> _Site:
     """A site's agent with a token of its own, its simulated machines and its operator."""
