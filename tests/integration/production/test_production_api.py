@@ -177,3 +177,41 @@ def test_holds_are_refused_to_other_sites_readers_and_bad_requests(client: TestC
     assert (
         client.get("/api/v1/sites/berlin/operations", params={"status": "held"}).json()[0]["id"] == step["id"]
     )
+
+
+def test_a_person_starts_and_finishes_a_bench_step_by_api(client: TestClient, released: str) -> None:
+    berlin = _site_client(client, "berlin")
+    steps = client.get("/api/v1/sites/berlin/operations").json()
+    bench = next(op for op in steps if op["capability"] == "assembly")
+    early = berlin.post(f"/api/v1/operations/{bench['id']}/start", json={"operator": "Ana"})
+    assert early.status_code == 409 and "waits for" in early.json()["error"]  # its parts are not made
+    finish_first = berlin.post(f"/api/v1/operations/{bench['id']}/finish")
+    assert finish_first.status_code == 409 and "released" in finish_first.json()["error"]
+    ready = next(op for op in steps if op["ready"])
+    started = berlin.post(f"/api/v1/operations/{ready['id']}/start", json={"operator": "Ana"})
+    assert started.status_code == 200, started.text
+    assert (started.json()["status"], started.json()["operator"]) == ("running", "Ana")
+    moved = berlin.post(f"/api/v1/operations/{ready['id']}/fail", json={"machine": "ber-fdm-2"})
+    assert moved.status_code == 422 and moved.json()["problems"][0]["path"] == "body.machine"
+    failed = berlin.post(f"/api/v1/operations/{ready['id']}/fail")
+    assert failed.status_code == 200 and failed.json()["status"] == "failed"
+    again = client.post(f"/api/v1/operations/{ready['id']}/start")  # no body: the planned station
+    assert again.status_code == 200 and again.json()["attempts"] == 2
+    done = berlin.post(f"/api/v1/operations/{ready['id']}/finish", json={"operator": "Ana"})
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+
+def test_station_reports_are_refused_to_other_sites_and_readers(client: TestClient, released: str) -> None:
+    step = next(op for op in client.get("/api/v1/sites/berlin/operations").json() if op["ready"])
+    lyon = _site_client(client, "lyon")
+    for event in ("start", "finish", "fail"):
+        assert lyon.post(f"/api/v1/operations/{step['id']}/{event}").status_code == 403
+    assert (
+        _token_client(client, "inspector").post(f"/api/v1/operations/{step['id']}/start").status_code == 403
+    )
+    assert client.post("/api/v1/operations/opr_nothing/start").status_code == 404
+    bad = client.post(f"/api/v1/operations/{step['id']}/start", json={"who": "Ana"})
+    assert bad.status_code == 422
+    elsewhere = client.post(f"/api/v1/operations/{step['id']}/start", json={"machine": "lyo-fdm-1"})
+    assert elsewhere.status_code == 409 and "lyo-fdm-1" in elsewhere.json()["error"]
+    assert client.get("/api/v1/sites/berlin/operations", params={"status": "running"}).json() == []

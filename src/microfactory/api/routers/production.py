@@ -13,9 +13,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from microfactory.access.model import check_site
+from microfactory.access.model import Principal, check_site
 from microfactory.api.auth import Who
 from microfactory.api.deps import Uow
+from microfactory.db.base import utcnow
+from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
 from microfactory.production import stations
@@ -104,6 +106,56 @@ def post_reports(site_id: str, body: ReportsIn, uow: Uow, who: Who) -> dict[str,
     results = apply_reports(uow, site_id, [item.report() for item in body.reports], actor=who.actor)
     uow.commit()
     return {"results": [result.as_dict() for result in results]}
+
+
+class StationIn(BaseModel):
+    """A person's word on a step at a manual station (a bench, a page on the shop floor)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator: str | None = Field(None, min_length=1, max_length=120, description="who (the trace names them)")
+    machine: str | None = Field(
+        None, min_length=1, max_length=80, description="start only: the station used, if not the planned one"
+    )
+
+
+def _by_hand(
+    uow: UnitOfWork, who: Principal, operation_id: str, event: Event, body: StationIn
+) -> dict[str, Any]:
+    write_first(uow)  # SQLite: this transaction writes; take the write lock before reading
+    check_site(who, stations.get_operation(uow, operation_id).site)
+    stations.report_by_hand(uow, operation_id, event, utcnow(), body.operator, body.machine, actor=who.actor)
+    uow.commit()
+    return operation_view(stations.get_operation(uow, operation_id))
+
+
+@router.post("/operations/{operation_id}/start")
+def start_operation(operation_id: str, uow: Uow, who: Who, body: StationIn | None = None) -> dict[str, Any]:
+    """A person starts a step (a manual station's), as `operations start` does: 409 with the reason
+    when it cannot start now (waiting for earlier steps, held, running), 403 for another site's token.
+    """
+    return _by_hand(uow, who, operation_id, Event.STARTED, body or StationIn())
+
+
+@router.post("/operations/{operation_id}/finish")
+def finish_operation(operation_id: str, uow: Uow, who: Who, body: StationIn | None = None) -> dict[str, Any]:
+    """A person finishes a running step; the last step of a work order makes it and numbers its units."""
+    return _by_hand(uow, who, operation_id, Event.FINISHED, _no_machine(body))
+
+
+@router.post("/operations/{operation_id}/fail")
+def fail_operation(operation_id: str, uow: Uow, who: Who, body: StationIn | None = None) -> dict[str, Any]:
+    """A running step failed; it may be started again."""
+    return _by_hand(uow, who, operation_id, Event.FAILED, _no_machine(body))
+
+
+def _no_machine(body: StationIn | None) -> StationIn:
+    """A step finishes or fails where it started: naming a station is for starting only."""
+    if body is not None and body.machine is not None:
+        raise Invalid(
+            "a step ends where it started", [Problem("body.machine", "name the station when starting only")]
+        )
+    return body or StationIn()
 
 
 class HoldIn(BaseModel):
