@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # demo.py imports this stage
     from microfactory.simulation.demo import DemoRun
 
 SERVER = "http://demo.invalid"  # the TestClient answers every request in-process; nothing leaves it
-MAX_STEPS = 20_000  # a guard: a plan that cannot finish stops here with its operations left
+MAX_MOMENTS = 20_000  # a guard: a plan that cannot finish stops here with its operations left
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ class ProductionFigures:
 
     start: datetime
     end: datetime
-    steps: int
+    agent_passes: int
     sites: tuple[SiteProduction, ...]
 
     def as_json(self) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class ProductionFigures:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "simulated_hours": round((self.end - self.start).total_seconds() / 3600, 2),
-            "steps": self.steps,
+            "agent_passes": self.agent_passes,
             "units": sum(site.units for site in self.sites),
             "sites": {site.site: site.as_json() for site in self.sites},
         }
@@ -140,36 +140,42 @@ def run_production(run: DemoRun) -> ProductionFigures:
         raise RuntimeError("the production stage runs inside the demo's replay")
     clock = SimClock(run.replay)
     start = clock.peek()
-    poll = timedelta(minutes=run.settings.agent_poll_minutes)
     with run.unit_of_work() as uow:
         site_ids = _sites_with_work(uow)
         total = _released(uow)
-    http = _in_process(_quiet_app(run))
-    sites: list[_Site] = []
-    steps = 0
-    try:
-        http.__enter__()  # one event loop for every request of the stage
+    with _in_process(_quiet_app(run)) as http:  # one event loop for every request of the stage
         sites = [_site(run, site_id, clock, http) for site_id in site_ids]
-        with Progress(console=run.console, transient=True) as progress:
-            task = progress.add_task("making: operations done", total=total)
-            while steps < MAX_STEPS:
-                now = clock.peek()
-                for site in sites:
-                    if site.due is not None and site.due <= now:
-                        progress.advance(task, _step(run, site, clock))
-                        site.due = _on_tick(site.next_due(), start, poll)
-                steps += 1
-                dues = [site.due for site in sites if site.due is not None]
-                if not dues:
-                    break
-                clock.advance_to(min(dues))
-    finally:
-        http.__exit__(None, None, None)
-        for site in sites:
-            site.store.close()
+        try:
+            passes = _until_done(run, sites, clock, start, total)
+        finally:
+            for site in sites:
+                site.store.close()
     end = clock.peek()
     with run.unit_of_work() as uow:
-        return ProductionFigures(start, end, steps, tuple(_figures(uow, s, start) for s in site_ids))
+        return ProductionFigures(start, end, passes, tuple(_figures(uow, s, start) for s in site_ids))
+
+
+def _until_done(run: DemoRun, sites: list[_Site], clock: SimClock, start: datetime, total: int) -> int:
+    """Move the clock from event to event until no site has anything due; the agents' passes.
+
+    The agents poll on a grid from `start`; a site takes a step only when something of its own is due.
+    """
+    poll = timedelta(minutes=run.settings.agent_poll_minutes)
+    passes = 0
+    with Progress(console=run.console, transient=True) as progress:
+        task = progress.add_task("making: operations done", total=total)
+        for _moment in range(MAX_MOMENTS):
+            now = clock.peek()
+            for site in sites:
+                if site.due is not None and site.due <= now:
+                    progress.advance(task, _step(run, site, clock))
+                    passes += 1
+                    site.due = _on_tick(site.next_due(), start, poll)
+            dues = [site.due for site in sites if site.due is not None]
+            if not dues:
+                break
+            clock.advance_to(min(dues))
+    return passes
 
 
 def _in_process(app: Any) -> Any:
@@ -389,7 +395,7 @@ def _print(run: DemoRun, figures: ProductionFigures) -> None:
     hours = (figures.end - figures.start).total_seconds() / 3600
     run.console.print(
         f"{sum(s.units for s in figures.sites)} units made with serials in {hours:,.1f} simulated hours "
-        f"({figures.steps} agent polls); bench steps by {OPERATOR}"
+        f"({figures.agent_passes} agent passes); bench steps by {OPERATOR}"
     )
 
 
