@@ -84,8 +84,8 @@ class SiteProduction:
             "left": self.left,
             "work_orders_made": self.work_orders_made,
             "units": self.units,
-            "first_unit": self.first_unit.isoformat() if self.first_unit else None,
-            "last_unit": self.last_unit.isoformat() if self.last_unit else None,
+            "first_unit": _second(self.first_unit),
+            "last_unit": _second(self.last_unit),
             "mean_utilisation": round(self.mean_utilisation(), 3),
             "utilisation": {machine: round(share, 3) for machine, share in self.utilisation.items()},
         }
@@ -102,8 +102,8 @@ class ProductionFigures:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": _second(self.start),
+            "end": _second(self.end),
             "simulated_hours": round((self.end - self.start).total_seconds() / 3600, 2),
             "agent_passes": self.agent_passes,
             "units": sum(site.units for site in self.sites),
@@ -397,6 +397,11 @@ def _print(run: DemoRun, figures: ProductionFigures) -> None:
         f"{sum(s.units for s in figures.sites)} units made with serials in {hours:,.1f} simulated hours "
         f"({figures.agent_passes} agent passes); bench steps by {OPERATOR}"
     )
+
+
+def _second(moment: datetime | None) -> str | None:
+    """A time in the report, to the second (the replay clock's microsecond ticks are noise)."""
+    return None if moment is None else moment.isoformat(timespec="seconds")
 
 
 def _when(moment: datetime | None) -> str:
