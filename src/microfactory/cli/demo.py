@@ -44,6 +44,13 @@ def demo(
     plan_seconds: float = typer.Option(
         1.0, "--plan-seconds", min=0.0, help="solver budget per site, in CP-SAT deterministic seconds"
     ),
+    production_share: float = typer.Option(
+        0.2,
+        "--production-share",
+        min=0.0,
+        max=1.0,
+        help="share of each site's queue it accepts and makes through its agent (1: all of it, slower)",
+    ),
     report: Path | None = typer.Option(None, "--report", dir_okay=False, help="write the figures as JSON"),
 ) -> None:
     """A whole pilot on a database of its own, end to end, with a report."""
@@ -51,7 +58,13 @@ def demo(
 
     files = example_files(examples)
     moment = DEMO_START if start is None else _aware(start)
-    settings = DemoSettings(orders=orders, seed=seed, start=moment, plan_seconds=plan_seconds)
+    settings = DemoSettings(
+        orders=orders,
+        seed=seed,
+        start=moment,
+        plan_seconds=plan_seconds,
+        production_share=production_share,
+    )
     path = demo_database(db, fresh)
     engine = _migrated(path)
     try:

@@ -25,9 +25,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def site_operations(
-    uow: UnitOfWork, site: str, statuses: Collection[str] | None = None
+    uow: UnitOfWork,
+    site: str,
+    statuses: Collection[str] | None = None,
+    capabilities: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """A site's live operations (of work not cancelled or scrapped) by planned start, for its agent."""
+    """A site's live operations (of work not cancelled or scrapped) by planned start, for its agent.
+
+    `capabilities` narrows them to those steps (a bench's people want only the bench's work).
+    """
     query = (
         select(OperationRow)
         .join(WorkOrderRow, WorkOrderRow.id == OperationRow.work_order_id)
@@ -40,6 +46,8 @@ def site_operations(
     )
     if statuses:
         query = query.where(OperationRow.status.in_(sorted(statuses)))
+    if capabilities:
+        query = query.where(OperationRow.capability.in_(sorted(capabilities)))
     rows = list(uow.session.scalars(query))
     siblings = _siblings(uow, {row.work_order_id for row in rows})
     return [agent_view(row, siblings[row.work_order_id]) for row in rows]

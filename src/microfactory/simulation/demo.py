@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
-from microfactory.db.base import replaying
+from microfactory.db.base import Replay, replaying
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service as order_service
@@ -34,6 +34,7 @@ from microfactory.simulation.demo_network import load_network, route_orders
 from microfactory.simulation.demo_scheduling import plan_sites
 from microfactory.simulation.example_files import ExampleFiles
 from microfactory.simulation.order_generator import generate_orders
+from microfactory.simulation.production_stage import produce
 
 DEMO_START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday morning, before any site opens
 
@@ -46,6 +47,9 @@ class DemoSettings:
     seed: int = 7
     start: datetime = DEMO_START  # the simulated clock starts here (aware)
     plan_seconds: float = 1.0  # CP-SAT's deterministic time per site (work done, about seconds)
+    production_share: float = 0.2  # of each site's queue, accepted and run through its agent
+    agent_poll_minutes: float = 10.0  # simulated minutes between two passes of a site's agent
+    failure_rate: float = 0.03  # share of machine jobs that fail part way (and are run again)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class DemoRun:
     settings: DemoSettings
     order_ids: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
+    replay: Replay | None = None  # the simulated clock and ids, while the stages run
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork.for_engine(self.engine)
@@ -74,9 +79,13 @@ def run_demo(engine: Engine, console: Console, examples: ExampleFiles, settings:
         "orders_asked": settings.orders,
         "start": settings.start.astimezone(UTC).isoformat(),
         "plan_seconds": settings.plan_seconds,
+        "production_share": settings.production_share,
+        "agent_poll_minutes": settings.agent_poll_minutes,
+        "failure_rate": settings.failure_rate,
     }
     started = time.perf_counter()
-    with replaying(settings.seed, settings.start):
+    with replaying(settings.seed, settings.start) as replay:
+        run.replay = replay
         for stage in STAGES:
             stage(run)
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.1f} s[/bold]")
@@ -164,4 +173,12 @@ def _reason(message: str) -> str:
     return message if len(message) < 70 else message[:67] + "..."
 
 
-STAGES: list[Stage] = [load_examples, load_network, take_orders, report_intake, route_orders, plan_sites]
+STAGES: list[Stage] = [
+    load_examples,
+    load_network,
+    take_orders,
+    report_intake,
+    route_orders,
+    plan_sites,
+    produce,
+]

@@ -128,3 +128,90 @@ def test_the_work_order_shows_its_planned_steps_before_and_after_release(
     assert any(op["id"] == "KP:assemble" for op in work_order["operations"])
     assert {op["status"] for op in work_order["operations"]} == {"released"}
     assert all(op["machine"].startswith("ber-") and op["operation_id"] for op in work_order["operations"])
+
+
+def _token_client(admin: TestClient, role: str) -> TestClient:
+    issued = admin.post("/api/v1/tokens", json={"name": f"a-{role}", "role": role})
+    assert issued.status_code == 201, issued.text
+    return TestClient(admin.app, headers={"Authorization": f"Bearer {issued.json()['token']}"})
+
+
+def test_a_step_is_held_and_given_back_by_api_and_the_agent_sees_it(
+    client: TestClient, released: str
+) -> None:
+    berlin = _site_client(client, "berlin")
+    step = berlin.get("/api/v1/sites/berlin/operations", params={"status": "released"}).json()[0]
+    held = berlin.post(f"/api/v1/operations/{step['id']}/hold", json={"reason": "nozzle to check"})
+    assert held.status_code == 200, held.text
+    assert (held.json()["status"], held.json()["hold_reason"]) == ("held", "nozzle to check")
+    released_ids = [op["id"] for op in berlin.get("/api/v1/sites/berlin/operations?status=released").json()]
+    assert step["id"] not in released_ids  # the agent leaves it alone
+    again = berlin.post(f"/api/v1/operations/{step['id']}/hold", json={"reason": "twice"})
+    assert again.status_code == 409 and "held" in again.json()["error"]
+    back = client.post(f"/api/v1/operations/{step['id']}/unhold")  # the admin may too
+    assert back.status_code == 200 and back.json()["status"] == "released"
+    assert back.json()["hold_reason"] == "nozzle to check"  # kept in the trace until it runs
+    twice = client.post(f"/api/v1/operations/{step['id']}/unhold")
+    assert twice.status_code == 409 and "not held" in twice.json()["error"]
+
+
+def test_holds_are_refused_to_other_sites_readers_and_bad_requests(client: TestClient, released: str) -> None:
+    step = client.get("/api/v1/sites/berlin/operations").json()[0]
+    hold, unhold = f"/api/v1/operations/{step['id']}/hold", f"/api/v1/operations/{step['id']}/unhold"
+    lyon = _site_client(client, "lyon")
+    refused = lyon.post(hold, json={"reason": "not ours"})
+    assert refused.status_code == 403 and "lyon" in refused.json()["error"]
+    assert lyon.post(unhold).status_code == 403
+    inspector = _token_client(client, "inspector")
+    assert inspector.post(hold, json={"reason": "reads only"}).status_code == 403
+    integration = _token_client(client, "integration")
+    assert integration.post(hold, json={"reason": "orders only"}).status_code == 403
+    assert client.post("/api/v1/operations/opr_nothing/hold", json={"reason": "x"}).status_code == 404
+    for body in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x", "extra": 1}):
+        answer = client.post(hold, json=body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.json()["problems"], answer.text
+    planner = _token_client(client, "planner")
+    assert planner.post(hold, json={"reason": "replanning"}).status_code == 200
+    assert lyon.post(unhold).status_code == 403  # still not Lyon's
+    assert (
+        client.get("/api/v1/sites/berlin/operations", params={"status": "held"}).json()[0]["id"] == step["id"]
+    )
+
+
+def test_a_person_starts_and_finishes_a_bench_step_by_api(client: TestClient, released: str) -> None:
+    berlin = _site_client(client, "berlin")
+    steps = client.get("/api/v1/sites/berlin/operations").json()
+    bench = next(op for op in steps if op["capability"] == "assembly")
+    early = berlin.post(f"/api/v1/operations/{bench['id']}/start", json={"operator": "Ana"})
+    assert early.status_code == 409 and "waits for" in early.json()["error"]  # its parts are not made
+    finish_first = berlin.post(f"/api/v1/operations/{bench['id']}/finish")
+    assert finish_first.status_code == 409 and "released" in finish_first.json()["error"]
+    ready = next(op for op in steps if op["ready"])
+    started = berlin.post(f"/api/v1/operations/{ready['id']}/start", json={"operator": "Ana"})
+    assert started.status_code == 200, started.text
+    assert (started.json()["status"], started.json()["operator"]) == ("running", "Ana")
+    moved = berlin.post(f"/api/v1/operations/{ready['id']}/fail", json={"machine": "ber-fdm-2"})
+    assert moved.status_code == 422 and moved.json()["problems"][0]["path"] == "body.machine"
+    failed = berlin.post(f"/api/v1/operations/{ready['id']}/fail")
+    assert failed.status_code == 200 and failed.json()["status"] == "failed"
+    again = client.post(f"/api/v1/operations/{ready['id']}/start")  # no body: the planned station
+    assert again.status_code == 200 and again.json()["attempts"] == 2
+    done = berlin.post(f"/api/v1/operations/{ready['id']}/finish", json={"operator": "Ana"})
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+
+def test_station_reports_are_refused_to_other_sites_and_readers(client: TestClient, released: str) -> None:
+    step = next(op for op in client.get("/api/v1/sites/berlin/operations").json() if op["ready"])
+    lyon = _site_client(client, "lyon")
+    for event in ("start", "finish", "fail"):
+        assert lyon.post(f"/api/v1/operations/{step['id']}/{event}").status_code == 403
+    assert (
+        _token_client(client, "inspector").post(f"/api/v1/operations/{step['id']}/start").status_code == 403
+    )
+    assert client.post("/api/v1/operations/opr_nothing/start").status_code == 404
+    bad = client.post(f"/api/v1/operations/{step['id']}/start", json={"who": "Ana"})
+    assert bad.status_code == 422
+    elsewhere = client.post(f"/api/v1/operations/{step['id']}/start", json={"machine": "lyo-fdm-1"})
+    assert elsewhere.status_code == 409 and "lyo-fdm-1" in elsewhere.json()["error"]
+    assert client.get("/api/v1/sites/berlin/operations", params={"status": "running"}).json() == []

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from microfactory.db.tables.telemetry import AlertRow, TelemetryReadingRow, TelemetryRollupRow
-from microfactory.production.telemetry import service
 from microfactory.production.telemetry.ingest import Housekeeping, Ingest
 from microfactory.production.telemetry.model import Retention, topic_for
 from microfactory.production.telemetry.store import ReadingWriter, roll_up
@@ -28,7 +27,7 @@ class Clock:
 
 def _ingest(engine: Engine, clock: Clock) -> Ingest:
     rules = Housekeeping(silent_after=timedelta(minutes=2), retention=Retention(raw_for=timedelta(hours=1)))
-    ingest = Ingest(ReadingWriter(engine, service.running_operation), dict, rules, clock)
+    ingest = Ingest(ReadingWriter(engine), dict, rules, clock)
     ingest.start()
     return ingest
 

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from microfactory.cli.demo import demo_database
 from microfactory.cli.main import app
 from microfactory.db.engine import make_engine
-from microfactory.db.tables.orders import OrderRow
+from microfactory.db.tables.orders import OrderRow, WorkOrderRow
+from microfactory.db.tables.production import UnitRow
 from microfactory.errors import Conflict
 
 runner = CliRunner()
@@ -55,6 +56,27 @@ def test_two_runs_give_the_same_figures_each_in_its_own_database(tmp_path: Path)
     assert routed == b["intake"]["work_orders"] > 0
     planned = sum(site["orders"] for site in b["scheduling"]["sites"].values())
     assert 0 < planned <= routed
+    _check_production(b["production"], tmp_path / "b.db")
+
+
+def _check_production(figures: dict[str, Any], db: Path) -> None:
+    """Every released step was made through the agents, and the units the report counts are stored."""
+    sites = figures["sites"]
+    assert sites and figures["units"] == sum(site["units"] for site in sites.values()) > 0
+    for site in sites.values():
+        assert site["done"] == site["operations"] > 0 and site["left"] == 0
+        assert site["first_unit"] <= site["last_unit"]
+        assert 0 < site["mean_utilisation"] < 1
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        units = connection.execute(select(UnitRow.serial, UnitRow.site)).all()
+        made = connection.scalar(
+            select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.status == "made")
+        )
+    engine.dispose()
+    assert len(units) == figures["units"]
+    assert all(serial.startswith(f"MF-{site.upper()}-") for serial, site in units)
+    assert made == sum(site["work_orders_made"] for site in sites.values())
 
 
 def test_another_seed_gives_other_orders(tmp_path: Path) -> None:

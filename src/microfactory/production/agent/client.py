@@ -1,4 +1,4 @@
-"""The agent's one link to the server: three calls over HTTP with the site's token.
+"""The agent's one link to the server: four calls over HTTP with the site's token.
 
 Every shape of the agent API is read and written here, so a change on the server is one edit. Calls
 go through `outbound_http.send`: a refused connection or a 5xx is retried a few times, quickly (the
@@ -28,6 +28,7 @@ from microfactory.production.agent.model import (
 # A pass should notice an outage in about a second, not wait minutes: it runs again soon anyway.
 AGENT_POLICY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=2.0, jitter=0.1, max_retry_after=10.0)
 UPSTREAM = "microfactory server"
+CONFLICT = object()  # a 409 the caller expects (`conflict_ok`): the answer it gets instead of a body
 
 
 class AgentClient:
@@ -80,7 +81,24 @@ class AgentClient:
         except (KeyError, TypeError, ValueError) as error:
             raise UpstreamFailure(UPSTREAM, f"a reports answer the agent cannot read: {error!r}") from None
 
-    def _call(self, method: str, path: str, *, idempotent: bool | None = None, **options: Any) -> Any:
+    def hold(self, operation_id: str, reason: str) -> bool:
+        """Hold a step on the server with the reason people will read; False if it was not holdable.
+
+        A step already held, or started meanwhile, answers 409: nothing left to do here either.
+        """
+        path = f"/api/v1/operations/{operation_id}/hold"
+        answer = self._call("POST", path, json={"reason": reason}, idempotent=True, conflict_ok=True)
+        return answer is not CONFLICT
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        conflict_ok: bool = False,
+        **options: Any,
+    ) -> Any:
         request = self._http.build_request(method, self._base + path, headers=self._headers, **options)
         response = send(
             self._http,
@@ -94,6 +112,8 @@ class AgentClient:
             raise Forbidden(f"the server refused the agent's token for site {self.site}: {_said(response)}")
         if response.status_code == 404:
             raise NotFound("site", self.site, f"the server knows no {path}: {_said(response)}")
+        if response.status_code == 409 and conflict_ok:
+            return CONFLICT
         if response.status_code >= 400:
             raise UpstreamFailure(UPSTREAM, f"{method} {path}: HTTP {response.status_code} {_said(response)}")
         try:

@@ -42,13 +42,17 @@ GIVE_UP = (MachineState.FAILED, MachineState.CANCELLED)
 
 
 class ServerLink(Protocol):
-    """The three calls the agent makes to the server (`client.AgentClient`)."""
+    """The calls the agent makes to the server (`client.AgentClient`)."""
 
     def operations(self) -> list[AgentOperation]: ...
 
     def machines(self) -> list[SiteMachine]: ...
 
     def send_reports(self, reports: Sequence[Report]) -> list[ReportResult]: ...
+
+    def hold(self, operation_id: str, reason: str) -> bool:
+        """Hold a step on the server with its reason (a missing program); False if not holdable."""
+        ...
 
 
 def connector_from_registry(machine: SiteMachine) -> MachineConnector | None:
@@ -229,7 +233,7 @@ class EdgeAgent:
             program = self._programs.program_for(operation)
         except (NotFound, Conflict) as error:
             self._store.note(operation.id, str(error))
-            log.warning("operation %s waits: %s", operation.id, error)
+            self._hold(operation, str(error))
             return False
         try:
             job = connector.submit(program)
@@ -245,6 +249,21 @@ class EdgeAgent:
         running = RunningJob(operation, machine.id, job, program.name, self._clock())
         self._store.started(running, self._report(operation, ReportEvent.STARTED, running, None))
         return True
+
+    def _hold(self, operation: AgentOperation, reason: str) -> None:
+        """Hold a step that cannot run (no program) on the server, where people see why.
+
+        Nothing is guessed: the step waits, held with the reason, until a person adds the program and
+        releases the hold. Offline, the note stays here and the next pass asks again.
+        """
+        try:
+            held = self._link.hold(operation.id, reason[:MAX_MESSAGE])
+        except MicrofactoryError as error:
+            log.warning(
+                "operation %s waits (%s); holding it on the server failed: %s", operation.id, reason, error
+            )
+            return
+        log.warning("operation %s %s: %s", operation.id, "held" if held else "not holdable", reason)
 
     def _report(
         self, operation: AgentOperation, event: ReportEvent, job: RunningJob, message: str | None

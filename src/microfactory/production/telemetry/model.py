@@ -10,7 +10,7 @@ sensor does not blind the others. Nothing here touches the database or the broke
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -185,8 +185,15 @@ class Breach:
         )
 
 
-def breaches(messages: Iterable[Message], limits: MachineLimits) -> list[Breach]:
-    """The first reading outside its limit per (machine, metric) in these messages."""
+def breaches(
+    messages: Iterable[Message],
+    limits: MachineLimits,
+    running: Callable[[str], str | None] = lambda _machine: None,
+) -> list[Breach]:
+    """The first reading outside its limit per (machine, metric) in these messages.
+
+    A message that names no operation is charged to `running(machine)`, the step its machine runs.
+    """
     found: dict[tuple[str, str, str], Breach] = {}
     for message in messages:
         machine_limits = limits.get(message.machine)
@@ -196,9 +203,8 @@ def breaches(messages: Iterable[Message], limits: MachineLimits) -> list[Breach]
             limit = machine_limits.get(metric)
             if limit is None or limit.allows(value):
                 continue
-            breach = Breach(
-                message.site, message.machine, metric, value, limit, message.ts, message.operation_id
-            )
+            operation = message.operation_id or running(message.machine)
+            breach = Breach(message.site, message.machine, metric, value, limit, message.ts, operation)
             found.setdefault(breach.key, breach)
     return list(found.values())
 

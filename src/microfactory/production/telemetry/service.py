@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from microfactory.db.base import utcnow
+from microfactory.db.tables.production import OperationRow
 from microfactory.db.tables.telemetry import AlertRow, TelemetryReadingRow, TelemetryRollupRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
 from microfactory.network.stored_state import active_network_row, network_of
+from microfactory.production.model import OperationStatus
 from microfactory.production.telemetry.model import MachineLimits, limits_from
 
 MAX_POINTS = 100_000  # one answer's size; ask for a later `since` to read on
@@ -36,13 +38,22 @@ class Point:
         return {"ts": self.ts.isoformat(), "value": self.value}
 
 
-def running_operation(machine: str) -> str | None:
-    """The operation `machine` runs now, charged with readings that do not name their own.
+def running_operation(uow: UnitOfWork, machine: str) -> str | None:
+    """The operation `machine` runs now (the last started, should reports overlap); None when idle.
 
-    The hook for stored plans and operations (issue 12, another part): until operations are stored,
-    no operation is known and only a payload's own `"operation"` is recorded.
+    The subscriber charges readings that name no operation with it, a batch at a time
+    (`store.running_operations`); this is the same question for one machine, for a person asking.
     """
-    return None
+    return uow.session.scalar(
+        select(OperationRow.id)
+        .where(
+            OperationRow.machine == machine,
+            OperationRow.status == OperationStatus.RUNNING.value,
+            OperationRow.superseded_at.is_(None),
+        )
+        .order_by(OperationRow.started_at.desc(), OperationRow.id.desc())
+        .limit(1)
+    )
 
 
 def series(uow: UnitOfWork, machine: str, metric: str, since: datetime) -> list[Point]:

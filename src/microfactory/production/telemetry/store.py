@@ -8,7 +8,7 @@ same machine and metric, so a nozzle that stays too hot raises one alert, not on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, 
 
 from microfactory.db.base import new_id
 from microfactory.db.engine import write_lock
+from microfactory.db.tables.production import OperationRow
 from microfactory.db.tables.telemetry import AlertRow, TelemetryReadingRow, TelemetryRollupRow
 from microfactory.production.telemetry.model import (
     Breach,
@@ -33,6 +34,33 @@ READINGS = cast(Table, TelemetryReadingRow.__table__)
 ROLLUPS = cast(Table, TelemetryRollupRow.__table__)
 ALERTS = cast(Table, AlertRow.__table__)
 RunningOperation = Callable[[str], str | None]  # machine -> the operation it runs, if known
+# (connection, {(site, machine)}) -> {machine: operation running on it}; one query per batch
+RunningOperations = Callable[[Connection, Collection[tuple[str, str]]], Mapping[str, str]]
+OPERATIONS = cast(Table, OperationRow.__table__)
+
+
+def running_operations(connection: Connection, machines: Collection[tuple[str, str]]) -> dict[str, str]:
+    """The operation each of these (site, machine) runs now, as the agents' reports left it.
+
+    One query for a batch's machines (the site narrows it to the site's index); a machine that runs
+    nothing is absent. Should a machine show two running steps (a report still on its way), the
+    one started last is the one its readings belong to.
+    """
+    if not machines:
+        return {}
+    sites = sorted({site for site, _machine in machines})
+    query = (
+        select(OPERATIONS.c.site, OPERATIONS.c.machine, OPERATIONS.c.id)
+        .where(
+            OPERATIONS.c.site.in_(sites),
+            OPERATIONS.c.status == "running",
+            OPERATIONS.c.superseded_at.is_(None),
+            OPERATIONS.c.machine.in_(sorted({machine for _site, machine in machines})),
+        )
+        .order_by(OPERATIONS.c.started_at, OPERATIONS.c.id)
+    )
+    wanted = set(machines)
+    return {machine: op for site, machine, op in connection.execute(query) if (site, machine) in wanted}
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ class ReadingWriter:
     process's write turn per batch, so API requests that write interleave with ingestion.
     """
 
-    def __init__(self, engine: Engine, running: RunningOperation) -> None:
+    def __init__(self, engine: Engine, running: RunningOperations = running_operations) -> None:
         self._engine = engine
         self._running = running
         self._connection: Connection | None = None
@@ -114,14 +142,20 @@ class ReadingWriter:
         return self._connection
 
     def write(self, messages: Sequence[Message], received_at: datetime) -> WriteReport:
-        """Store the readings and raise an alert for each new limit breach, in one transaction."""
-        rows = reading_rows(messages, self._running, self._inserter.bind_ts)
-        found = breaches(messages, self.limits) if self.limits else []
-        if not rows:
+        """Store the readings and raise an alert for each new limit breach, in one transaction.
+
+        A message that names no operation is charged to the one its machine runs, read in the same
+        transaction, so its readings and any alert they raise name the step (and through it the unit).
+        """
+        if not any(message.readings for message in messages):
             return WriteReport(0, 0)
+        unnamed = {(m.site, m.machine) for m in messages if m.operation_id is None}
         connection = self._connect()
         try:
             with write_lock(self._engine), connection.begin():
+                running = self._running(connection, unnamed) if unnamed else {}
+                rows = reading_rows(messages, running.get, self._inserter.bind_ts)
+                found = breaches(messages, self.limits, running.get) if self.limits else []
                 self._inserter.insert(connection, rows)
                 raised = raise_limit_alerts(connection, found, received_at) if found else 0
         except Exception:

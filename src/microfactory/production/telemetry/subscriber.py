@@ -33,6 +33,7 @@ from microfactory.production.telemetry.model import TOPIC_FILTER, MachineLimits,
 from microfactory.production.telemetry.store import ReadingWriter
 
 log = logging.getLogger(__name__)
+QUEUE_BATCHES = 10  # the inbox holds this many batches before paho's thread waits for the writer
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,27 @@ class BrokerAddress:
 
 
 class Inbox:
-    """Received messages waiting for the writer; a full batch wakes it early."""
+    """Received messages waiting for the writer: a full batch wakes it early, a full inbox holds paho.
 
-    def __init__(self, batch_messages: int) -> None:
+    Bounded (`capacity` messages): when the writer falls behind (a slow disk, a locked database),
+    paho's network thread waits here instead of piling up memory; the broker then holds the QoS 1
+    messages it has not delivered (up to its own queue limit) and TCP slows the sender.
+    """
+
+    def __init__(self, batch_messages: int, capacity: int | None = None) -> None:
         self._batch = batch_messages
+        self._capacity = max(capacity or batch_messages * QUEUE_BATCHES, batch_messages)
         self._items: list[Received] = []
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
+        self._closed = False
         self.received = 0  # messages put since start (what a publisher may pace itself by)
 
     def put(self, topic: str, payload: bytes | bytearray) -> None:
-        with self._ready:
+        with self._lock:
+            while len(self._items) >= self._capacity and not self._closed:
+                self._room.wait(0.5)
             self.received += 1
             self._items.append((topic, payload))
             if len(self._items) >= self._batch:
@@ -84,15 +96,19 @@ class Inbox:
 
     def take(self, timeout: float) -> list[Received]:
         """Everything received so far, waiting up to `timeout` seconds for a full batch."""
-        with self._ready:
+        with self._lock:
             if len(self._items) < self._batch:
                 self._ready.wait(timeout)
             items, self._items = self._items, []
+            self._room.notify_all()
         return items
 
-    def wake(self) -> None:
-        with self._ready:
+    def wake(self, closing: bool = False) -> None:
+        """Wake the writer; `closing`: a put no longer waits for room (the writer is stopping)."""
+        with self._lock:
+            self._closed = self._closed or closing
             self._ready.notify_all()
+            self._room.notify_all()
 
 
 class TelemetrySubscriber:
@@ -132,9 +148,10 @@ class TelemetrySubscriber:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop receiving, store what was received, close the connection."""
         self._stop.set()
+        self.inbox.wake(closing=True)  # paho's thread, if it waits for room, goes on and stops
         self._client.disconnect()
         self._client.loop_stop()
-        self.inbox.wake()
+        self.inbox.wake(closing=True)
         if self._writer.is_alive():
             self._writer.join(timeout)
         self.ingest.writer.close()
@@ -208,7 +225,7 @@ def subscriber_for(
         silent_after=timedelta(seconds=options.silent_after_seconds),
         retention=Retention(raw_for=timedelta(hours=options.keep_raw_hours)),
     )
-    ingest = Ingest(ReadingWriter(engine, service.running_operation), limits, rules)
+    ingest = Ingest(ReadingWriter(engine), limits, rules)
     return TelemetrySubscriber(
         BrokerAddress.parse(settings.mqtt_url),
         ingest,
