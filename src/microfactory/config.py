@@ -13,7 +13,8 @@ import os
 from functools import lru_cache
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -22,6 +23,7 @@ from microfactory.errors import MissingSetting
 __all__ = [
     "FLAT_NAMES",
     "MissingSetting",
+    "OperationsSettings",
     "RoutingSettings",
     "Settings",
     "ShopifySettings",
@@ -66,6 +68,35 @@ class TelemetrySettings(BaseModel):
     keep_raw_hours: float = Field(default=24.0, gt=0)
 
 
+class OperationsSettings(BaseModel):
+    """Rate limits, security headers and who may read /metrics (docs/deploy.md, decision 0016).
+
+    A rate limit is a `limits` string such as `10/minute` or `5/second;100/hour`, counted per client
+    address and route; an empty one is off. Counters live in `rate_limit_storage` (`memory://`: one
+    process's own; `redis://HOST:6379` shares them between processes, with the `redis` package).
+    """
+
+    rate_limit_storage: str = "memory://"
+    rate_limit_webhooks: str = ""  # every request to POST /webhooks/*: off, signed deliveries pass
+    rate_limit_webhook_failures: str = "20/minute"  # deliveries refused (bad signature) per client
+    rate_limit_login: str = "10/minute"  # login attempts per client (the web UI's POST /login)
+    hsts_seconds: int = Field(default=31_536_000, ge=0)  # Strict-Transport-Security on https; 0: none
+    metrics_token: SecretStr | None = None  # a scrape-only bearer token for GET /metrics
+    metrics_public: bool = False  # GET /metrics without a token (a proxy shields it)
+
+    @field_validator("rate_limit_webhooks", "rate_limit_webhook_failures", "rate_limit_login")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as error:
+                raise ValueError(
+                    f"{value!r} is not a rate limit such as 10/minute or 5/second;100/hour"
+                ) from error
+        return value.strip()
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -81,6 +112,13 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "telemetry_flush_ms": ("telemetry", "flush_ms"),
     "telemetry_silent_after_seconds": ("telemetry", "silent_after_seconds"),
     "telemetry_keep_raw_hours": ("telemetry", "keep_raw_hours"),
+    "rate_limit_storage": ("operations", "rate_limit_storage"),
+    "rate_limit_webhooks": ("operations", "rate_limit_webhooks"),
+    "rate_limit_webhook_failures": ("operations", "rate_limit_webhook_failures"),
+    "rate_limit_login": ("operations", "rate_limit_login"),
+    "hsts_seconds": ("operations", "hsts_seconds"),
+    "metrics_token": ("operations", "metrics_token"),
+    "metrics_public": ("operations", "metrics_public"),
 }
 
 
@@ -95,6 +133,7 @@ class Settings(BaseSettings):
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
 
     @classmethod
     def settings_customise_sources(

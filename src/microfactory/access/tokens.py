@@ -1,4 +1,4 @@
-"""Stored API tokens: issue (the secret is shown once), list, revoke, and find by secret.
+"""Stored API tokens: issue (the secret is shown once), list, rotate, revoke, and find by secret.
 
 Only a SHA-256 of each secret is stored, so neither the database nor a list can give one back.
 Names are unique among live tokens (a revoked token's name may be issued again).
@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from microfactory.access.model import ROLES, Principal
@@ -113,6 +113,54 @@ def revoke_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
         row.revoked_at = utcnow()
         uow.commit()
     return _info(row)
+
+
+def find_token(uow: UnitOfWork, reference: str) -> ApiTokenRow:
+    """A token by its id, else the live token of that name; `NotFound` otherwise."""
+    row = uow.session.get(ApiTokenRow, reference) or find_live_by_name(uow, reference)
+    if row is None:
+        raise NotFound("token", reference)
+    return row
+
+
+def rotate_token(uow: UnitOfWork, reference: str) -> IssuedToken:
+    """A new secret for a live token (by id or name), shown once; the old one is refused from the commit.
+
+    The token keeps its id, name, role and site, so the audit trail still names the same actor.
+    """
+    row = find_token(uow, reference)
+    issued = replace_secret(uow, row)
+    uow.commit()
+    return issued
+
+
+def replace_secret(uow: UnitOfWork, row: ApiTokenRow) -> IssuedToken:
+    """Swap the token's secret, if it still has the one read and is live (a conditional UPDATE).
+
+    Two rotations at once must not both answer a secret: the one that comes second finds the
+    digest changed (on PostgreSQL it waits for the first one's commit, then matches no row) and
+    is refused with `Conflict`, so no admin is handed a secret that no longer works.
+    """
+    named = f"token {row.id} ({row.name})"
+    if row.revoked_at is not None:
+        raise Conflict(f"{named} is revoked: issue a new one instead")
+    principal = _principal(row)
+    secret = secrets.token_urlsafe(32)
+    result = uow.session.execute(
+        update(ApiTokenRow)
+        .where(
+            ApiTokenRow.id == row.id,
+            ApiTokenRow.token_sha256 == row.token_sha256,
+            ApiTokenRow.revoked_at.is_(None),
+        )
+        .values(token_sha256=token_digest(secret))
+        .execution_options(synchronize_session=False)
+    )
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        uow.rollback()
+        raise Conflict(f"{named} was rotated or revoked meanwhile: look again")
+    uow.session.expire(row)
+    return IssuedToken(principal, secret)
 
 
 def _principal(row: ApiTokenRow) -> Principal:

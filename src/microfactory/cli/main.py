@@ -14,6 +14,7 @@ from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import (
     catalog,
+    db,
     demo,
     network,
     orders,
@@ -46,6 +47,7 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("db", db),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")

@@ -1,6 +1,6 @@
-"""API tokens: the admin issues, lists and revokes tokens, each with a role (spec "Roles and tokens").
+"""API tokens: the admin issues, lists, rotates and revokes tokens, each with a role (spec "Roles and tokens").
 
-Only the admin role may call these routes (`access.model.ADMIN_ONLY`, checked for every route).
+Only the admin role may call these routes (`access.model.ROUTE_ROLES`, checked for every route).
 A token's secret is in the answer to its creation only; lists never show it.
 """
 
@@ -40,3 +40,12 @@ def list_tokens(uow: Uow, include_revoked: bool = False) -> list[dict[str, Any]]
 def revoke_token(token_id: str, uow: Uow) -> dict[str, Any]:
     """Revoke a token; requests with it get 401 from now on."""
     return tokens.revoke_token(uow, token_id).as_dict()
+
+
+@router.post("/tokens/{token_id}/rotate", responses={403: {}, 404: {}, 409: {}})
+def rotate_token(token_id: str, uow: Uow) -> dict[str, Any]:
+    """A new secret for the token, shown this once; the old secret gets 401 from now on.
+
+    The token keeps its id, name, role and site. A revoked token cannot be rotated (409).
+    """
+    return tokens.rotate_token(uow, token_id).as_dict()
