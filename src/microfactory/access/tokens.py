@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from microfactory.access.model import ROLES, Principal
+from microfactory.db import locks
 from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -115,12 +116,21 @@ def revoke_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
     return _info(row)
 
 
-def find_token(uow: UnitOfWork, reference: str) -> ApiTokenRow:
+@dataclass(frozen=True)
+class SeenToken:
+    """A token as read: what a rotation expects to find still in place when it writes."""
+
+    principal: Principal
+    digest: str
+    revoked: bool
+
+
+def find_token(uow: UnitOfWork, reference: str) -> SeenToken:
     """A token by its id, else the live token of that name; `NotFound` otherwise."""
     row = uow.session.get(ApiTokenRow, reference) or find_live_by_name(uow, reference)
     if row is None:
         raise NotFound("token", reference)
-    return row
+    return SeenToken(_principal(row), row.token_sha256, row.revoked_at is not None)
 
 
 def rotate_token(uow: UnitOfWork, reference: str) -> IssuedToken:
@@ -128,29 +138,28 @@ def rotate_token(uow: UnitOfWork, reference: str) -> IssuedToken:
 
     The token keeps its id, name, role and site, so the audit trail still names the same actor.
     """
-    row = find_token(uow, reference)
-    issued = replace_secret(uow, row)
+    locks.become_writer(uow.session)  # SQLite: read what the last writer committed, then write
+    issued = replace_secret(uow, find_token(uow, reference))
     uow.commit()
     return issued
 
 
-def replace_secret(uow: UnitOfWork, row: ApiTokenRow) -> IssuedToken:
-    """Swap the token's secret, if it still has the one read and is live (a conditional UPDATE).
+def replace_secret(uow: UnitOfWork, seen: SeenToken) -> IssuedToken:
+    """Swap the token's secret if it still has the one seen and is live (a conditional UPDATE).
 
     Two rotations at once must not both answer a secret: the one that comes second finds the
     digest changed (on PostgreSQL it waits for the first one's commit, then matches no row) and
     is refused with `Conflict`, so no admin is handed a secret that no longer works.
     """
-    named = f"token {row.id} ({row.name})"
-    if row.revoked_at is not None:
+    named = f"token {seen.principal.id} ({seen.principal.name})"
+    if seen.revoked:
         raise Conflict(f"{named} is revoked: issue a new one instead")
-    principal = _principal(row)
     secret = secrets.token_urlsafe(32)
     result = uow.session.execute(
         update(ApiTokenRow)
         .where(
-            ApiTokenRow.id == row.id,
-            ApiTokenRow.token_sha256 == row.token_sha256,
+            ApiTokenRow.id == seen.principal.id,
+            ApiTokenRow.token_sha256 == seen.digest,
             ApiTokenRow.revoked_at.is_(None),
         )
         .values(token_sha256=token_digest(secret))
@@ -159,8 +168,8 @@ def replace_secret(uow: UnitOfWork, row: ApiTokenRow) -> IssuedToken:
     if not isinstance(result, CursorResult) or result.rowcount != 1:
         uow.rollback()
         raise Conflict(f"{named} was rotated or revoked meanwhile: look again")
-    uow.session.expire(row)
-    return IssuedToken(principal, secret)
+    uow.session.expire_all()
+    return IssuedToken(seen.principal, secret)
 
 
 def _principal(row: ApiTokenRow) -> Principal:
