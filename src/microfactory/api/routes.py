@@ -27,8 +27,65 @@ def all_routes(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
                 yield method, path, route
 
 
+ERROR_BODY = {
+    "type": "object",
+    "required": ["error", "problems"],
+    "properties": {
+        "error": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "reference": {"type": "string", "description": "of the logged traceback (500 only)"},
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+WHY = {
+    "401": "no bearer token, or an unknown or revoked one",
+    "403": "the caller's role (or site, or channel) may not do this",
+    "404": "a thing the request names does not exist",
+    "409": "the state or a rule refuses the request",
+    "413": "the body is larger than MICROFACTORY_MAX_BODY_BYTES",
+    "422": "the request is not valid: every problem named, by place",
+    "429": "too many requests from this client: try again after Retry-After seconds",
+    "503": "busy (Retry-After), a setting is missing, or the database is unreachable",
+}
+
+
+def _errors_of(method: str) -> list[str]:
+    """The error statuses an /api/v1 operation can answer, besides those it declares itself."""
+    codes = ["401", "403", "404", "422", "503"]  # 404: a path id, or the loaded network, missing
+    if method != "get":
+        codes += ["409", "413"]
+    return codes
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Every error the API answers has one shape (`api/errors.py`): declare it, with each status an
+    operation can answer, so that clients (and schemathesis) know them all."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ERROR_BODY
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            codes = _errors_of(method) if path.startswith(V1) else []
+            if path.startswith("/webhooks/"):
+                codes = ["413", "429"]
+            responses = operation.setdefault("responses", {})
+            for code in (*codes, *(c for c in responses if c[0] in "45")):
+                described = responses.setdefault(code, {})
+                described.setdefault("description", WHY.get(code, "refused"))
+                if "HTTPValidationError" in str(described.get("content", "HTTPValidationError")):
+                    described["content"] = {"application/json": {"schema": ERROR_REF}}
+
+
 def document_roles(app: FastAPI) -> None:
-    """Show each /api/v1 operation's roles in the OpenAPI document (`x-roles`, and its description)."""
+    """Show each /api/v1 operation's roles in the OpenAPI document (`x-roles`, and its description),
+    and the errors it can answer (`document_errors`)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -41,6 +98,8 @@ def document_roles(app: FastAPI) -> None:
                     operation["x-roles"] = shown
                     text = operation.get("description", "")
                     operation["description"] = f"{text}\n\nRoles: {', '.join(shown)}.".strip()
+        if "ErrorBody" not in schema.get("components", {}).get("schemas", {}):
+            document_errors(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -32,7 +32,11 @@ router = APIRouter(prefix="/api/v1", tags=["orders"])
 MAX_OFFSET = 2**31 - 1
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the same order was received before: the first one answers"}},
+)
 async def create_order(body: OrderIn, request: Request, who: Who, response: Response) -> dict[str, Any]:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
