@@ -46,7 +46,7 @@ async def create_order(body: OrderIn, request: Request, who: Who, response: Resp
     """
     check_channel(who, body.channel)  # 403: this role may not write the channel
     service.check_client_channel(body.channel)  # 422: only the store itself writes a store channel
-    view, created = await request.app.state.intake_queue.submit(body.to_new_order())
+    view, created = await request.app.state.intake_queue.submit(body.to_new_order(), who.actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     return cast(dict[str, Any], view)
