@@ -237,7 +237,12 @@ def note_ship_to(order: OrderRow) -> None:
 
 
 def _new_line(
-    uow: UnitOfWork, order: OrderRow, position: int, new: NewOrderLine, catalogs: CatalogSet, actor: str
+    uow: UnitOfWork,
+    order: OrderRow,
+    position: int,
+    new: NewOrderLine,
+    catalogs: CatalogSet,
+    actor: str = "intake",
 ) -> OrderLineRow:
     line = OrderLineRow(
         id=new_id("line"),
