@@ -4,9 +4,9 @@ One `RateLimiter` per process holds named limits from the settings (`webhooks`,
 `webhook_failures`, `login`); counters live in `MICROFACTORY_RATE_LIMIT_STORAGE` (this process's
 memory, or Redis to share them). Two users:
 
-- `WebhookLimits`, a middleware on `POST /webhooks/*`: a client whose deliveries keep failing
-  verification (a forger) is refused once it passed `webhook_failures`, and every request counts
-  against `webhooks` when that is set. A signed delivery is never refused by default: the store
+- `WebhookLimits`, a middleware on `POST /webhooks/*` (and the store's signed `/shopify/*`
+  callbacks): a client whose deliveries keep failing verification (a forger) is refused once it
+  passed `webhook_failures`, and every request counts against `webhooks` when that is set. A signed delivery is never refused by default: the store
   retries a refused delivery and, after repeated failures, drops the subscription, so a flash sale
   must not be throttled here (decision 0016).
 - `rate_limited("login")`, a dependency the web UI's `POST /login` declares: every attempt counts.
@@ -32,6 +32,7 @@ from microfactory.api.errors import error_body
 from microfactory.config import OperationsSettings
 
 REFUSED = frozenset({400, 401, 403})  # what a delivery that fails verification is answered
+SIGNED_CALLBACKS = "/shopify/"  # the store's fulfillment-service callbacks, signed like its webhooks
 
 
 class RateLimiter:
@@ -117,10 +118,12 @@ class WebhookLimits:
 
 
 def _is_webhook(scope: Scope) -> bool:
-    return bool(
-        scope["type"] == "http"
-        and scope.get("method") == "POST"
-        and scope.get("path", "").startswith("/webhooks/")
+    """`POST /webhooks/*`, and the store's signed callbacks under `/shopify/` (any method)."""
+    if scope["type"] != "http":
+        return False
+    path = str(scope.get("path", ""))
+    return path.startswith(SIGNED_CALLBACKS) or (
+        scope.get("method") == "POST" and path.startswith("/webhooks/")
     )
 
 

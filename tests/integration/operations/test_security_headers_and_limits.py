@@ -98,6 +98,13 @@ def test_a_client_forging_webhooks_is_refused_for_a_while(limited: FastAPI) -> N
         assert store.post("/webhooks/shopify", content=body, headers=headers).status_code == 200
 
 
+def test_forged_fulfillment_callbacks_are_limited_too(limited: FastAPI) -> None:
+    forger = TestClient(limited, client=("203.0.113.20", 4000))
+    query = {"shop": "keystone-test.myshopify.com", "order_names[]": "#1", "hmac": "00"}
+    codes = [forger.get("/shopify/fetch_tracking_numbers", params=query).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
 def test_every_webhook_request_counts_when_a_limit_is_set(settings: Settings, engine: Engine) -> None:
     app = create_app(
         settings.with_changes(rate_limit_webhooks="2/second", shopify_inbox_autoprocess=False), engine
