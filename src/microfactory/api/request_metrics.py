@@ -8,6 +8,7 @@ own registry (tests build many apps in one process; two servers never share one)
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,23 @@ class RequestMetrics:
             buckets=BUCKETS,
             registry=registry,
         )
+        self._counted: dict[tuple[str, str, str], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def count(self, method: str, route: str, status: str) -> None:
+        """One request more; each label set's child is looked up once (`labels` takes a lock)."""
+        key = (method, route, status)
+        child = self._counted.get(key)
+        if child is None:
+            child = self._counted[key] = self.requests.labels(method, route, status)
+        child.inc()
+
+    def time(self, method: str, route: str, seconds: float) -> None:
+        key = (method, route)
+        child = self._timed.get(key)
+        if child is None:
+            child = self._timed[key] = self.latency.labels(method, route)
+        child.observe(seconds)
 
 
 class MeasureRequests:
@@ -50,15 +68,13 @@ class MeasureRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                self.metrics.latency.labels(scope["method"], route_of(scope)).observe(
-                    time.perf_counter() - started
-                )
+                self.metrics.time(scope["method"], route_of(scope), time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, noting)
         finally:
-            self.metrics.requests.labels(scope["method"], route_of(scope), str(status)).inc()
+            self.metrics.count(scope["method"], route_of(scope), str(status))
 
 
 def route_of(scope: Scope) -> str:
