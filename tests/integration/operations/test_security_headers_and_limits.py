@@ -125,6 +125,17 @@ def test_login_attempts_are_limited_per_client(limited: FastAPI) -> None:
     assert TestClient(limited, client=("203.0.113.11", 1)).post("/login").status_code == 200
 
 
+def test_the_operations_settings_come_from_their_flat_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROFACTORY_METRICS_TOKEN", "scrape-do-not-print")
+    monkeypatch.setenv("MICROFACTORY_RATE_LIMIT_LOGIN", "5/minute;50/hour")
+    monkeypatch.setenv("MICROFACTORY_HSTS_SECONDS", "0")
+    operations = Settings().operations
+    assert operations.metrics_token is not None
+    assert operations.metrics_token.get_secret_value() == "scrape-do-not-print"
+    assert "scrape-do-not-print" not in repr(Settings())
+    assert operations.rate_limit_login == "5/minute;50/hour" and operations.hsts_seconds == 0
+
+
 def test_a_rate_limit_setting_is_checked() -> None:
     with pytest.raises(ValueError, match="not a rate limit"):
         Settings(rate_limit_login="ten a minute")
