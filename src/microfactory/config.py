@@ -13,7 +13,8 @@ import os
 from functools import lru_cache
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -23,6 +24,7 @@ __all__ = [
     "FLAT_NAMES",
     "LogisticsSettings",
     "MissingSetting",
+    "OperationsSettings",
     "QualitySettings",
     "RoutingSettings",
     "Settings",
@@ -83,6 +85,33 @@ class QualitySettings(BaseModel):
     image_dir: str | None = None  # MICROFACTORY_QUALITY_IMAGE_DIR; unset: images live in the database
     image_max_bytes: int = Field(default=8_388_608, ge=1024)  # an upload over it is refused with 413
     image_max_pixels: int = Field(default=40_000_000, ge=1)  # decompression bombs are refused with 422
+class OperationsSettings(BaseModel):
+    """Rate limits, security headers and who may read /metrics (docs/deploy.md, decision 0016).
+
+    A rate limit is a `limits` string such as `10/minute` or `5/second;100/hour`, counted per client
+    address and route; an empty one is off. Counters live in `rate_limit_storage` (`memory://`: one
+    process's own; `redis://HOST:6379` shares them between processes, with the `redis` package).
+    """
+
+    rate_limit_storage: str = "memory://"
+    rate_limit_webhooks: str = ""  # every request to POST /webhooks/*: off, signed deliveries pass
+    rate_limit_webhook_failures: str = "20/minute"  # deliveries refused (bad signature) per client
+    rate_limit_login: str = "10/minute"  # login attempts per client (the web UI's POST /login)
+    hsts_seconds: int = Field(default=31_536_000, ge=0)  # Strict-Transport-Security on https; 0: none
+    metrics_token: SecretStr | None = None  # a scrape-only bearer token for GET /metrics
+    metrics_public: bool = False  # GET /metrics without a token (a proxy shields it)
+
+    @field_validator("rate_limit_webhooks", "rate_limit_webhook_failures", "rate_limit_login")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as error:
+                raise ValueError(
+                    f"{value!r} is not a rate limit such as 10/minute or 5/second;100/hour"
+                ) from error
+        return value.strip()
 
 
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
@@ -107,6 +136,13 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "quality_image_dir": ("quality", "image_dir"),
     "quality_image_max_bytes": ("quality", "image_max_bytes"),
     "quality_image_max_pixels": ("quality", "image_max_pixels"),
+    "rate_limit_storage": ("operations", "rate_limit_storage"),
+    "rate_limit_webhooks": ("operations", "rate_limit_webhooks"),
+    "rate_limit_webhook_failures": ("operations", "rate_limit_webhook_failures"),
+    "rate_limit_login": ("operations", "rate_limit_login"),
+    "hsts_seconds": ("operations", "hsts_seconds"),
+    "metrics_token": ("operations", "metrics_token"),
+    "metrics_public": ("operations", "metrics_public"),
 }
 
 
@@ -128,6 +164,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
 
     @classmethod
     def settings_customise_sources(

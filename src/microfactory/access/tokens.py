@@ -1,4 +1,4 @@
-"""Stored API tokens: issue (the secret is shown once), list, revoke, and find by secret.
+"""Stored API tokens: issue (the secret is shown once), list, rotate, revoke, and find by secret.
 
 Only a SHA-256 of each secret is stored, so neither the database nor a list can give one back.
 Names are unique among live tokens (a revoked token's name may be issued again).
@@ -11,10 +11,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from microfactory.access.model import ROLES, Principal
+from microfactory.db import locks
 from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -113,6 +114,62 @@ def revoke_token(uow: UnitOfWork, token_id: str) -> TokenInfo:
         row.revoked_at = utcnow()
         uow.commit()
     return _info(row)
+
+
+@dataclass(frozen=True)
+class SeenToken:
+    """A token as read: what a rotation expects to find still in place when it writes."""
+
+    principal: Principal
+    digest: str
+    revoked: bool
+
+
+def find_token(uow: UnitOfWork, reference: str) -> SeenToken:
+    """A token by its id, else the live token of that name; `NotFound` otherwise."""
+    row = uow.session.get(ApiTokenRow, reference) or find_live_by_name(uow, reference)
+    if row is None:
+        raise NotFound("token", reference)
+    return SeenToken(_principal(row), row.token_sha256, row.revoked_at is not None)
+
+
+def rotate_token(uow: UnitOfWork, reference: str) -> IssuedToken:
+    """A new secret for a live token (by id or name), shown once; the old one is refused from the commit.
+
+    The token keeps its id, name, role and site, so the audit trail still names the same actor.
+    """
+    locks.become_writer(uow.session)  # SQLite: read what the last writer committed, then write
+    issued = replace_secret(uow, find_token(uow, reference))
+    uow.commit()
+    return issued
+
+
+def replace_secret(uow: UnitOfWork, seen: SeenToken) -> IssuedToken:
+    """Swap the token's secret if it still has the one seen and is live (a conditional UPDATE).
+
+    Two rotations at once must not both answer a secret: the one that comes second finds the
+    digest changed (on PostgreSQL it waits for the first one's commit, then matches no row) and
+    is refused with `Conflict`, so no admin is handed a secret that no longer works.
+    """
+    named = f"token {seen.principal.id} ({seen.principal.name})"
+    if seen.revoked:
+        raise Conflict(f"{named} is revoked: issue a new one instead")
+    secret = secrets.token_urlsafe(32)
+    result = uow.session.execute(
+        update(ApiTokenRow)
+        .where(
+            ApiTokenRow.id == seen.principal.id,
+            ApiTokenRow.token_sha256 == seen.digest,
+            ApiTokenRow.revoked_at.is_(None),
+        )
+        .values(token_sha256=token_digest(secret))
+        .execution_options(synchronize_session=False)
+    )
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        uow.rollback()
+        raise Conflict(f"{named} was rotated or revoked meanwhile: look again")
+    uow.session.expire_all()
+    return IssuedToken(seen.principal, secret)
 
 
 def _principal(row: ApiTokenRow) -> Principal:

@@ -10,17 +10,21 @@ from typing import Any
 import anyio
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
 from microfactory.api.auth import authorize
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
 from microfactory.api.guards import reject_unstorable
+from microfactory.api.rate_limits import RateLimiter, WebhookLimits
+from microfactory.api.request_metrics import MeasureRequests, RequestMetrics
 from microfactory.api.routers import (
     carrier_webhooks,
     catalogs,
     erp,
     logistics,
     network,
+    operations,
     orders,
     outbox,
     plans,
@@ -33,10 +37,14 @@ from microfactory.api.routers import (
     tokens,
 )
 from microfactory.api.routers.quality import INSPECTION_UPLOAD, UPLOAD_OVERHEAD
+from microfactory.api.routes import document_roles
+from microfactory.api.security_headers import SecurityHeaders
 from microfactory.bootstrap import Container, bootstrap
 from microfactory.config import Settings
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
+from microfactory.operations.metrics import DatabaseCollector
+from microfactory.operations.readiness import database_checks
 from microfactory.orders.intake_queue import IntakeQueue
 from microfactory.orders.views import order_view
 from microfactory.web.mount import mount_web
@@ -66,8 +74,8 @@ def create_app(
     app.state.container = container
     app.state.intake_queue = IntakeQueue(container.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
-    images = (INSPECTION_UPLOAD, container.settings.quality.image_max_bytes + UPLOAD_OVERHEAD)
-    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes, larger=[images])
+    app.state.health_engine = health_engine(container.engine)
+    _operations(app, container)
     guarded = [
         Depends(authorize),
         Depends(reject_unstorable),
@@ -89,12 +97,13 @@ def create_app(
         carrier_webhooks,
         outbox,
         telemetry,
+        operations,
     )
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded if router.prefix.startswith("/api/v1") else None)
 
     mount_web(app, container.settings)  # the operator pages: after the API, matched last
-    app.state.health_engine = health_engine(container.engine)
+    document_roles(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Any:
@@ -104,7 +113,7 @@ def create_app(
         shared pool of threads and connections is taken by writers, and a health check waiting
         behind them would say nothing about the service except that it is loaded.
         """
-        limiter = _health_limiter(app)
+        limiter = operations.health_limiter(app)
         return await anyio.to_thread.run_sync(_check_database, app.state.health_engine, limiter=limiter)
 
     return app
@@ -118,11 +127,18 @@ def health_engine(engine: Engine) -> Engine:
     return make_engine(url, pool_size=1, max_overflow=1, pool_timeout=2)
 
 
-def _health_limiter(app: FastAPI) -> anyio.CapacityLimiter:
-    limiter: anyio.CapacityLimiter | None = getattr(app.state, "health_limiter", None)
-    if limiter is None:  # made on the loop, as anyio wants
-        limiter = app.state.health_limiter = anyio.CapacityLimiter(2)
-    return limiter
+def _operations(app: FastAPI, container: Container) -> None:
+    """Middleware, outermost last: security headers on every answer (a 413 or 429 too), request
+    metrics, the webhook rate limits, the body size limit; and what /readyz and /metrics read."""
+    registry = app.state.metrics_registry = CollectorRegistry()
+    registry.register(DatabaseCollector(app.state.health_engine))
+    limiter = app.state.rate_limiter = RateLimiter.from_settings(container.settings.operations)
+    app.state.readiness_checks = [lambda: database_checks(app.state.health_engine)]
+    images = (INSPECTION_UPLOAD, container.settings.quality.image_max_bytes + UPLOAD_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes, larger=[images])
+    app.add_middleware(WebhookLimits, limiter=limiter)
+    app.add_middleware(MeasureRequests, metrics=RequestMetrics(registry))
+    app.add_middleware(SecurityHeaders, hsts_seconds=container.settings.operations.hsts_seconds)
 
 
 def _check_database(engine: Engine) -> Any:

@@ -215,7 +215,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def import_orders(uow: UnitOfWork, orders: Iterable[NewOrder]) -> list[Imported]:
+def import_orders(uow: UnitOfWork, orders: Iterable[NewOrder], actor: str = "erp import") -> list[Imported]:
     """Take in each order (idempotent on its order_id); the caller commits.
 
     An order_id imported before with other content is refused, that row alone, with the message the
@@ -224,7 +224,7 @@ def import_orders(uow: UnitOfWork, orders: Iterable[NewOrder]) -> list[Imported]
     results = []
     for new in orders:
         try:
-            result = service.intake(uow, new)
+            result = service.intake(uow, new, actor=actor)
         except service.OrderDiffers as refused:
             results.append(Imported(refused.order, False, str(refused)))
             continue

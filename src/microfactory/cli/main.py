@@ -14,6 +14,7 @@ from microfactory.catalog.load import CatalogError, load_catalog
 from microfactory.catalog.work_order import Translation
 from microfactory.cli import (
     catalog,
+    db,
     demo,
     inspection,
     network,
@@ -54,6 +55,7 @@ for group, module in (
     ("shipments", shipments),
     ("quality", quality),
     ("inspect", inspection),
+    ("db", db),
 ):
     app.add_typer(module.app, name=group)
 app.add_typer(production.operations_app, name="operations")
@@ -107,15 +109,27 @@ def _print_translation(result: Translation) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        help="reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, '*' for any); "
+        "default: FORWARDED_ALLOW_IPS, else 127.0.0.1",
+    ),
 ) -> None:
-    """Run the API (OpenAPI at /openapi.json)."""
+    """Run the API (OpenAPI at /openapi.json); behind a proxy, see docs/deploy.md."""
     import uvicorn
 
     from microfactory.api.app import create_app
     from microfactory.config import get_settings
 
     get_settings().require_admin_token()  # before migrating: MissingSetting names it, exit 2
-    uvicorn.run(create_app(container=container()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(container=container()),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,  # the client address and scheme the proxy saw: rate limits, HSTS
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 app.command("demo")(demo.demo)

@@ -1,6 +1,7 @@
-"""`microfactory tokens ...`: issue, list and revoke API tokens from the server's own machine.
+"""`microfactory tokens ...`: issue, list, rotate and revoke API tokens from the server's own machine.
 
-The same use cases as `/api/v1/tokens` (`access.tokens`); a secret is printed once, at creation.
+The same use cases as `/api/v1/tokens` (`access.tokens`); a secret is printed once, at creation or
+rotation. Errors end with their message and exit code (`cli.errors.command_group`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import typer
 from rich.table import Table
 
 from microfactory.access import tokens
-from microfactory.cli.context import console, errors, unit_of_work
-from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.cli.context import console, unit_of_work
+from microfactory.cli.errors import command_group
 
-app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+app = command_group("API tokens: create, list, rotate, revoke.")
 
 
 @app.command("create")
@@ -25,11 +26,7 @@ def create(
 ) -> None:
     """Issue a token and print it once (JSON); only its hash is stored."""
     with unit_of_work() as uow:
-        try:
-            issued = tokens.issue_token(uow, name, role, site)
-        except (Invalid, Conflict) as error:
-            errors.print(f"[red]{error}[/red]")
-            raise typer.Exit(2 if isinstance(error, Invalid) else 4) from error
+        issued = tokens.issue_token(uow, name, role, site)
     console.print_json(json.dumps(issued.as_dict()))
 
 
@@ -55,13 +52,17 @@ def list_command(
     console.print(table)
 
 
+@app.command("rotate")
+def rotate(reference: str = typer.Argument(..., help="the token's id (tok_...) or its name")) -> None:
+    """Give a token a new secret and print it once (JSON); the old secret is refused at once."""
+    with unit_of_work() as uow:
+        issued = tokens.rotate_token(uow, reference)
+    console.print_json(json.dumps(issued.as_dict()))
+
+
 @app.command("revoke")
 def revoke(token_id: str = typer.Argument(..., help="the token's id (tok_...)")) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     with unit_of_work() as uow:
-        try:
-            revoked = tokens.revoke_token(uow, token_id)
-        except NotFound as error:
-            errors.print(f"[red]{error}[/red]")
-            raise typer.Exit(3) from error
+        revoked = tokens.revoke_token(uow, token_id)
     console.print(f"revoked {revoked.id} ({revoked.name})")

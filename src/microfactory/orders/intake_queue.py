@@ -24,16 +24,19 @@ class IntakeQueue:
         self._view = view
         self._group = GroupCommit(self._write, max_batch)
 
-    async def submit(self, order: NewOrder) -> tuple[Any, bool]:
-        """Raises `OrderDiffers` when the order's id was received before with other content."""
-        answer = await self._group.submit(order)
+    async def submit(self, order: NewOrder, actor: str = "intake") -> tuple[Any, bool]:
+        """Raises `OrderDiffers` when the order's id was received before with other content.
+
+        `actor` is who sent it, as the audit trail names them (the API token's name).
+        """
+        answer = await self._group.submit((order, actor))
         if isinstance(answer, OrderDiffers):
             raise answer
         return answer
 
-    def _write(self, orders: list[NewOrder]) -> list[tuple[Any, bool] | OrderDiffers]:
+    def _write(self, sent: list[tuple[NewOrder, str]]) -> list[tuple[Any, bool] | OrderDiffers]:
         with UnitOfWork(self._factory) as uow, uow.write_turn():
-            results = intake_many(uow, orders)
+            results = intake_many(uow, [order for order, _ in sent], [actor for _, actor in sent])
             uow.commit()
             return [
                 result.refused if result.refused is not None else (self._view(result), result.created)

@@ -105,12 +105,18 @@ def _content_differences(order: OrderRow, new: NewOrder) -> list[str]:
 
 
 def intake(
-    uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet | None = None, *, same_content: bool = True
+    uow: UnitOfWork,
+    new: NewOrder,
+    catalogs: CatalogSet | None = None,
+    *,
+    same_content: bool = True,
+    actor: str = "intake",
 ) -> IntakeResult:
     """Accept an order once: translate each line, or keep it in needs attention with its problems.
 
     An id already taken answers its order; with `same_content` (all but a store's own sync) other
-    content under that id raises `OrderDiffers`.
+    content under that id raises `OrderDiffers`. `actor` names who sent it in the audit trail (the
+    API token's name).
     """
     known = uow.session.scalar(
         select(OrderRow.id).where(OrderRow.channel == new.channel, OrderRow.external_id == new.external_id)
@@ -124,7 +130,7 @@ def intake(
     bookmark = audit.mark(uow)
     try:
         with uow.session.begin_nested():  # a lost race undoes this order only, not the caller's work
-            order = _new_order(uow, new, catalogs)
+            order = _new_order(uow, new, catalogs, actor)
     except IntegrityError:  # the same order arrived concurrently: the first one stands
         audit.discard_since(uow, bookmark)
         winner = find_order(uow, new.channel, new.external_id, lock=True)
@@ -136,14 +142,18 @@ def intake(
     return IntakeResult(order, created=True)
 
 
-def intake_many(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[IntakeResult]:
+def intake_many(
+    uow: UnitOfWork, batch: Sequence[NewOrder], actors: Sequence[str] | None = None
+) -> list[IntakeResult]:
     """Accept several orders in one flush: what a burst of API requests costs as one write.
 
     Orders already stored, and repeats within the batch, come back as they are (created False), or
     with `refused` when their content differs (the batch goes on: one client's mistake is its own). The
     one flush fails only if another process stored one of the orders meanwhile; then the batch is
     taken again order by order, each in its own savepoint, so that only the duplicate is refused.
+    `actors` names who sent each order (the audit trail's actor), "intake" when not given.
     """
+    senders = list(actors) if actors is not None else ["intake"] * len(batch)
     keys = {(new.channel, new.external_id) for new in batch}
     stored = {
         (order.channel, order.external_id): order
@@ -159,29 +169,31 @@ def intake_many(uow: UnitOfWork, batch: Sequence[NewOrder]) -> list[IntakeResult
     results: list[IntakeResult] = []
     try:
         with uow.session.begin_nested():
-            for new in batch:
+            for new, actor in zip(batch, senders, strict=True):
                 key = (new.channel, new.external_id)
                 if key in stored:
                     found = _content_differences(stored[key], new)
                     refused = OrderDiffers(stored[key], found) if found else None
                     results.append(IntakeResult(stored[key], created=False, refused=refused))
                 else:
-                    stored[key] = _new_order(uow, new, catalogs)
+                    stored[key] = _new_order(uow, new, catalogs, actor)
                     results.append(IntakeResult(stored[key], created=True))
     except IntegrityError:
         audit.discard_since(uow, bookmark)
-        return [_intake_or_refused(uow, new, catalogs) for new in batch]
+        return [
+            _intake_or_refused(uow, new, catalogs, actor) for new, actor in zip(batch, senders, strict=True)
+        ]
     return results
 
 
-def _intake_or_refused(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> IntakeResult:
+def _intake_or_refused(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet, actor: str) -> IntakeResult:
     try:
-        return intake(uow, new, catalogs)
+        return intake(uow, new, catalogs, actor=actor)
     except OrderDiffers as refused:
         return IntakeResult(refused.order, created=False, refused=refused)
 
 
-def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow:
+def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet, actor: str = "intake") -> OrderRow:
     order = OrderRow(
         id=new_id("ord"),
         channel=new.channel,
@@ -199,8 +211,8 @@ def _new_order(uow: UnitOfWork, new: NewOrder, catalogs: CatalogSet) -> OrderRow
     note_ship_to(order)
     uow.session.add(order)
     for position, line in enumerate(new.lines):
-        order.lines.append(_new_line(uow, order, position, line, catalogs))
-    refresh_status(uow, order, reason=f"received from {new.channel}")
+        order.lines.append(_new_line(uow, order, position, line, catalogs, actor))
+    refresh_status(uow, order, reason=f"received from {new.channel}", actor=actor)
     return order
 
 
@@ -225,7 +237,12 @@ def note_ship_to(order: OrderRow) -> None:
 
 
 def _new_line(
-    uow: UnitOfWork, order: OrderRow, position: int, new: NewOrderLine, catalogs: CatalogSet
+    uow: UnitOfWork,
+    order: OrderRow,
+    position: int,
+    new: NewOrderLine,
+    catalogs: CatalogSet,
+    actor: str = "intake",
 ) -> OrderLineRow:
     line = OrderLineRow(
         id=new_id("line"),
@@ -243,15 +260,13 @@ def _new_line(
         problems=[p.as_dict() for p in new.problems],
     )
     if new.kind == LineKind.FULFILMENT_ONLY:
-        transitions.begin_line(
-            uow, line, LineStatus.FULFILMENT_ONLY, reason="not manufactured", actor="system"
-        )
+        transitions.begin_line(uow, line, LineStatus.FULFILMENT_ONLY, reason="not manufactured", actor=actor)
         return line
     if new.problems:
         problems = "; ".join(str(p) for p in new.problems)
-        transitions.begin_line(uow, line, LineStatus.NEEDS_ATTENTION, reason=problems, actor="system")
+        transitions.begin_line(uow, line, LineStatus.NEEDS_ATTENTION, reason=problems, actor=actor)
         return line
-    _release(uow, order, line, catalogs, actor="intake")
+    _release(uow, order, line, catalogs, actor=actor)
     return line
 
 

@@ -13,7 +13,11 @@ from microfactory.catalog import service
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 
-@router.post("/catalogs", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/catalogs",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "this version was loaded before"}},
+)
 def load_catalog(
     uow: Uow, caller: Caller, response: Response, document: dict[str, Any] = Body(...)
 ) -> dict[str, Any]:

@@ -41,7 +41,7 @@ async def import_orders(request: Request, caller: Caller) -> dict[str, Any]:
     kind = "csv" if "csv" in request.headers.get("content-type", "") else "json"
     text = _text(body)
     container = container_of(request)
-    return await run_in_threadpool(_import, container.engine, container.session_factory, text, kind)
+    return await run_in_threadpool(_import, container.engine, container.session_factory, text, kind, caller)
 
 
 def _text(body: bytes) -> str:
@@ -53,12 +53,14 @@ def _text(body: bytes) -> str:
         raise erp.OrderFileError("not a text file", [problem]) from error
 
 
-def _import(engine: Engine, factory: sessionmaker[Session], text: str, kind: str) -> dict[str, Any]:
+def _import(
+    engine: Engine, factory: sessionmaker[Session], text: str, kind: str, actor: str
+) -> dict[str, Any]:
     with UnitOfWork(factory) as uow:
         orders = erp.parse(text, kind, active_catalogs(uow))
         uow.session.rollback()  # end the read before waiting for the write turn
         with bounded_write_turn(engine):
-            results = erp.import_orders(uow, orders)
+            results = erp.import_orders(uow, orders, actor)
             summary = [
                 {
                     "id": r.order.id,

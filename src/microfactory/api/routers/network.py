@@ -76,7 +76,11 @@ def get_network(uow: Uow, caller: Caller) -> dict[str, Any]:
     }
 
 
-@router.post("/network", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/network",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "this version was loaded before"}},
+)
 def load_network(
     uow: Uow, caller: Caller, response: Response, document: dict[str, Any] = Body(...)
 ) -> dict[str, Any]:

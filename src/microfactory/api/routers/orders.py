@@ -32,7 +32,11 @@ router = APIRouter(prefix="/api/v1", tags=["orders"])
 MAX_OFFSET = 2**31 - 1
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the same order was received before: the first one answers"}},
+)
 async def create_order(body: OrderIn, request: Request, who: Who, response: Response) -> dict[str, Any]:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
@@ -42,7 +46,7 @@ async def create_order(body: OrderIn, request: Request, who: Who, response: Resp
     """
     check_channel(who, body.channel)  # 403: this role may not write the channel
     service.check_client_channel(body.channel)  # 422: only the store itself writes a store channel
-    view, created = await request.app.state.intake_queue.submit(body.to_new_order())
+    view, created = await request.app.state.intake_queue.submit(body.to_new_order(), who.actor)
     if not created:
         response.status_code = status.HTTP_200_OK
     return cast(dict[str, Any], view)

@@ -20,5 +20,5 @@ def list_outbox(
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """Messages newest first; payloads may hold customer data, so only the admin role reads them
-    (`access.model.ADMIN_ONLY`)."""
+    (`access.model.ROUTE_ROLES`)."""
     return [store.message_view(row) for row in store.list_messages(uow, status_, kind, limit)]

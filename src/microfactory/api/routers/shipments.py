@@ -52,7 +52,9 @@ class ShipmentIn(BaseModel):
 
 
 @router.post(
-    "/orders/{order_id}/shipments", status_code=status.HTTP_201_CREATED, responses={404: {}, 409: {}, 422: {}}
+    "/orders/{order_id}/shipments",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the same key was queued before"}, 404: {}, 409: {}, 422: {}},
 )
 def create_shipment(
     order_id: str, body: ShipmentIn, uow: Uow, caller: Caller, response: Response

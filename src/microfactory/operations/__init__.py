@@ -1,0 +1,1 @@
+"""Operations: readiness, metrics from the database, backup and restore (docs/deploy.md)."""
