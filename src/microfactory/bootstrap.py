@@ -24,8 +24,11 @@ from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import MissingSetting
+from microfactory.jobs.defer import route_soon
+from microfactory.jobs.worker import JobThread
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
+from microfactory.orders import events
 from microfactory.outbox.dispatcher import Handlers
 from microfactory.outbox.worker import HandlersFor, OutboxWorker
 from microfactory.production.telemetry.subscriber import BrokerAddress, TelemetrySubscriber, subscriber_for
@@ -53,9 +56,15 @@ class Workers:
     outbox_handlers: HandlersFor | None = None
     outbox_interval: float = 0.0
     outbox: OutboxWorker | None = field(default=None, init=False)
+    # on PostgreSQL with MICROFACTORY_JOBS_IN_PROCESS=true: a job worker thread instead of the above
+    job_worker: Callable[[], JobThread] | None = None
+    jobs: JobThread | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
+        if self.job_worker is not None and self.jobs is None:
+            self.jobs = self.job_worker()
+            self.jobs.start()
         if self.shopify_inbox is not None:
             self.shopify_inbox.start()
         if self.routing_interval is not None and self.routing is None:
@@ -69,6 +78,9 @@ class Workers:
             self.telemetry.start()
 
     def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
+            self.jobs = None
         if self.outbox is not None:
             self.outbox.stop()
             self.outbox = None
@@ -133,17 +145,26 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     factory = make_session_factory(engine)
+    threads = not has_job_queue(engine)  # SQLite: the process's own threads do the background work
     workers = Workers(
         session_factory=factory,
         shopify_inbox_writer=InboxWriter(engine),
-        shopify_inbox=InboxWorker(factory) if settings.shopify.inbox_autoprocess else None,
-        routing_interval=settings.routing.interval_seconds if settings.routing.auto_route else None,
+        shopify_inbox=InboxWorker(factory) if threads and settings.shopify.inbox_autoprocess else None,
+        routing_interval=settings.routing.interval_seconds if threads and settings.routing.auto_route else None,
         telemetry_listener=_telemetry_listener(settings, engine),
     )
     container = Container(settings, engine, factory, _shopify_admin(settings), workers)
-    workers.outbox_handlers = container.outbox_handlers
-    workers.outbox_interval = settings.outbox_interval_seconds
+    if threads:
+        workers.outbox_handlers = container.outbox_handlers
+        workers.outbox_interval = settings.outbox_interval_seconds
+    elif settings.jobs.in_process:
+        workers.job_worker = lambda: JobThread(container)
     return container
+
+
+def has_job_queue(engine: Engine) -> bool:
+    """PostgreSQL carries the durable job queue (decision 0018); SQLite runs the same work in threads."""
+    return engine.dialect.name == "postgresql"
 
 
 def _telemetry_listener(settings: Settings, engine: Engine) -> Callable[[], TelemetrySubscriber] | None:
@@ -170,3 +191,4 @@ def subscribe_event_handlers() -> None:
     A cancelled work order, for example, gives its reserved stock back in the same transaction.
     """
     register_event_handlers()
+    events.subscribe(events.WorkOrderReleased, route_soon)

@@ -21,6 +21,7 @@ from microfactory.errors import MissingSetting
 
 __all__ = [
     "FLAT_NAMES",
+    "JobsSettings",
     "MissingSetting",
     "RoutingSettings",
     "Settings",
@@ -66,6 +67,14 @@ class TelemetrySettings(BaseModel):
     keep_raw_hours: float = Field(default=24.0, gt=0)
 
 
+class JobsSettings(BaseModel):
+    """The job queue (decision 0018): who runs background work, and how a dead worker is noticed."""
+
+    in_process: bool = True  # the API process runs a job worker (on SQLite: its background threads)
+    concurrency: int = Field(default=2, ge=1, le=32)  # jobs one worker process runs at once
+    stalled_seconds: float = Field(default=30.0, ge=1)  # a worker silent this long is dead: its jobs rerun
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -75,6 +84,9 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_inbox_autoprocess": ("shopify", "inbox_autoprocess"),
     "auto_route": ("routing", "auto_route"),
     "route_interval_seconds": ("routing", "interval_seconds"),
+    "jobs_in_process": ("jobs", "in_process"),
+    "jobs_concurrency": ("jobs", "concurrency"),
+    "jobs_stalled_seconds": ("jobs", "stalled_seconds"),
     "telemetry_listen": ("telemetry", "listen"),
     "telemetry_client_id": ("telemetry", "client_id"),
     "telemetry_batch_messages": ("telemetry", "batch_messages"),
@@ -95,6 +107,7 @@ class Settings(BaseSettings):
     shopify: ShopifySettings = Field(default_factory=ShopifySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -23,6 +23,7 @@ V1 = "/api/v1"
 ADMIN_ONLY = frozenset(
     {
         ("GET", f"{V1}/outbox"),
+        ("GET", f"{V1}/jobs"),
         ("POST", f"{V1}/tokens"),
         ("GET", f"{V1}/tokens"),
         ("DELETE", f"{V1}/tokens/{{token_id}}"),

@@ -18,6 +18,7 @@ from microfactory.api.guards import reject_unstorable
 from microfactory.api.routers import (
     catalogs,
     erp,
+    jobs,
     network,
     orders,
     outbox,
@@ -79,6 +80,7 @@ def create_app(
         shopify_inbox,
         shipments,
         outbox,
+        jobs,
         telemetry,
     )
     for router in (module.router for module in routers):

@@ -15,6 +15,7 @@ from microfactory.catalog.work_order import Translation
 from microfactory.cli import (
     catalog,
     demo,
+    jobs,
     network,
     orders,
     outbox,
@@ -46,8 +47,10 @@ for group, module in (
     ("telemetry", telemetry),
     ("work-orders", work_orders),
     ("tokens", tokens),
+    ("jobs", jobs),
 ):
     app.add_typer(module.app, name=group)
+app.command("worker")(jobs.worker)
 app.add_typer(production.operations_app, name="operations")
 app.add_typer(production.units_app, name="units")
 

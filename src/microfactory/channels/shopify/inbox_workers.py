@@ -15,10 +15,11 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from microfactory.channels.shopify.inbox import Delivery, Stored, process_pending, store_deliveries
+from microfactory.channels.shopify.inbox import RECEIVED, Delivery, Stored, process_pending, store_deliveries
 from microfactory.db.engine import is_busy, unwaited_write, write_lock
 from microfactory.db.group_commit import GroupCommit
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.jobs.defer import INBOX, defer_on_connection
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ class InboxWriter:
     def _write(self, deliveries: list[Delivery]) -> list[Stored]:
         # A Core connection, not a session: the batch is one INSERT, and this is the hot path.
         with write_lock(self._engine), self._engine.begin() as connection:
-            return store_deliveries(connection, deliveries)
+            stored = store_deliveries(connection, deliveries)
+            if any(one.status == RECEIVED for one in stored):
+                defer_on_connection(connection, INBOX)  # PostgreSQL: the job commits with the rows
+            return stored
 
     def _write_here(self, deliveries: list[Delivery]) -> list[Stored] | None:
         if self._own is None or self._own.closed or self._own.invalidated:
