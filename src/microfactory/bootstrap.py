@@ -150,7 +150,9 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
         session_factory=factory,
         shopify_inbox_writer=InboxWriter(engine),
         shopify_inbox=InboxWorker(factory) if threads and settings.shopify.inbox_autoprocess else None,
-        routing_interval=settings.routing.interval_seconds if threads and settings.routing.auto_route else None,
+        routing_interval=settings.routing.interval_seconds
+        if threads and settings.routing.auto_route
+        else None,
         telemetry_listener=_telemetry_listener(settings, engine),
     )
     container = Container(settings, engine, factory, _shopify_admin(settings), workers)

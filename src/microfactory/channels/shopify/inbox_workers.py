@@ -19,6 +19,7 @@ from microfactory.channels.shopify.inbox import RECEIVED, Delivery, Stored, proc
 from microfactory.db.engine import is_busy, unwaited_write, write_lock
 from microfactory.db.group_commit import GroupCommit
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Busy
 from microfactory.jobs.defer import INBOX, defer_on_connection
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class InboxWriter:
     wait (those threads may need the loop to finish their responses before they give theirs back).
     """
 
-    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 256, max_waiting: int = 4096) -> None:
         self._engine = engine
+        self._max_waiting = max_waiting
         self._own: Connection | None = None  # used on the loop's thread only
         here = self._write_here if engine.dialect.name == "sqlite" else None
         self._group = GroupCommit(self._write, max_batch, here)
@@ -51,7 +53,15 @@ class InboxWriter:
             self._own = None
 
     async def store(self, delivery: Delivery) -> Stored:
-        """Store one delivery durably; returns once its batch has committed."""
+        """Store one delivery durably; returns once its batch has committed.
+
+        Back-pressure: with `max_waiting` deliveries already queued for the database (a burst far
+        above what it can commit), the delivery is refused at once with `Busy` (503 and
+        Retry-After); Shopify sends it again later, and the server keeps answering instead of
+        piling up memory and timeouts.
+        """
+        if self._group.waiting >= self._max_waiting:
+            raise Busy(f"{self._group.waiting} deliveries wait for the database; send again shortly")
         return await self._group.submit(delivery)
 
     def _write(self, deliveries: list[Delivery]) -> list[Stored]:
