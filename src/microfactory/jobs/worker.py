@@ -63,7 +63,8 @@ async def run(container: Container, *, signals: bool = True, name: str | None = 
     app = make_app(container)
     stalled = container.settings.jobs.stalled_seconds
     with ExitStack() as stack:
-        handlers, missing = container.outbox_handlers(stack)
+        handlers_for = container.workers.outbox_handlers or container.outbox_handlers  # tests inject
+        handlers, missing = handlers_for(stack)
         for kind, why in missing.items():
             log.info("outbox kind %s is not dispatched by this worker: %s", kind, why)
         async with app.open_async():
