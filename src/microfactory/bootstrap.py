@@ -25,6 +25,8 @@ from microfactory.config import Settings, get_settings
 from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import MissingSetting
+from microfactory.jobs.defer import route_soon
+from microfactory.jobs.worker import JobThread
 from microfactory.logistics.carrier_book import CarrierBook
 from microfactory.logistics.handoff import Handoff
 from microfactory.logistics.model import BreakerPolicy
@@ -32,6 +34,7 @@ from microfactory.logistics.packing import HANDOFF_KIND
 from microfactory.logistics.polling import TrackingWorker
 from microfactory.network.routing_worker import RoutingWorker
 from microfactory.network.service import register_event_handlers
+from microfactory.orders import events
 from microfactory.outbox.dispatcher import Handlers
 from microfactory.outbox.worker import HandlersFor, OutboxWorker
 from microfactory.production.telemetry.subscriber import BrokerAddress, TelemetrySubscriber, subscriber_for
@@ -62,9 +65,15 @@ class Workers:
     # set by `bootstrap`: the parcel tracking poller (MICROFACTORY_TRACKING_INTERVAL_SECONDS > 0)
     tracking_poller: Callable[[], TrackingWorker] | None = None
     tracking: TrackingWorker | None = field(default=None, init=False)
+    # on PostgreSQL with MICROFACTORY_JOBS_IN_PROCESS=true: a job worker thread instead of the above
+    job_worker: Callable[[], JobThread] | None = None
+    jobs: JobThread | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start the workers; the inbox worker takes up deliveries stored before a restart at once."""
+        if self.job_worker is not None and self.jobs is None:
+            self.jobs = self.job_worker()
+            self.jobs.start()
         if self.shopify_inbox is not None:
             self.shopify_inbox.start()
         if self.routing_interval is not None and self.routing is None:
@@ -84,6 +93,9 @@ class Workers:
         if self.tracking is not None:
             self.tracking.stop()
             self.tracking = None
+        if self.jobs is not None:
+            self.jobs.stop()
+            self.jobs = None
         if self.outbox is not None:
             self.outbox.stop()
             self.outbox = None
@@ -158,16 +170,22 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     factory = make_session_factory(engine)
+    threads = not has_job_queue(engine)  # SQLite: the process's own threads do the background work
     workers = Workers(
         session_factory=factory,
         shopify_inbox_writer=InboxWriter(engine),
-        shopify_inbox=InboxWorker(factory) if settings.shopify.inbox_autoprocess else None,
-        routing_interval=settings.routing.interval_seconds if settings.routing.auto_route else None,
+        shopify_inbox=InboxWorker(factory) if threads and settings.shopify.inbox_autoprocess else None,
+        routing_interval=settings.routing.interval_seconds
+        if threads and settings.routing.auto_route
+        else None,
         telemetry_listener=_telemetry_listener(settings, engine),
     )
     container = Container(settings, engine, factory, _shopify_admin(settings), workers)
-    workers.outbox_handlers = container.outbox_handlers
-    workers.outbox_interval = settings.outbox_interval_seconds
+    if threads:
+        workers.outbox_handlers = container.outbox_handlers
+        workers.outbox_interval = settings.outbox_interval_seconds
+    elif settings.jobs.in_process:
+        workers.job_worker = lambda: JobThread(container)
     logistics = settings.logistics
     if logistics.tracking_interval_seconds > 0:
         stale = timedelta(minutes=logistics.tracking_stale_minutes)
@@ -175,6 +193,11 @@ def bootstrap(settings: Settings | None = None, *, engine: Engine | None = None)
             container.handoff(), logistics.tracking_interval_seconds, stale
         )
     return container
+
+
+def has_job_queue(engine: Engine) -> bool:
+    """PostgreSQL carries the durable job queue (decision 0018); SQLite runs the same work in threads."""
+    return engine.dialect.name == "postgresql"
 
 
 def _telemetry_listener(settings: Settings, engine: Engine) -> Callable[[], TelemetrySubscriber] | None:
@@ -201,3 +224,4 @@ def subscribe_event_handlers() -> None:
     A cancelled work order, for example, gives its reserved stock back in the same transaction.
     """
     register_event_handlers()
+    events.subscribe(events.WorkOrderReleased, route_soon)

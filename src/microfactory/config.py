@@ -22,6 +22,7 @@ from microfactory.errors import MissingSetting
 
 __all__ = [
     "FLAT_NAMES",
+    "JobsSettings",
     "LogisticsSettings",
     "MissingSetting",
     "OperationsSettings",
@@ -85,6 +86,8 @@ class QualitySettings(BaseModel):
     image_dir: str | None = None  # MICROFACTORY_QUALITY_IMAGE_DIR; unset: images live in the database
     image_max_bytes: int = Field(default=8_388_608, ge=1024)  # an upload over it is refused with 413
     image_max_pixels: int = Field(default=40_000_000, ge=1)  # decompression bombs are refused with 422
+
+
 class OperationsSettings(BaseModel):
     """Rate limits, security headers and who may read /metrics (docs/deploy.md, decision 0016).
 
@@ -114,6 +117,14 @@ class OperationsSettings(BaseModel):
         return value.strip()
 
 
+class JobsSettings(BaseModel):
+    """The job queue (decision 0018): who runs background work, and how a dead worker is noticed."""
+
+    in_process: bool = True  # the API process runs a job worker (on SQLite: its background threads)
+    concurrency: int = Field(default=2, ge=1, le=32)  # jobs one worker process runs at once
+    stalled_seconds: float = Field(default=30.0, ge=1)  # a worker silent this long is dead: its jobs rerun
+
+
 # flat name (the environment variable without its prefix, lower case) -> (group, field)
 FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_webhook_secret": ("shopify", "webhook_secret"),
@@ -123,6 +134,9 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "shopify_inbox_autoprocess": ("shopify", "inbox_autoprocess"),
     "auto_route": ("routing", "auto_route"),
     "route_interval_seconds": ("routing", "interval_seconds"),
+    "jobs_in_process": ("jobs", "in_process"),
+    "jobs_concurrency": ("jobs", "concurrency"),
+    "jobs_stalled_seconds": ("jobs", "stalled_seconds"),
     "telemetry_listen": ("telemetry", "listen"),
     "telemetry_client_id": ("telemetry", "client_id"),
     "telemetry_batch_messages": ("telemetry", "batch_messages"),
@@ -165,6 +179,7 @@ class Settings(BaseSettings):
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @classmethod
     def settings_customise_sources(

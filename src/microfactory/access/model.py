@@ -56,6 +56,7 @@ _DECLARED: dict[str, tuple[str, ...]] = {
     "DELETE /tokens/{token_id}": (),
     "POST /tokens/{token_id}/rotate": (),
     "GET /outbox": (),
+    "GET /jobs": (),
     "GET /shopify/inbox": READERS,
     # network and routing
     "GET /network": READERS,

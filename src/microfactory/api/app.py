@@ -22,6 +22,7 @@ from microfactory.api.routers import (
     carrier_webhooks,
     catalogs,
     erp,
+    jobs,
     logistics,
     network,
     operations,
@@ -96,6 +97,7 @@ def create_app(
         logistics,
         carrier_webhooks,
         outbox,
+        jobs,
         telemetry,
         operations,
     )

@@ -17,6 +17,7 @@ from microfactory.cli import (
     db,
     demo,
     inspection,
+    jobs,
     network,
     orders,
     outbox,
@@ -56,8 +57,10 @@ for group, module in (
     ("quality", quality),
     ("inspect", inspection),
     ("db", db),
+    ("jobs", jobs),
 ):
     app.add_typer(module.app, name=group)
+app.command("worker")(jobs.worker)
 app.add_typer(production.operations_app, name="operations")
 app.add_typer(production.units_app, name="units")
 

@@ -40,6 +40,11 @@ class GroupCommit(Generic[Item, Answer]):
         self._queue: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._writer: asyncio.Task[None] | None = None
 
+    @property
+    def waiting(self) -> int:
+        """Items queued and not yet taken into a batch (what back-pressure looks at)."""
+        return len(self._queue)
+
     async def submit(self, item: Item) -> Answer:
         done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))

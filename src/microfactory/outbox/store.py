@@ -20,6 +20,7 @@ from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.outbox import OutboxMessageRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.jobs.defer import OUTBOX, defer_in_session
 from microfactory.outbox.model import RETRYABLE_BY_HAND, MessageStatus
 from microfactory.problems import Problem
 
@@ -53,6 +54,7 @@ def enqueue(uow: UnitOfWork, kind: str, key: str, payload: Mapping[str, Any]) ->
         if found is None:
             raise
         return _same(found, document)
+    defer_in_session(uow.session, OUTBOX)  # PostgreSQL: a worker sends it soon after the commit
     return row.id
 
 

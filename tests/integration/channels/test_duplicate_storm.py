@@ -40,6 +40,8 @@ def test_duplicate_storm_leaves_one_order(
     app = create_app(shop_settings.with_changes(shopify_inbox_autoprocess=True), channel_engine)
     body = json.dumps(order_create).encode()
     deliveries = [signed_headers(body, "orders/create", f"wh-{n % 10}", f"ev-{n % 3}") for n in range(50)]
+    workers = app.state.container.workers  # SQLite: the inbox thread; PostgreSQL: the job worker
+    workers.start()  # `serve` runs no lifespan
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
 
         def send(headers: dict[str, str]) -> int:
@@ -51,6 +53,6 @@ def test_duplicate_storm_leaves_one_order(
         deadline = time.monotonic() + 15
         while _counts(channel_engine)[2] and time.monotonic() < deadline:
             time.sleep(0.05)
-        app.state.container.workers.shopify_inbox.stop()
+        workers.stop()
     orders, rows, pending = _counts(channel_engine)
     assert (orders, rows, pending) == (1, 10, 0)

@@ -24,6 +24,12 @@ def test_the_container_holds_engine_sessions_and_workers_chosen_by_settings(
     assert container.workers.shopify_inbox is None  # process-inbox does the work
     assert container.workers.routing_interval is None  # the fixture turns auto routing off
     routed = bootstrap(settings.with_changes(auto_route=True, route_interval_seconds=60), engine=engine)
+    if engine.dialect.name == "postgresql":  # the job queue carries the work (decision 0018)
+        assert routed.workers.routing_interval is None and routed.workers.shopify_inbox is None
+        assert routed.workers.job_worker is not None
+        elsewhere = bootstrap(settings.with_changes(jobs_in_process=False), engine=engine)
+        assert elsewhere.workers.job_worker is None  # `microfactory worker` processes do it
+        return
     assert routed.workers.routing_interval == 60 and routed.workers.shopify_inbox is not None
     routed.workers.start()
     try:

@@ -3,18 +3,16 @@
 After checking the signature the HTTP handler only reads the headers, checks the body is a JSON
 object, and stores it: an INSERT, unique on the webhook id, committed (in a small batch with its
 neighbours, see `InboxWriter`) before Shopify gets its 200. `process_pending` (run by the in-process
-`InboxWorker` and by `microfactory shopify process-inbox`) turns stored deliveries into orders, one
-transaction per delivery, so a crash at any point loses nothing and repeats nothing: deliveries
-still `received` (or `processing` past their lease) are simply taken up again.
+`InboxWorker`, by the `mf:inbox` job and by `microfactory shopify process-inbox`) turns stored
+deliveries into orders, one transaction per batch, so a crash at any point loses nothing and repeats
+nothing: the batch's transaction rolls back and its deliveries, still `received`, are taken up again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -29,6 +27,7 @@ from sqlalchemy.orm import Session
 from microfactory.channels.shopify.mapping import PayloadError, order_id, parse_time
 from microfactory.channels.shopify.order_sync import sync_order
 from microfactory.db.base import utcnow
+from microfactory.db.locks import become_writer
 from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.problems import Problem
@@ -43,8 +42,7 @@ RECEIVED, PROCESSING, PROCESSED, DUPLICATE, FAILED = (
     "duplicate",
     "failed",
 )
-LEASE = timedelta(seconds=30)  # a claim not renewed for this long was abandoned by a dead process
-RENEW_EVERY = LEASE.total_seconds() / 3  # a live processor renews its claim this often
+LEASE = timedelta(seconds=30)  # a `processing` row this old was left by an earlier version's dead process
 MAX_ATTEMPTS = 5  # transient failures (a locked database) are retried this often, then marked failed
 KEPT_HEADERS = (
     "x-shopify-topic",
@@ -180,6 +178,7 @@ class ProcessReport:
 
 
 _processing = threading.Lock()  # one processor per process: SQLite has one writer anyway
+BATCH = {"postgresql": 50, "sqlite": 8}  # deliveries per transaction (SQLite: short write turns)
 
 
 def process_pending(
@@ -189,15 +188,17 @@ def process_pending(
     between: Callable[[], None] | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> ProcessReport:
-    """Process stored deliveries in arrival order, each in its own transaction; safe to run anywhere.
+    """Process stored deliveries in arrival order, a batch per transaction; safe to run anywhere.
 
-    Several processes may run this at once (the server's worker and the CLI): a delivery is claimed
-    with a conditional UPDATE first, so only one of them handles it. The claim is a short lease that
-    a `LeaseKeeper` renews while the delivery is being worked on, so a claim left by a killed
-    process is taken up again within `LEASE`. `stop` is asked between deliveries.
+    Several processes may run this at once (job workers, the CLI): a batch is claimed and worked in
+    one transaction, its rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite has one writer),
+    so each delivery is worked by one of them, and a process killed mid-batch leaves nothing done:
+    its transaction rolls back and the rows are free at once. Each delivery runs in a savepoint, so
+    one that fails is marked failed without undoing its neighbours. `stop` is asked between batches.
     """
     report = ProcessReport()
-    with _processing, LeaseKeeper(uow.session_factory) as keeper:
+    size = BATCH.get(uow.engine.dialect.name, 8)
+    with _processing:
         if retry_failed:
             uow.session.execute(
                 update(WebhookDeliveryRow)
@@ -206,77 +207,33 @@ def process_pending(
             )
             uow.commit()
         while report.total + report.retried < limit:
-            ids = _pending_ids(uow.session, min(100, limit - report.total - report.retried))
-            if not ids:
+            if stop is not None and stop():
                 break
-            for delivery_id in ids:
-                if stop is not None and stop():
-                    return report
-                with uow.write_turn():
-                    if _claim(uow, delivery_id):
-                        with keeper.holding(delivery_id):
-                            _process_one(uow, delivery_id, report)
-                if between is not None:
-                    between()
+            wanted = min(size, limit - report.total - report.retried)
+            with uow.write_turn():
+                worked = _process_batch(uow, wanted, report)
+            if between is not None:
+                between()
+            if worked < wanted:
+                break
     return report
 
 
-class LeaseKeeper:
-    """Renews the claim of the delivery being processed every `RENEW_EVERY` seconds, in a thread.
-
-    Deliveries are quick, so usually it never writes; a slow one keeps its lease, so no other
-    process takes it up while it is still being worked on.
-    """
-
-    def __init__(self, factory: Callable[[], Session]) -> None:
-        self._factory = factory
-        self._current: int | None = None
-        self._since = 0.0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shopify-inbox-lease", daemon=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._thread.join(5)
-
-    @contextmanager
-    def holding(self, delivery_id: int) -> Iterator[None]:
-        self._current, self._since = delivery_id, time.monotonic()
-        try:
-            yield
-        finally:
-            self._current = None
-
-    def _run(self) -> None:
-        while not self._done.wait(RENEW_EVERY / 4):
-            current = self._current
-            if current is None or time.monotonic() - self._since < RENEW_EVERY:
-                continue
-            try:
-                _renew(self._factory, current)
-                self._since = time.monotonic()
-            except Exception:  # a missed renewal only shortens the lease; processing goes on
-                log.warning("could not renew the claim of shopify delivery %s", current, exc_info=True)
+def _process_batch(uow: UnitOfWork, size: int, report: ProcessReport) -> int:
+    """Claim up to `size` deliveries, work each in a savepoint, commit once; how many were claimed."""
+    become_writer(uow.session)
+    rows = _claim_batch(uow.session, size)
+    for row in rows:
+        _process_one(uow, row, report)
+    uow.commit()
+    return len(rows)
 
 
-def _renew(factory: Callable[[], Session], delivery_id: int) -> None:
-    with factory() as session:
-        session.execute(
-            update(WebhookDeliveryRow)
-            .where(WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.status == PROCESSING)
-            .values(claimed_at=utcnow())
-        )
-        session.commit()
-
-
-def _pending_ids(session: Session, limit: int) -> list[int]:
+def _claim_batch(session: Session, size: int) -> list[WebhookDeliveryRow]:
+    """The next deliveries nobody else works on (or whose worker left them long ago), locked."""
     stale = utcnow() - LEASE
     query = (
-        select(WebhookDeliveryRow.id)
+        select(WebhookDeliveryRow)
         .where(
             or_(
                 WebhookDeliveryRow.status == RECEIVED,
@@ -284,62 +241,43 @@ def _pending_ids(session: Session, limit: int) -> list[int]:
             )
         )
         .order_by(WebhookDeliveryRow.id)
-        .limit(limit)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
-    ids = list(session.scalars(query))
-    session.rollback()  # end the read transaction before writing (SQLite upgrades badly otherwise)
-    return ids
+    rows = list(session.scalars(query))
+    now = utcnow()
+    for row in rows:
+        row.status, row.claimed_at, row.attempts = PROCESSING, now, row.attempts + 1
+    return rows
 
 
-def _claim(uow: UnitOfWork, delivery_id: int) -> bool:
-    stale = utcnow() - LEASE
-    result = uow.session.execute(
-        update(WebhookDeliveryRow)
-        .where(
-            WebhookDeliveryRow.id == delivery_id,
-            or_(
-                WebhookDeliveryRow.status == RECEIVED,
-                (WebhookDeliveryRow.status == PROCESSING) & (WebhookDeliveryRow.claimed_at < stale),
-            ),
-        )
-        .values(status=PROCESSING, claimed_at=utcnow(), attempts=WebhookDeliveryRow.attempts + 1)
-    )
-    uow.commit()
-    return bool(getattr(result, "rowcount", 0))
-
-
-def _process_one(uow: UnitOfWork, delivery_id: int, report: ProcessReport) -> None:
-    row = uow.session.get(WebhookDeliveryRow, delivery_id, populate_existing=True)
-    if row is None:
-        return
+def _process_one(uow: UnitOfWork, row: WebhookDeliveryRow, report: ProcessReport) -> None:
     if row.event_id and _event_seen(uow.session, row):
-        _finish(uow, delivery_id, DUPLICATE, f"event {row.event_id} was processed under another webhook id")
+        _finish(row, DUPLICATE, f"event {row.event_id} was processed under another webhook id")
         report.duplicates += 1
         return
     try:
-        action = _apply(uow, row.topic, row.body)
-        _finish(uow, delivery_id, PROCESSED, None if action.startswith("order") else action)
+        with uow.session.begin_nested():
+            action = _apply(uow, row.topic, row.body)
     except PayloadError as error:
-        uow.rollback()
-        _finish(uow, delivery_id, FAILED, "; ".join([error.summary, *(str(p) for p in error.problems)]))
+        _finish(row, FAILED, "; ".join([error.summary, *(str(p) for p in error.problems)]))
         report.failed += 1
         return
-    except OperationalError as error:  # a locked database: try again later, a few times
-        uow.rollback()
-        attempts = _attempts(uow, delivery_id)
-        if attempts >= MAX_ATTEMPTS:
-            _finish(uow, delivery_id, FAILED, f"database error after {attempts} attempts: {error.orig}")
+    except OperationalError as error:  # a lock or deadlock: try again later, a few times
+        if row.attempts >= MAX_ATTEMPTS:
+            _finish(row, FAILED, f"database error after {row.attempts} attempts: {error.orig}")
             report.failed += 1
         else:
-            _finish(uow, delivery_id, RECEIVED, f"will retry: {error.orig}")
+            _finish(row, RECEIVED, f"will retry: {error.orig}")
             report.retried += 1
         return
     except Exception as error:  # an unexpected bug must not stop the inbox: keep it visible instead
-        uow.rollback()
-        log.exception("shopify delivery %s failed", delivery_id)
-        _finish(uow, delivery_id, FAILED, f"{type(error).__name__}: {error}")
+        log.exception("shopify delivery %s failed", row.id)
+        _finish(row, FAILED, f"{type(error).__name__}: {error}")
         report.failed += 1
         return
+    _finish(row, PROCESSED, None if action.startswith("order") else action)
     report.processed += 1
     report.actions[action] = report.actions.get(action, 0) + 1
 
@@ -370,18 +308,5 @@ def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
     return f"order {outcome.action}"
 
 
-def _finish(uow: UnitOfWork, delivery_id: int, status: str, error: str | None) -> None:
-    uow.session.execute(
-        update(WebhookDeliveryRow)
-        .where(WebhookDeliveryRow.id == delivery_id)
-        .values(status=status, error=error[:4000] if error else None, processed_at=utcnow())
-    )
-    uow.commit()
-
-
-def _attempts(uow: UnitOfWork, delivery_id: int) -> int:
-    value = uow.session.scalar(
-        select(WebhookDeliveryRow.attempts).where(WebhookDeliveryRow.id == delivery_id)
-    )
-    uow.session.rollback()
-    return int(value or 0)
+def _finish(row: WebhookDeliveryRow, status: str, error: str | None) -> None:
+    row.status, row.error, row.processed_at = status, error[:4000] if error else None, utcnow()

@@ -15,10 +15,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from microfactory.channels.shopify.inbox import Delivery, Stored, process_pending, store_deliveries
+from microfactory.channels.shopify.inbox import RECEIVED, Delivery, Stored, process_pending, store_deliveries
 from microfactory.db.engine import is_busy, unwaited_write, write_lock
 from microfactory.db.group_commit import GroupCommit
 from microfactory.db.unit_of_work import UnitOfWork
+from microfactory.errors import Busy
+from microfactory.jobs.defer import INBOX, defer_on_connection
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,9 @@ class InboxWriter:
     wait (those threads may need the loop to finish their responses before they give theirs back).
     """
 
-    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 256, max_waiting: int = 4096) -> None:
         self._engine = engine
+        self._max_waiting = max_waiting
         self._own: Connection | None = None  # used on the loop's thread only
         here = self._write_here if engine.dialect.name == "sqlite" else None
         self._group = GroupCommit(self._write, max_batch, here)
@@ -50,13 +53,24 @@ class InboxWriter:
             self._own = None
 
     async def store(self, delivery: Delivery) -> Stored:
-        """Store one delivery durably; returns once its batch has committed."""
+        """Store one delivery durably; returns once its batch has committed.
+
+        Back-pressure: with `max_waiting` deliveries already queued for the database (a burst far
+        above what it can commit), the delivery is refused at once with `Busy` (503 and
+        Retry-After); Shopify sends it again later, and the server keeps answering instead of
+        piling up memory and timeouts.
+        """
+        if self._group.waiting >= self._max_waiting:
+            raise Busy(f"{self._group.waiting} deliveries wait for the database; send again shortly")
         return await self._group.submit(delivery)
 
     def _write(self, deliveries: list[Delivery]) -> list[Stored]:
         # A Core connection, not a session: the batch is one INSERT, and this is the hot path.
         with write_lock(self._engine), self._engine.begin() as connection:
-            return store_deliveries(connection, deliveries)
+            stored = store_deliveries(connection, deliveries)
+            if any(one.status == RECEIVED for one in stored):
+                defer_on_connection(connection, INBOX)  # PostgreSQL: the job commits with the rows
+            return stored
 
     def _write_here(self, deliveries: list[Delivery]) -> list[Stored] | None:
         if self._own is None or self._own.closed or self._own.invalidated:

@@ -22,12 +22,18 @@ def run() -> None:
         _run_on(fresh)
 
 
+def _ours(name: str | None, kind: str, parent: object) -> bool:
+    """Autogenerate leaves procrastinate's tables alone (migration 0013 installs its own schema)."""
+    return not (kind == "table" and (name or "").startswith("procrastinate_"))
+
+
 def _run_on(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()
