@@ -91,6 +91,37 @@ def pack(
     return Packed(made, created, waiting)
 
 
+@dataclass(frozen=True)
+class Packable:
+    """An order's lines at one site that `pack` would put in a parcel now (no override needed)."""
+
+    order_id: str
+    site: str
+    line_ids: list[str]
+
+
+def packable(uow: UnitOfWork, site: str | None = None, limit: int = 50) -> list[Packable]:
+    """What packing stations can pack now, by order id: the same rule as `pack` without
+    named lines (a site packs once all of its open lines of the order are made and not held)."""
+    query = (
+        select(OrderLineRow.order_id)
+        .where(OrderLineRow.status == LineStatus.MADE.value)
+        .group_by(OrderLineRow.order_id)
+        .order_by(OrderLineRow.order_id)
+    )
+    if site is not None:
+        query = query.where(OrderLineRow.site == site)
+    found: list[Packable] = []
+    for order_id in uow.session.scalars(query.limit(limit * 4)):
+        groups, _waiting = _ready_sites(service.get_order(uow, order_id), None)
+        found += [
+            Packable(order_id, ready, [line.id for line in lines])
+            for ready, lines in sorted(groups.items())
+            if site is None or ready == site
+        ]
+    return found[:limit]
+
+
 def _groups(
     order: OrderRow, line_ids: Sequence[str] | None, override: str | None
 ) -> tuple[dict[str, list[OrderLineRow]], list[str]]:

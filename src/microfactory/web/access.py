@@ -1,8 +1,11 @@
 """Who may see which page and press which button: a pure policy on the user's role and site.
 
 The same roles as the API (`access.model`). A site operator sees and acts on their own site only
-(`access.model.check_site`, 403 elsewhere); an inspector reads everything and changes nothing yet
-(quality's actions land with quality); planners and admins see and act everywhere.
+(`access.model.check_site`, 403 elsewhere); an inspector reads everything and acts on quality
+(verdicts, NCRs, machine holds); planners and admins see and act everywhere. The actions follow
+the API's role table (`access.model`): a person's verdict is the inspector's (and the admin's),
+dispositions and hold releases are quality work (planner, inspector), packing and retrying a
+parcel's handoff are site work (planner, site: its own site's parcels only).
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from microfactory.access.model import Principal, check_site
 from microfactory.errors import Forbidden
 
 Page = Literal["overview", "orders", "order", "needs-attention", "site", "quality", "shipments"]
-Action = Literal["correct-line", "report-operation"]
+Action = Literal[
+    "correct-line",
+    "report-operation",
+    "override-verdict",
+    "dispose-ncr",
+    "release-hold",
+    "pack",
+    "retry-handoff",
+]
 
 EVERYONE = frozenset({"admin", "planner", "inspector", "site"})
 OFFICE = frozenset({"admin", "planner", "inspector"})
@@ -24,11 +35,16 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "needs-attention": OFFICE,
     "site": EVERYONE,  # a site operator: their own site (checked per site)
     "quality": EVERYONE,  # a site operator: their own site's sections
-    "shipments": OFFICE,
+    "shipments": EVERYONE,  # a site operator: their own site's parcels
 }
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "correct-line": frozenset({"admin", "planner"}),
     "report-operation": frozenset({"admin", "planner", "site"}),  # site: its own site's steps
+    "override-verdict": frozenset({"admin", "inspector"}),
+    "dispose-ncr": frozenset({"admin", "planner", "inspector"}),
+    "release-hold": frozenset({"admin", "planner", "inspector"}),
+    "pack": frozenset({"admin", "planner", "site"}),  # site: its own site's parcels
+    "retry-handoff": frozenset({"admin", "planner", "site"}),
 }
 
 

@@ -13,6 +13,8 @@ from microfactory.channels.shopify.fulfilment_sync import list_shipments, shipme
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import NotFound
+from microfactory.logistics import service as logistics_service
+from microfactory.logistics.views import shipment_view as logistics_view
 from microfactory.network.model import Site
 from microfactory.network.stored_state import Current, NoNetwork, active_assignments, current
 from microfactory.network.views import routing_view, site_view
@@ -121,6 +123,9 @@ def order_trace(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
         | {line.work_order.site for line in order.lines if line.work_order is not None},
         "lines": lines,
         "parcels": [shipment_view(row) for row in list_shipments(uow, order.id)],
+        "shipments": [
+            logistics_view(row) for row in logistics_service.list_shipments(uow, order_id=order.id).items
+        ],
         "history": [history_view(event) for event in listing.order_history(uow, order.id)],
     }
 

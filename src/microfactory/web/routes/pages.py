@@ -1,4 +1,4 @@
-"""The overview (sites, load, promises, routing in words), and the quality and shipments pages."""
+"""The overview: sites, load, promises, routing in words (quality and shipments have their own)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from microfactory.web.access import check_page
 from microfactory.web.auth import User
 from microfactory.web.queries import overview
 from microfactory.web.render import page
-from microfactory.web.sections import QUALITY_SECTIONS, SHIPMENT_SECTIONS, gather
 
 router = APIRouter()
 
@@ -22,18 +21,3 @@ def overview_page(request: Request, user: User, uow: Uow) -> Response:
         return RedirectResponse(f"/sites/{user.site}", status_code=303)
     check_page(user.principal, "overview")
     return page(request, "overview.html", user, **overview(uow))
-
-
-@router.get("/quality")
-def quality_page(request: Request, user: User, uow: Uow) -> Response:
-    check_page(user.principal, "quality")
-    site = user.site if user.role == "site" else None
-    sections = gather(uow, QUALITY_SECTIONS, site)
-    return page(request, "sectioned.html", user, title="Quality", sections=sections, site=site)
-
-
-@router.get("/shipments")
-def shipments_page(request: Request, user: User, uow: Uow) -> Response:
-    check_page(user.principal, "shipments")
-    sections = gather(uow, SHIPMENT_SECTIONS, None)
-    return page(request, "sectioned.html", user, title="Shipments", sections=sections, site=None)
