@@ -32,6 +32,7 @@ class World:
     attention_order: str
     attention_line: str
     berlin_operation: str
+    work_orders: tuple[str, ...] = ()
 
 
 def seed(engine: Engine, examples: Path) -> World:
@@ -54,4 +55,4 @@ def seed(engine: Engine, examples: Path) -> World:
         ):
             users.add_user(uow, name, PASSWORD, role, site)
     waiting = operations(engine, "released")
-    return World(made_order, work_orders[0], serial, *attention, str(waiting[0]["id"]))
+    return World(made_order, work_orders[0], serial, *attention, str(waiting[0]["id"]), tuple(work_orders))
