@@ -45,16 +45,14 @@ def run_demo() -> None:
 
 
 def enrich(engine: object) -> str:
-    """Berlin accepts and releases; one work order made; a reading and an alert. The made order's id."""
+    """Berlin accepts and releases; two work orders made (one packed and labelled, one failing its
+    inspection: an NCR); a reading and an alert. The first made order's id."""
     from microfactory.db.tables.network import AssignmentRow
     from microfactory.db.tables.telemetry import AlertRow, TelemetryReadingRow
     from microfactory.db.unit_of_work import UnitOfWork
     from microfactory.network import service as network_service
     from microfactory.orders import service as order_service
-    from microfactory.production.model import Event, Report
     from microfactory.production.release import release_plan
-    from microfactory.production.reports import apply_reports
-    from microfactory.production.views import site_operations
     from microfactory.scheduling.site_plan import SitePlanSettings
     from microfactory.web import users
 
@@ -66,22 +64,12 @@ def enrich(engine: object) -> str:
         uow.commit()
         release_plan(uow, "berlin", START, SitePlanSettings(time_limit=2, workers=1), actor="planner")
         uow.commit()
-    at = START
-    first = None
-    while True:
-        with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
-            ready = [op for op in site_operations(uow, "berlin", ["released"]) if op["ready"]]
-        first = first or (ready[0]["work_order_id"] if ready else None)
-        ready = [op for op in ready if op["work_order_id"] == first]
-        if not ready:
-            break
-        for op in ready:
-            for event in (Event.STARTED, Event.FINISHED):
-                at += timedelta(minutes=7)
-                report = Report(f"shot-{op['id']}-{event.value}", op["id"], event, op["machine"], at, "Ana")
-                with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
-                    apply_reports(uow, "berlin", [report], actor="berlin-agent")
-                    uow.commit()
+    first, at = make_one(engine, START, None)
+    assert first is not None, "Berlin got no work in the demo"
+    parcel_of(engine, first)
+    second, at = make_one(engine, at, first)
+    if second is not None:
+        fail_inspection(engine, second, at + timedelta(minutes=5))
     with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
         uow.session.add(
             TelemetryReadingRow(site="berlin", machine="ber-fdm-1", metric="nozzle_temp", ts=at, value=214.5)
@@ -103,8 +91,96 @@ def enrich(engine: object) -> str:
         uow.commit()
         for name, role, site in (("pat", "planner", None), ("bea", "site", "berlin")):
             users.add_user(uow, name, PASSWORD, role, site)
-        assert first is not None, "Berlin got no work in the demo"
         return order_service.get_work_order(uow, first).line.order_id
+
+
+def make_one(engine: object, at: datetime, skip: str | None) -> tuple[str | None, datetime]:
+    """Run every step of one released Berlin work order (not `skip`) at the bench, as the agent reports."""
+    from microfactory.db.unit_of_work import UnitOfWork
+    from microfactory.production.model import Event, Report
+    from microfactory.production.reports import apply_reports
+    from microfactory.production.views import site_operations
+
+    chosen = None
+    while True:
+        with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
+            ready = [op for op in site_operations(uow, "berlin", ["released"]) if op["ready"]]
+        ready = [op for op in ready if op["work_order_id"] != skip]
+        chosen = chosen or (ready[0]["work_order_id"] if ready else None)
+        ready = [op for op in ready if op["work_order_id"] == chosen]
+        if not ready:
+            return chosen, at
+        for op in ready:
+            for event in (Event.STARTED, Event.FINISHED):
+                at += timedelta(minutes=7)
+                report = Report(f"shot-{op['id']}-{event.value}", op["id"], event, op["machine"], at, "Ana")
+                with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
+                    apply_reports(uow, "berlin", [report], actor="berlin-agent")
+                    uow.commit()
+
+
+def parcel_of(engine: object, work_order_id: str) -> None:
+    """Pack the made line and hand it to Berlin's courier (simulated here): a parcel with its label."""
+    from microfactory.db.engine import make_session_factory
+    from microfactory.db.unit_of_work import UnitOfWork
+    from microfactory.logistics import packing
+    from microfactory.logistics.carrier_book import CarrierBook
+    from microfactory.logistics.carriers.simulated import SimulatedCarrier
+    from microfactory.logistics.handoff import Handoff
+    from microfactory.orders import service as order_service
+
+    with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
+        line = order_service.get_work_order(uow, work_order_id).line
+        done = packing.pack(uow, line.order_id, line_ids=[line.id], actor="Ana")
+        uow.commit()
+        shipment = done.shipments[0]
+        partner = shipment.partner
+        shipment_id = shipment.id
+    book = CarrierBook()
+    book.use(partner, SimulatedCarrier())
+    Handoff(make_session_factory(engine), book, worker="screenshots").run(shipment_id)  # type: ignore[arg-type]
+
+
+class _FlawFinder:
+    """Stands in for the keypad's checks in the screenshots: it finds the chip where it was drawn."""
+
+    def __init__(self, region: object) -> None:
+        self.region = region
+
+    def inspect(self, image: object, context: object) -> object:
+        from microfactory.quality.inspectors import Finding, Inspection, Verdict
+
+        return Inspection(Verdict.FAIL, (Finding("chip", 9.5, self.region),), "variation", "kp-housing-1")  # type: ignore[arg-type]
+
+
+def fail_inspection(engine: object, work_order_id: str, at: datetime) -> None:
+    """A photo of a chipped keypad judged at Berlin's station: a failed verdict and an open NCR."""
+    import cv2
+
+    from microfactory.config import QualitySettings
+    from microfactory.db.unit_of_work import UnitOfWork
+    from microfactory.production.units import serials_of
+    from microfactory.quality import recording, synthetic
+    from microfactory.quality.images import read_upload
+
+    photo = synthetic.sample("chip", seed=7, size=(640, 480))
+    _ok, encoded = cv2.imencode(".png", photo.image[..., ::-1])
+    settings = QualitySettings()
+    finder = _FlawFinder(photo.region)
+    with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
+        serial = serials_of(uow, work_order_id)[0]
+        upload = read_upload(encoded.tobytes(), settings)
+        recording.record_inspection(
+            uow,
+            serial,
+            upload,
+            station="ber-qc",
+            actor="ber-qc",
+            settings=settings,
+            now=at,
+            build=lambda _spec: finder,  # type: ignore[arg-type,return-value]
+        )
+        uow.commit()
 
 
 def serve(app: object) -> tuple[uvicorn.Server, str]:
