@@ -246,9 +246,12 @@ class EasyPostCarrier:
         """The newest page of the account's pickups, searched for one made under `reference`."""
         listed = self._http.json("GET", "/pickups", "list pickups", params={"page_size": 100})
         for pickup in listed.get("pickups") or []:
-            if isinstance(pickup, dict) and pickup.get("reference") == reference:
-                if pickup.get("status") not in ("canceled", "cancelled"):
-                    return pickup
+            if (
+                isinstance(pickup, dict)
+                and pickup.get("reference") == reference
+                and pickup.get("status") not in ("canceled", "cancelled")
+            ):
+                return pickup
         return None
 
     def read_event(
