@@ -190,19 +190,9 @@ class Handoff:
             order = uow.session.get(OrderRow, row.order_id, with_for_update=True)
             row = uow.session.get(ShipmentRow, shipment_id, with_for_update=True, populate_existing=True)
             assert row is not None and order is not None
-            if row.status != ShipmentStatus.LABEL_BOUGHT:
-                return row.status
-            if row.tracking_number is None:
-                row.last_error = "the label has no tracking number yet: the partner books by hand"
-                uow.commit()
-                return row.status
-            _tell_store(uow, row)
-            audit.record(uow, "shipment", row.id, ShipmentStatus.SHIPPED, row.status, _handed(row), ACTOR)
-            row.status = ShipmentStatus.SHIPPED
-            row.tracked_at = self.clock()
-            row.last_error = None
+            status = finish(uow, row, self.clock(), ACTOR)
             uow.commit()
-            return row.status
+            return status
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -251,6 +241,25 @@ class Handoff:
             shipment.ship_to,
             str(shipment.parcel.mass_kg),
         )
+
+
+def finish(uow: UnitOfWork, row: ShipmentRow, now: datetime, actor: str) -> str:
+    """A bought label with its tracking number: lines shipped and the store told (the order is locked).
+
+    Without a tracking number (a partner booked by hand) the parcel stays `label_bought` until a person
+    enters it (`manual_entry.record_tracking`), which finishes the handoff through here.
+    """
+    if row.status != ShipmentStatus.LABEL_BOUGHT:
+        return row.status
+    if row.tracking_number is None:
+        row.last_error = "the label has no tracking number yet: the partner books by hand"
+        return row.status
+    _tell_store(uow, row, actor)
+    audit.record(uow, "shipment", row.id, ShipmentStatus.SHIPPED, row.status, _handed(row), actor)
+    row.status = ShipmentStatus.SHIPPED
+    row.tracked_at = now
+    row.last_error = None
+    return row.status
 
 
 def pickup_key(shipment_id: str) -> str:
@@ -403,7 +412,7 @@ def _handed(row: ShipmentRow) -> str:
     return f"handed to {row.buy_partner or row.partner}: tracking {row.tracking_number}{pickup}"
 
 
-def _tell_store(uow: UnitOfWork, row: ShipmentRow) -> None:
+def _tell_store(uow: UnitOfWork, row: ShipmentRow, actor: str) -> None:
     """A Shopify order hears of the parcel through the existing back-sync; others only record it."""
     order = uow.session.get(OrderRow, row.order_id)
     assert order is not None and row.tracking_number is not None
@@ -420,16 +429,19 @@ def _tell_store(uow: UnitOfWork, row: ShipmentRow) -> None:
             idempotency_key=row.id,
             lines=[ShipmentLine(entry["line_id"], int(entry["qty"])) for entry in lines],
             override_reason=row.override_reason,
-            actor=ACTOR,
+            actor=actor,
         )
         return
     from microfactory.orders import service  # the order's lines, loaded with their work orders
 
-    ship_lines(uow, service.get_order(uow, order.id), lines, row.id, row.override_reason, ACTOR)
+    ship_lines(uow, service.get_order(uow, order.id), lines, row.id, row.override_reason, actor)
 
 
 def _record(uow: UnitOfWork, outcome: Outcome) -> None:
     """Mirror the attempt's error on the parcel, so `shipments list` shows why it waits."""
     row = uow.session.get(ShipmentRow, outcome.message.payload["shipment_id"])
-    if row is not None:
-        row.last_error = outcome.error
+    if row is None:
+        return
+    if outcome.error is None and row.status == ShipmentStatus.LABEL_BOUGHT and row.tracking_number is None:
+        return  # done for now, but waiting for a person to enter the tracking number: keep saying so
+    row.last_error = outcome.error
