@@ -106,6 +106,7 @@ _DECLARED: dict[str, tuple[str, ...]] = {
     "GET /shipments/{shipment_id}": SITE_READS,
     "GET /shipments/{shipment_id}/label": SITE_READS,
     "POST /shipments/{shipment_id}/retry": SITE_WORK,
+    "POST /shipments/{shipment_id}/tracking": SITE_WORK,
     # telemetry
     "GET /machines/{machine}/telemetry": READERS,
     "GET /alerts": READERS,

@@ -15,7 +15,7 @@ import typer
 from microfactory.cli.context import console, container, errors, unit_of_work
 from microfactory.cli.errors import command_group
 from microfactory.cli.listing import JSON, LIMIT, OFFSET, print_json, print_page, table
-from microfactory.logistics import packing, service
+from microfactory.logistics import manual_entry, packing, service
 from microfactory.logistics.polling import poll_due
 from microfactory.logistics.views import event_view, handoff_message, shipment_view
 from microfactory.outbox.dispatcher import Handlers, dispatch_due
@@ -151,6 +151,21 @@ def retry(shipment_id: str = typer.Argument(..., help="shipment id (shp_...)")) 
     with unit_of_work() as uow, uow.write_turn():
         message = service.retry(uow, shipment_id)
         shown = f"{shipment_id}: handoff {message.id} is {message.status} again"
+        uow.commit()
+    console.print(shown)
+
+
+@app.command("record-tracking")
+def record_tracking(
+    shipment_id: str = typer.Argument(..., help="shipment id (shp_...)"),
+    number: str = typer.Argument(..., help="the tracking number the courier gave"),
+    carrier: str | None = typer.Option(None, "--carrier", help="the carrier's name, for the store"),
+    url: str | None = typer.Option(None, "--url", help="the carrier's tracking page"),
+) -> None:
+    """Enter a hand-booked parcel's tracking number: its lines ship and the store is told (exit 4 if it has another)."""
+    with unit_of_work() as uow, uow.write_turn():
+        row = manual_entry.record_tracking(uow, shipment_id, number, carrier=carrier, url=url)
+        shown = f"{row.id}: {row.status}, tracking {row.tracking_number}"
         uow.commit()
     console.print(shown)
 

@@ -13,7 +13,8 @@ no transaction is open during a carrier call, so a retry starts where the last a
    purchase asks again under the same key and gets the same label; an unknown outcome is therefore
    retried, never parked (the key makes the repeat safe); a rate the carrier forgot is re-quoted;
 4. the label PDF (`labels.label_pdf`), kept on the parcel;
-5. a pickup when the carrier books them (`PickupBooking`);
+5. a pickup when the carrier books them (`PickupBooking`), under the key `{parcel id}-pickup`, so a
+   worker killed between booking and recording it does not book a second collection;
 6. the lines move to shipped and the store hears of it: a Shopify order through
    `fulfilment_sync.queue_shipment` (its own outbox message, keyed by the parcel id), any other
    channel through `shipping.ship_lines`, which only records it.
@@ -91,10 +92,14 @@ class Handoff:
         if not shipment.has_pdf:
             pdf = label_pdf(carrier, label, self._label_text(shipment))
             self._write(shipment_id, lambda row, _uow: setattr(row, "label_pdf", pdf))
-        book: Callable[[list[Label], datetime, datetime], str] | None = getattr(carrier, "book_pickup", None)
+        book: Callable[[list[Label], datetime, datetime, str], str] | None = getattr(
+            carrier, "book_pickup", None
+        )
         if shipment.pickup_id is None and callable(book):
-            ready = self.clock()
-            pickup = self.call(partner, shipment.site, lambda: book([label], ready, ready + PICKUP_WINDOW))
+            ready, key = self.clock(), pickup_key(shipment_id)
+            pickup = self.call(
+                partner, shipment.site, lambda: book([label], ready, ready + PICKUP_WINDOW, key)
+            )
             self._write(shipment_id, lambda row, _uow: setattr(row, "pickup_id", str(pickup)[:120]))
         status = self._finish(shipment_id)
         return {"shipment_id": shipment_id, "status": status, "tracking_number": label.tracking_number}
@@ -185,19 +190,9 @@ class Handoff:
             order = uow.session.get(OrderRow, row.order_id, with_for_update=True)
             row = uow.session.get(ShipmentRow, shipment_id, with_for_update=True, populate_existing=True)
             assert row is not None and order is not None
-            if row.status != ShipmentStatus.LABEL_BOUGHT:
-                return row.status
-            if row.tracking_number is None:
-                row.last_error = "the label has no tracking number yet: the partner books by hand"
-                uow.commit()
-                return row.status
-            _tell_store(uow, row)
-            audit.record(uow, "shipment", row.id, ShipmentStatus.SHIPPED, row.status, _handed(row), ACTOR)
-            row.status = ShipmentStatus.SHIPPED
-            row.tracked_at = self.clock()
-            row.last_error = None
+            status = finish(uow, row, self.clock(), ACTOR)
             uow.commit()
-            return row.status
+            return status
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -248,6 +243,30 @@ class Handoff:
         )
 
 
+def finish(uow: UnitOfWork, row: ShipmentRow, now: datetime, actor: str) -> str:
+    """A bought label with its tracking number: lines shipped and the store told (the order is locked).
+
+    Without a tracking number (a partner booked by hand) the parcel stays `label_bought` until a person
+    enters it (`manual_entry.record_tracking`), which finishes the handoff through here.
+    """
+    if row.status != ShipmentStatus.LABEL_BOUGHT:
+        return row.status
+    if row.tracking_number is None:
+        row.last_error = "the label has no tracking number yet: the partner books by hand"
+        return row.status
+    _tell_store(uow, row, actor)
+    audit.record(uow, "shipment", row.id, ShipmentStatus.SHIPPED, row.status, _handed(row), actor)
+    row.status = ShipmentStatus.SHIPPED
+    row.tracked_at = now
+    row.last_error = None
+    return row.status
+
+
+def pickup_key(shipment_id: str) -> str:
+    """The pickup's idempotency key: one collection per parcel, however often the step is retried."""
+    return f"{shipment_id}-pickup"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A parcel as the handoff needs it, read in a short transaction: plain values, no session."""
@@ -263,6 +282,7 @@ class Snapshot:
     label_id: str | None
     tracking_number: str | None
     label_url: str | None
+    tracking_url: str | None
     has_pdf: bool
     pickup_id: str | None
     site: str
@@ -304,6 +324,7 @@ def _snapshot(uow: UnitOfWork, row: ShipmentRow) -> Snapshot:
         label_id=row.label_id,
         tracking_number=row.tracking_number,
         label_url=row.label_url,
+        tracking_url=row.tracking_url,
         has_pdf=has_pdf,
         pickup_id=row.pickup_id,
         site=row.site,
@@ -333,11 +354,14 @@ def _rate_json(rate: Rate, partner: str) -> dict[str, Any]:
         "currency": rate.currency,
         "days": rate.days,
         "emissions_kg": None if rate.emissions_kg is None else str(rate.emissions_kg),
+        "shipment_id": rate.shipment_id,
+        "arrives_by": None if rate.arrives_by is None else rate.arrives_by.isoformat(),
     }
 
 
 def _rate_of(data: Mapping[str, Any]) -> Rate:
-    emissions = data.get("emissions_kg")
+    """The rate exactly as the carrier gave it (a retry in another process buys this same rate)."""
+    emissions, shipment, arrives = data.get("emissions_kg"), data.get("shipment_id"), data.get("arrives_by")
     return Rate(
         str(data["rate_id"]),
         str(data["carrier"]),
@@ -346,12 +370,20 @@ def _rate_of(data: Mapping[str, Any]) -> Rate:
         str(data["currency"]),
         int(data["days"]),
         None if emissions is None else Decimal(str(emissions)),
+        None if shipment is None else str(shipment),
+        None if arrives is None else datetime.fromisoformat(str(arrives)).astimezone(UTC),
     )
 
 
 def _label_of(shipment: Snapshot) -> Label:
     assert shipment.label_id is not None and shipment.rate is not None
-    return Label(shipment.label_id, _rate_of(shipment.rate), shipment.tracking_number, shipment.label_url)
+    return Label(
+        shipment.label_id,
+        _rate_of(shipment.rate),
+        shipment.tracking_number,
+        shipment.label_url,
+        shipment.tracking_url,
+    )
 
 
 def _keep_label(row: ShipmentRow, uow: UnitOfWork, label: Label, now: datetime) -> None:
@@ -361,7 +393,7 @@ def _keep_label(row: ShipmentRow, uow: UnitOfWork, label: Label, now: datetime) 
     row.label_id = label.label_id[:120]
     row.tracking_number = label.tracking_number
     row.label_url = label.url
-    row.tracking_url = label.url
+    row.tracking_url = label.tracking_url
     audit.record(uow, "shipment", row.id, ShipmentStatus.LABEL_BOUGHT, row.status, _bought(row, label), ACTOR)
     row.status = ShipmentStatus.LABEL_BOUGHT
     record_event(uow, row, TrackingState.PRE_TRANSIT.value, now, f"label {label.label_id} bought", "handoff")
@@ -380,7 +412,7 @@ def _handed(row: ShipmentRow) -> str:
     return f"handed to {row.buy_partner or row.partner}: tracking {row.tracking_number}{pickup}"
 
 
-def _tell_store(uow: UnitOfWork, row: ShipmentRow) -> None:
+def _tell_store(uow: UnitOfWork, row: ShipmentRow, actor: str) -> None:
     """A Shopify order hears of the parcel through the existing back-sync; others only record it."""
     order = uow.session.get(OrderRow, row.order_id)
     assert order is not None and row.tracking_number is not None
@@ -397,16 +429,19 @@ def _tell_store(uow: UnitOfWork, row: ShipmentRow) -> None:
             idempotency_key=row.id,
             lines=[ShipmentLine(entry["line_id"], int(entry["qty"])) for entry in lines],
             override_reason=row.override_reason,
-            actor=ACTOR,
+            actor=actor,
         )
         return
     from microfactory.orders import service  # the order's lines, loaded with their work orders
 
-    ship_lines(uow, service.get_order(uow, order.id), lines, row.id, row.override_reason, ACTOR)
+    ship_lines(uow, service.get_order(uow, order.id), lines, row.id, row.override_reason, actor)
 
 
 def _record(uow: UnitOfWork, outcome: Outcome) -> None:
     """Mirror the attempt's error on the parcel, so `shipments list` shows why it waits."""
     row = uow.session.get(ShipmentRow, outcome.message.payload["shipment_id"])
-    if row is not None:
-        row.last_error = outcome.error
+    if row is None:
+        return
+    if outcome.error is None and row.status == ShipmentStatus.LABEL_BOUGHT and row.tracking_number is None:
+        return  # done for now, but waiting for a person to enter the tracking number: keep saying so
+    row.last_error = outcome.error

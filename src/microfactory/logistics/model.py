@@ -76,6 +76,8 @@ def choose_rate(
 ) -> Rate | None:
     """The rate the policy buys: among those arriving by `deliver_by` when any do, else among all.
 
+    A rate arrives in time by the carrier's own `arrives_by` when it gives one, else by its `days`.
+
     Ties fall to the next criterion (price, then days), then the rate id, so a choice never flickers.
     A rate without emissions counts as the worst for `lowest_emissions`.
     """
@@ -84,7 +86,11 @@ def choose_rate(
     candidates = list(rates)
     if deliver_by is not None:
         days_left = (deliver_by - now) / timedelta(days=1)
-        in_time = [rate for rate in rates if rate.days <= days_left]
+        in_time = [
+            rate
+            for rate in rates
+            if (rate.arrives_by <= deliver_by if rate.arrives_by is not None else rate.days <= days_left)
+        ]
         candidates = in_time or candidates
     unknown = Decimal(math.inf)
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.db.unit_of_work import UnitOfWork
-from microfactory.errors import Conflict, Forbidden, NotFound
+from microfactory.errors import Conflict, Forbidden, MissingSetting, NotFound
 from microfactory.logistics.carrier_book import CarrierBook, PartnerNotFound, partner_specs
 from microfactory.logistics.carriers import TrackingStatus
 from microfactory.logistics.carriers.kinds import carrier_kind
@@ -70,9 +70,15 @@ def _read(
     query: Mapping[str, str],
 ) -> tuple[str, TrackingStatus | None]:
     refused: Forbidden | None = None
+    unset: MissingSetting | None = None
     listening = False
     for pid in candidates:
-        reader = getattr(carriers.carrier(pid, specs.get(pid)), "read_event", None)
+        try:
+            carrier = carriers.carrier(pid, specs.get(pid))
+        except MissingSetting as error:  # a partner not set up here cannot have signed it: ask the next
+            unset = unset or error
+            continue
+        reader = getattr(carrier, "read_event", None)
         if not callable(reader):
             continue
         listening = True
@@ -84,6 +90,8 @@ def _read(
         return pid, event
     if refused is not None or listening:
         raise refused or Forbidden("the delivery's signature does not verify")
+    if unset is not None:
+        raise unset
     raise Conflict(
         f"partner {', '.join(candidates)} takes no tracking callbacks (its carrier cannot read them)"
     )

@@ -182,3 +182,8 @@ STAGES: list[Stage] = [
     plan_sites,
     produce,
 ]
+
+# Logistics runs after every other stage (production, quality): it ships what they made and passed.
+from microfactory.simulation.logistics_stage import ship  # noqa: E402
+
+STAGES.append(ship)

@@ -65,6 +65,7 @@ class FakeEasyPost(FakeCarrierServer):
         app.post("/v2/shipments/{sid}/refund")(self._refund)
         app.get("/v2/trackers")(self._trackers)
         app.post("/v2/batches")(self._batch)
+        app.get("/v2/pickups")(self._list_pickups)
         app.post("/v2/pickups")(self._create_pickup)
         app.post("/v2/pickups/{pid}/buy")(self._buy_pickup)
 
@@ -216,6 +217,15 @@ class FakeEasyPost(FakeCarrierServer):
             batch = {"id": self.next_id("batch_"), "object": "Batch", "state": "created", "shipments": listed}
             self.batches[batch["id"]] = batch
         return JSONResponse(batch, 201)
+
+    async def _list_pickups(self, request: Request) -> JSONResponse:
+        """`GET /pickups`: the account's pickups, newest first (one page)."""
+        if refused := self._refused(request):
+            return refused
+        size = int(request.query_params.get("page_size") or 20)
+        with self.lock:
+            listed = list(reversed(self.pickups.values()))
+        return JSONResponse({"pickups": listed[:size], "has_more": len(listed) > size})
 
     async def _create_pickup(self, request: Request) -> JSONResponse:
         if refused := self._refused(request):

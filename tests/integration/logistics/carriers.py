@@ -54,6 +54,7 @@ class WatchedCarrier(SimulatedCarrier):
         self.buy_calls: list[str] = []  # idempotency keys, one per call
         self.purchases: list[str] = []  # keys that made a new label
         self.pickups: list[list[str]] = []
+        self.pickup_keys: dict[str, str] = {}
 
     def buy(self, rate: Rate, idempotency_key: str) -> Label:
         self.buy_calls.append(idempotency_key)
@@ -63,9 +64,16 @@ class WatchedCarrier(SimulatedCarrier):
             self.purchases.append(idempotency_key)
         return label
 
-    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str:
+    def book_pickup(
+        self, labels: list[Label], ready_at: datetime, until: datetime, idempotency_key: str | None = None
+    ) -> str:
+        if idempotency_key is not None and idempotency_key in self.pickup_keys:
+            return self.pickup_keys[idempotency_key]
         self.pickups.append([label.label_id for label in labels])
-        return f"pck_{len(self.pickups)}"
+        pickup = f"pck_{len(self.pickups)}"
+        if idempotency_key is not None:
+            self.pickup_keys[idempotency_key] = pickup
+        return pickup
 
     def read_event(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]

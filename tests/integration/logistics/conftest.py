@@ -252,7 +252,11 @@ def made_order(
 def dispatch(
     factory: sessionmaker[Session], handoff: Handoff, now: datetime, worker: str = "w1", limit: int = 100
 ) -> DispatchReport:
-    """One outbox round of the handoffs (and nothing else: Shopify's messages stay for checking)."""
+    """One outbox round of the handoffs (and nothing else: Shopify's messages stay for checking).
+
+    Messages are queued on the real clock; a slow machine may have passed the test clock's start, so
+    the round runs no earlier than now."""
+    now = max(now, datetime.now(UTC) + timedelta(milliseconds=10))
     handlers = Handlers({HANDOFF_KIND: handoff.handler()})
     return dispatch_due(factory, handlers, kinds=[HANDOFF_KIND], now=now, worker_id=worker, limit=limit)
 

@@ -49,7 +49,8 @@ def test_made_units_reach_the_customer_and_the_store_hears_the_tracking_number(
     monkeypatch.setenv("EASYPOST_WEBHOOK_SECRET", "ep-webhook-secret")
     order_id = made_order(factory, "5001")
     app = create_app(
-        settings.with_changes(outbox_interval_seconds=0, tracking_interval_seconds=0), logistics_engine
+        settings.with_changes(outbox_interval_seconds=0, tracking_interval_seconds=0, jobs_in_process=False),
+        logistics_engine,
     )  # type: ignore[arg-type]
     app.state.container.carriers.use(BERLIN_PARTNER, courier)
     with TestClient(app) as api:

@@ -79,7 +79,8 @@ def test_polling_moves_a_parcel_no_webhook_spoke_of(
 @pytest.fixture
 def api(settings: Settings, logistics_engine: Engine, courier: FlakyCarrier) -> Iterator[TestClient]:
     app = create_app(
-        settings.with_changes(outbox_interval_seconds=0, tracking_interval_seconds=0), logistics_engine
+        settings.with_changes(outbox_interval_seconds=0, tracking_interval_seconds=0, jobs_in_process=False),
+        logistics_engine,
     )
     app.state.container.carriers.use(BERLIN_PARTNER, courier)
     with TestClient(app) as client:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,17 @@ def test_two_runs_give_the_same_figures_each_in_its_own_database(tmp_path: Path)
     planned = sum(site["orders"] for site in b["scheduling"]["sites"].values())
     assert 0 < planned <= routed
     _check_production(b["production"], tmp_path / "b.db")
+    _check_logistics(b["logistics"], b["production"])
+
+
+def _check_logistics(figures: dict[str, Any], production: dict[str, Any]) -> None:
+    """Made orders were packed and delivered through the simulated carriers; money is a Decimal string."""
+    assert figures["parcels"] == sum(site["parcels"] for site in figures["sites"].values()) > 0
+    assert figures["delivered"] == figures["parcels"]  # the demo's clock runs until every parcel arrives
+    assert set(figures["sites"]) <= set(production["sites"])
+    assert Decimal(figures["cost"]) == sum(Decimal(site["cost"]) for site in figures["sites"].values()) > 0
+    assert Decimal(figures["emissions_kg"]) > 0
+    assert figures["on_time_rate"] is None or 0 <= figures["on_time_rate"] <= 1
 
 
 def _check_production(figures: dict[str, Any], db: Path) -> None:

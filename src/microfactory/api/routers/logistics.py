@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from microfactory.api.auth import Who
 from microfactory.api.deps import Uow
 from microfactory.api.paging import PAGED, paged_answer
-from microfactory.logistics import packing, service
+from microfactory.logistics import manual_entry, packing, service
 from microfactory.logistics.views import event_view, handoff_message, shipment_view
 
 router = APIRouter(prefix="/api/v1", tags=["shipments"])
@@ -97,5 +97,26 @@ def retry_shipment(shipment_id: str, uow: Uow, who: Who) -> dict[str, Any]:
     message = service.retry(uow, shipment_id, who)
     row = service.get_shipment(uow, shipment_id, who)
     view = shipment_view(row, message)
+    uow.commit()
+    return view
+
+
+class TrackingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_number: str = Field(..., min_length=1, max_length=120, description="what the courier gave")
+    carrier: str | None = Field(
+        None, min_length=1, max_length=80, description="the carrier's name, for the store"
+    )
+    url: str | None = Field(None, max_length=500, description="the carrier's tracking page")
+
+
+@router.post("/shipments/{shipment_id}/tracking", responses={403: {}, 404: {}, 409: {}, 422: {}})
+def record_tracking(shipment_id: str, body: TrackingIn, uow: Uow, who: Who) -> dict[str, Any]:
+    """Enter the tracking number of a parcel booked by hand; the handoff then finishes (shipped, store told)."""
+    row = manual_entry.record_tracking(
+        uow, shipment_id, body.tracking_number, carrier=body.carrier, url=body.url, actor=who.actor, who=who
+    )
+    view = shipment_view(row)
     uow.commit()
     return view

@@ -112,9 +112,16 @@ class Carrier(Protocol):
 
 
 class PickupBooking(Protocol):
-    """Optional: carriers and couriers that come to the site to collect."""
+    """Optional: carriers and couriers that come to the site to collect.
 
-    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str: ...
+    `idempotency_key`, when given, names the booking: asked again under the same key (a worker killed
+    between booking and recording it, then a retry with another window), the carrier answers the
+    first pickup instead of booking a second (see each adapter for how its API allows that).
+    """
+
+    def book_pickup(
+        self, labels: list[Label], ready_at: datetime, until: datetime, idempotency_key: str | None = None
+    ) -> str: ...
 
 
 class CarrierEvents(Protocol):

@@ -198,10 +198,21 @@ class EasyPostCarrier:
         if status not in REFUND_ACCEPTED:
             raise Conflict(f"{UPSTREAM}: {what}: refund_status is {status!r}; the label cannot be voided")
 
-    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str:
-        """Schedule one pickup for the labels (a batch when several); the pickup's id comes back."""
+    def book_pickup(
+        self, labels: list[Label], ready_at: datetime, until: datetime, idempotency_key: str | None = None
+    ) -> str:
+        """Schedule one pickup for the labels (a batch when several); the pickup's id comes back.
+
+        With a key, the pickup carries it as its `reference`, and the account's pickups are read
+        first (`GET /pickups`): one made under the key before is bought if it is not yet, and answered.
+        """
         if not labels:
             raise Invalid("a pickup needs labels", [Problem("labels", "no label to collect")])
+        earlier = self._pickup_by_reference(idempotency_key) if idempotency_key else None
+        if earlier is not None:
+            if earlier.get("status") == "scheduled":
+                return str(earlier["id"])
+            return self._buy_pickup(earlier, labels[0].rate.carrier)
         shipment_ids = [_shipment_id(label.rate) for label in labels]
         origin = self._shipment(shipment_ids[0]).get("from_address") or {}
         pickup: dict[str, Any] = {
@@ -211,6 +222,8 @@ class EasyPostCarrier:
             "is_account_address": False,
             "instructions": "parcels at the microfactory's packing station",
         }
+        if idempotency_key:
+            pickup["reference"] = idempotency_key
         if len(shipment_ids) == 1:
             pickup["shipment"] = {"id": shipment_ids[0]}
         else:
@@ -218,13 +231,28 @@ class EasyPostCarrier:
             batch = self._http.json("POST", "/batches", "create batch", json=body)
             pickup["batch"] = {"id": batch["id"]}
         created = self._http.json("POST", "/pickups", "create pickup", json={"pickup": pickup})
-        offer = _cheapest_pickup_rate(created, labels[0].rate.carrier)
+        return self._buy_pickup(created, labels[0].rate.carrier)
+
+    def _buy_pickup(self, created: Mapping[str, Any], carrier: str) -> str:
+        offer = _cheapest_pickup_rate(created, carrier)
         what = f"buy pickup {created.get('id')}"
         body = {"carrier": offer["carrier"], "service": offer["service"]}
         bought = self._http.json("POST", f"/pickups/{created['id']}/buy", what, json=body)
         if bought.get("status") != "scheduled":
             raise Conflict(f"{UPSTREAM}: {what}: the pickup is {bought.get('status')!r}, not scheduled")
         return str(bought["id"])
+
+    def _pickup_by_reference(self, reference: str) -> dict[str, Any] | None:
+        """The newest page of the account's pickups, searched for one made under `reference`."""
+        listed = self._http.json("GET", "/pickups", "list pickups", params={"page_size": 100})
+        for pickup in listed.get("pickups") or []:
+            if (
+                isinstance(pickup, dict)
+                and pickup.get("reference") == reference
+                and pickup.get("status") not in ("canceled", "cancelled")
+            ):
+                return pickup
+        return None
 
     def read_event(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]

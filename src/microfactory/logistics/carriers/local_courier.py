@@ -169,12 +169,18 @@ class LocalCourier:
                 self._name, f"cancel booking {label.label_id}", f"status is {answer.get('status')!r}"
             )
 
-    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str:
-        """Ask the courier to collect the bookings in the window; the same bookings and window are one collection."""
+    def book_pickup(
+        self, labels: list[Label], ready_at: datetime, until: datetime, idempotency_key: str | None = None
+    ) -> str:
+        """Ask the courier to collect the bookings in the window; the same key (by default: the same
+        bookings and window) is one collection, as the contract obliges the courier to answer."""
         if not labels:
             raise Invalid("a pickup needs labels", [Problem("labels", "no booking to collect")])
         ids = sorted(label.label_id for label in labels)
-        key = hashlib.sha256(json.dumps([ids, iso(ready_at), iso(until)]).encode()).hexdigest()
+        key = (
+            idempotency_key
+            or hashlib.sha256(json.dumps([ids, iso(ready_at), iso(until)]).encode()).hexdigest()
+        )
         body = {"booking_ids": ids, "ready_at": iso(ready_at), "until": iso(until), "idempotency_key": key}
         answer = self._post("/collect", "book collection", body, key=key)
         if not answer.get("collection_id"):

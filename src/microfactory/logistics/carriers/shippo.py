@@ -110,6 +110,7 @@ class ShippoCarrier:
         self._secret_env = secret_env
         self._bought: dict[str, Label] = {}  # by idempotency key, within this process
         self._providers: dict[str, str] = {}  # tracking number -> provider, learnt from labels
+        self._pickups: dict[str, str] = {}  # pickup id by idempotency key, within this process
 
     def rates(self, parcel: Parcel, origin: Place, destination: Place) -> list[Rate]:
         body = {
@@ -222,10 +223,19 @@ class ShippoCarrier:
         if refund.get("status") == "ERROR":
             raise Conflict(f"{UPSTREAM}: refund {what}: refused by the carrier; the label cannot be voided")
 
-    def book_pickup(self, labels: list[Label], ready_at: datetime, until: datetime) -> str:
-        """One pickup of the labels by their carrier account, at the shipment's sender address."""
+    def book_pickup(
+        self, labels: list[Label], ready_at: datetime, until: datetime, idempotency_key: str | None = None
+    ) -> str:
+        """One pickup of the labels by their carrier account, at the shipment's sender address.
+
+        Shippo lists no pickups to search, so the key is kept in the pickup's `metadata` (for a person
+        to find) and answers repeats within this process; after a crash between booking and recording,
+        a second request for the same transactions and window is what the carrier merges.
+        """
         if not labels:
             raise Invalid("a pickup needs labels", [Problem("labels", "no label to collect")])
+        if idempotency_key and idempotency_key in self._pickups:
+            return self._pickups[idempotency_key]
         first = labels[0].rate
         if not first.shipment_id:
             raise NotFound(
@@ -248,12 +258,14 @@ class ShippoCarrier:
             "transactions": [label.label_id for label in labels],
             "requested_start_time": iso(ready_at),
             "requested_end_time": iso(until),
-            "metadata": ",".join(label.label_id for label in labels)[:METADATA_LIMIT],
+            "metadata": (idempotency_key or ",".join(label.label_id for label in labels))[:METADATA_LIMIT],
         }
         pickup = self._http.json("POST", "/pickups", "book pickup", json=body)
         if pickup.get("status") not in ("PENDING", "CONFIRMED"):
             words = "; ".join(str(m.get("text", m)) for m in pickup.get("messages") or [] if m)
             raise Conflict(f"{UPSTREAM}: pickup {pickup.get('object_id')} is {pickup.get('status')}: {words}")
+        if idempotency_key:
+            self._pickups[idempotency_key] = str(pickup["object_id"])
         return str(pickup["object_id"])
 
     def read_event(
