@@ -75,7 +75,8 @@ def error_page(request: Request, exc: Exception) -> Response:
             for e in exc.errors()  # type: ignore[attr-defined]
         ]
     titles = {403: "Not allowed", 404: "Not found", 409: "Cannot do that now", 422: "Not valid"}
-    return page(
+    titles[429] = "Too many attempts"
+    response = page(
         request,
         "error.html",
         None,
@@ -84,3 +85,6 @@ def error_page(request: Request, exc: Exception) -> Response:
         message=message,
         problems=problems,
     )
+    if isinstance(exc, StarletteHTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # a 429's Retry-After, a 401's WWW-Authenticate
+    return response

@@ -6,10 +6,11 @@ An unknown username and a wrong password get the same message and status; a few 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from microfactory.api.deps import container_of
+from microfactory.api.rate_limits import rate_limited
 from microfactory.web import users
 from microfactory.web.auth import Csrf, LoginRequired, current_user, log_in
 from microfactory.web.render import page
@@ -45,7 +46,9 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return RedirectResponse(safe_next(next, user), status_code=303)
 
 
-@router.post("/login", dependencies=[Csrf])
+# Every attempt counts against the client's login limit (MICROFACTORY_RATE_LIMIT_LOGIN), before the
+# CSRF check; wrong passwords also count per username and address (`LoginThrottle`).
+@router.post("/login", dependencies=[Depends(rate_limited("login")), Csrf])
 def login(
     request: Request,
     username: str = Form("", max_length=200),
