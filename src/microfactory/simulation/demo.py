@@ -35,6 +35,7 @@ from microfactory.simulation.demo_scheduling import plan_sites
 from microfactory.simulation.example_files import ExampleFiles
 from microfactory.simulation.order_generator import generate_orders
 from microfactory.simulation.production_stage import produce
+from microfactory.simulation.quality_stage import inspect_units
 
 DEMO_START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday morning, before any site opens
 
@@ -181,4 +182,5 @@ STAGES: list[Stage] = [
     route_orders,
     plan_sites,
     produce,
+    inspect_units,
 ]
