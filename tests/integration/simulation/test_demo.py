@@ -57,6 +57,18 @@ def test_two_runs_give_the_same_figures_each_in_its_own_database(tmp_path: Path)
     planned = sum(site["orders"] for site in b["scheduling"]["sites"].values())
     assert 0 < planned <= routed
     _check_production(b["production"], tmp_path / "b.db")
+    _check_quality(b["quality"], b["production"])
+
+
+def _check_quality(figures: dict[str, Any], production: dict[str, Any]) -> None:
+    """Units were inspected through the service at the sites that made them, each tally adds up."""
+    assert figures["units"] == production["units"] and figures["inspected"] > 0
+    assert set(figures["sites"]) <= set(production["sites"])
+    for tally in [*figures["sites"].values(), *figures["products"].values()]:
+        assert tally["passed"] + tally["failed"] + tally["review"] == tally["inspected"]
+        assert 0 <= tally["defect_rate"] <= 1
+        assert sum(tally["ncrs"].values()) <= tally["failed"]
+    assert figures["rework_made_again"] >= figures["rework_passed_again"]
 
 
 def _check_production(figures: dict[str, Any], db: Path) -> None:
