@@ -161,7 +161,7 @@ def fail_inspection(engine: object, work_order_id: str, at: datetime) -> None:
     from microfactory.db.unit_of_work import UnitOfWork
     from microfactory.production.units import serials_of
     from microfactory.quality import recording, synthetic
-    from microfactory.quality.images import read_upload
+    from microfactory.quality.evidence import read_upload
 
     photo = synthetic.sample("chip", seed=7, size=(640, 480))
     _ok, encoded = cv2.imencode(".png", photo.image[..., ::-1])

@@ -86,6 +86,9 @@ class QualitySettings(BaseModel):
     image_dir: str | None = None  # MICROFACTORY_QUALITY_IMAGE_DIR; unset: images live in the database
     image_max_bytes: int = Field(default=8_388_608, ge=1024)  # an upload over it is refused with 413
     image_max_pixels: int = Field(default=40_000_000, ge=1)  # decompression bombs are refused with 422
+    # MICROFACTORY_QUALITY_MODEL_DIR: where a check's relative `model:` path is looked up (the
+    # working directory when unset); a missing model file is a 409 naming it.
+    model_dir: str | None = None
 
 
 class OperationsSettings(BaseModel):
@@ -150,6 +153,7 @@ FLAT_NAMES: dict[str, tuple[str, str]] = {
     "quality_image_dir": ("quality", "image_dir"),
     "quality_image_max_bytes": ("quality", "image_max_bytes"),
     "quality_image_max_pixels": ("quality", "image_max_pixels"),
+    "quality_model_dir": ("quality", "model_dir"),
     "rate_limit_storage": ("operations", "rate_limit_storage"),
     "rate_limit_webhooks": ("operations", "rate_limit_webhooks"),
     "rate_limit_webhook_failures": ("operations", "rate_limit_webhook_failures"),

@@ -22,7 +22,7 @@ from microfactory.logistics.carriers.simulated import SimulatedCarrier
 from microfactory.logistics.handoff import Handoff
 from microfactory.production.units import serials_of
 from microfactory.quality import recording, synthetic
-from microfactory.quality.images import read_upload
+from microfactory.quality.evidence import read_upload
 from microfactory.quality.inspectors import (
     Finding,
     Image,

@@ -5,7 +5,7 @@ when each check applies, what passes, and how many units are looked at.
 inspection:
   sampling: {pilot: 1.0, steady: 0.2, pilot_units: 10}   # optional; default: every unit
   checks:
-    - {inspector: colour, option: color, threshold: 8.0}
+    - {inspector: colour, option: color, max_delta_e: 8.0}
     - {inspector: engraving, option: engraving, when: {engraving: present}}
     - {inspector: http, url: "https://qa.example/hook", secret_env: QA_HOOK_SECRET}
 ```
@@ -13,7 +13,7 @@ inspection:
 Each check names an inspector kind the registry knows, with the fields that kind must or may
 have; an `option` setting must name one of the product's options, since that is what the
 inspector compares the unit against. Three keys belong to the acceptance criteria, not to the
-inspector: `threshold` (a number: the unit fails when the worst finding scores above it), `when`
+inspector: `threshold` (a score from 0 to 1: the unit fails when the worst finding scores above it), `when`
 (a condition on the ordered options, as in BOM lines and routings) and, beside `checks`,
 `sampling` (rates 0..1 for the first `pilot_units` units of a configuration and for the rest).
 The shape of before (`{checks: [{inspector, ...}]}`) stays valid and means: every unit, every check,
@@ -103,8 +103,12 @@ def inspection_sampling(raw: object, path: str) -> tuple[InspectionSampling, lis
 def _threshold(value: object, where: str) -> tuple[float | None, list[Problem]]:
     if value is None:
         return None, []
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        return None, [Problem(where, f"a threshold is a score >= 0, not {value!r}")]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        why = (
+            f"a threshold is a finding's score from 0 to 1, not {value!r}; an inspector's own "
+            "tolerance is its setting (colour: max_delta_e)"
+        )
+        return None, [Problem(where, why)]
     return float(value), []
 
 

@@ -1,7 +1,9 @@
 """Recording a unit's inspection: judged by its product's applicable checks, kept with its evidence.
 
 `record_inspection` runs each check the catalog names for the unit's options (`criteria.applicable`)
-through its inspector (`kinds.INSPECTORS.build`), applies the thresholds, and keeps one row per
+through its inspector (built by `checks`: `build_inspector({"inspector": KIND, **settings})`, the
+model path resolved in `MICROFACTORY_QUALITY_MODEL_DIR`), with the colours the ordered materials
+stand for (`expected.expected_colours`) in the context, applies the thresholds, and keeps one row per
 verdict with the image, every finding's score and region, each inspector's kind and version, the
 station and the actor. `record_manual` keeps a person's verdict the same way. What a verdict does
 to the work order is `dispositions.after_verdict`: a failure opens an NCR and holds the work order,
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from microfactory.catalog import service as catalog_service
-from microfactory.catalog.model import InspectionCheck, Product
+from microfactory.catalog.model import Catalog, InspectionCheck, Product
 from microfactory.config import QualitySettings
 from microfactory.db.base import new_id
 from microfactory.db.tables.orders import WorkOrderRow
@@ -31,10 +33,10 @@ from microfactory.errors import Conflict
 from microfactory.orders.lifecycle import WorkOrderStatus
 from microfactory.production.progress import live_operations
 from microfactory.production.trace import get_unit
-from microfactory.quality import criteria, dispositions, spc_service
-from microfactory.quality.images import Upload, keep
+from microfactory.quality import checks, criteria, dispositions, spc_service
+from microfactory.quality.evidence import Upload, keep
+from microfactory.quality.expected import expected_colours
 from microfactory.quality.inspectors import Finding, Inspection, InspectionContext, Inspector, Verdict
-from microfactory.quality.inspectors.kinds import INSPECTORS
 from microfactory.quality.views import inspection_view, unit_inspection_views
 
 W = WorkOrderStatus
@@ -43,7 +45,7 @@ Build = Callable[[Mapping[str, Any]], Inspector]
 
 
 def _build(spec: Mapping[str, Any]) -> Inspector:
-    return INSPECTORS.build(spec)
+    return checks.INSPECTORS.get(spec)
 
 
 def locked_unit(uow: UnitOfWork, serial: str) -> tuple[UnitRow, WorkOrderRow]:
@@ -67,14 +69,19 @@ def locked_unit(uow: UnitOfWork, serial: str) -> tuple[UnitRow, WorkOrderRow]:
 
 def product_of(uow: UnitOfWork, work_order: WorkOrderRow) -> Product:
     """The product as the catalog version the work order was translated with defines it."""
+    return catalog_and_product(uow, work_order)[1]
+
+
+def catalog_and_product(uow: UnitOfWork, work_order: WorkOrderRow) -> tuple[Catalog, Product]:
+    """The catalog version the work order was translated with, and its product there."""
     catalog = catalog_service.catalog_version(uow, work_order.catalog, work_order.catalog_version)
     product = catalog.products.get(work_order.product) if catalog is not None else None
-    if product is None:
+    if catalog is None or product is None:
         raise Conflict(
             f"work order {work_order.id}: product {work_order.product} is not in catalog "
             f"{work_order.catalog} version {work_order.catalog_version}"
         )
-    return product
+    return catalog, product
 
 
 def options_of(work_order: WorkOrderRow) -> dict[str, Any]:
@@ -119,15 +126,19 @@ def record_inspection(
 ) -> dict[str, Any]:
     """Judge the unit's image with its applicable checks, keep the verdict and act on it."""
     unit, work_order = locked_unit(uow, serial)
-    product = product_of(uow, work_order)
+    catalog, product = catalog_and_product(uow, work_order)
     options = options_of(work_order)
-    context = InspectionContext(serial, work_order.product, {k: str(v) for k, v in options.items()}, station)
+    context = InspectionContext(
+        serial,
+        work_order.product,
+        {k: str(v) for k, v in options.items()},
+        station,
+        expected_colours(catalog, options),
+    )
     results = []
     for check in criteria.applicable(product.inspection, options):
-        inspection = build({"inspector": check.inspector, **dict(check.settings)}).inspect(
-            upload.pixels, context
-        )
-        results.append(_check_result(check, inspection))
+        spec = checks.check_spec(check, options, settings.model_dir)
+        results.append(_check_result(check, build(spec).inspect(upload.pixels, context)))
     verdict = criteria.unit_verdict([Verdict(result["verdict"]) for result in results])
     image = keep(upload, settings)
     uow.session.add(image)

@@ -102,6 +102,25 @@ def check_defect_rates(
     return holds
 
 
+def check_telemetry(
+    uow: UnitOfWork, subjects: Iterable[tuple[str, str, str]], now: datetime
+) -> list[dict[str, Any]]:
+    """Chart each (site, machine, metric) that reported (an individuals chart of its newest
+    readings) and hold the machines whose newest reading breaks a Western Electric rule.
+
+    Run by the telemetry subscriber after its batches, throttled (`Housekeeping.spc_every`), not
+    per reading: a chart reads a few hundred readings.
+    """
+    holds = []
+    for site, machine, metric in sorted(set(subjects)):
+        chart = telemetry_chart(uow, machine, metric)
+        for signal in fresh_signals(chart, MIN_READINGS)[:1]:
+            held = hold_machine(uow, site, machine, f"x:{metric}", signal, chart, now)
+            if held is not None:
+                holds.append(hold_view(held))
+    return holds
+
+
 def hold_machine(
     uow: UnitOfWork,
     site: str,

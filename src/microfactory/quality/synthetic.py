@@ -14,8 +14,9 @@ at 1024 x 768 (4 px per mm); other sizes scale it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -320,3 +321,30 @@ def _light(scene: Image, lighting: Lighting, rng: np.random.Generator) -> Image:
     if lighting.noise > 0:
         lit += rng.normal(0.0, lighting.noise, size=lit.shape).astype(np.float32)
     return np.clip(lit, 0, 255).astype(np.uint8)
+
+
+def train_models(
+    model_dir: Path,
+    colours: Mapping[str, str],
+    size: tuple[int, int] = (512, 384),
+    count: int = 10,
+    seed: int = 0,
+    name: str = "kp-{color}.npz",
+) -> dict[str, Path]:
+    """A variation model per colour, learned from `count` rendered good parts without engraving.
+
+    A fresh clone has no photos of good units: the demo and the tests train the example catalog's
+    models (`model: kp-{color}.npz`) this way into `MICROFACTORY_QUALITY_MODEL_DIR`. An existing
+    file is kept (delete it to train again).
+    """
+    from microfactory.quality.inspectors import variation
+
+    made: dict[str, Path] = {}
+    for number, (option, colour) in enumerate(sorted(colours.items())):
+        path = model_dir / name.format(color=option)
+        if not path.exists():
+            spec = PartSpec(colour=colour, text="")
+            good = samples(count, seed * 1_000 + number, [GOOD], spec, size)
+            variation.train(s.image for s in good).save(path)
+        made[option] = path
+    return made

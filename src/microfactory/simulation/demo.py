@@ -33,8 +33,10 @@ from microfactory.orders import service as order_service
 from microfactory.simulation.demo_network import load_network, route_orders
 from microfactory.simulation.demo_scheduling import plan_sites
 from microfactory.simulation.example_files import ExampleFiles
+from microfactory.simulation.logistics_stage import ship
 from microfactory.simulation.order_generator import generate_orders
 from microfactory.simulation.production_stage import produce
+from microfactory.simulation.quality_stage import inspect_units
 
 DEMO_START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday morning, before any site opens
 
@@ -181,9 +183,6 @@ STAGES: list[Stage] = [
     route_orders,
     plan_sites,
     produce,
+    inspect_units,
+    ship,  # last: it ships what production made and quality passed
 ]
-
-# Logistics runs after every other stage (production, quality): it ships what they made and passed.
-from microfactory.simulation.logistics_stage import ship  # noqa: E402
-
-STAGES.append(ship)

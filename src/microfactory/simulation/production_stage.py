@@ -134,8 +134,11 @@ def produce(run: DemoRun) -> None:
     _print(run, figures)
 
 
-def run_production(run: DemoRun) -> ProductionFigures:
-    """Run every site's released operations to the end on the simulated clock; the figures."""
+def run_production(run: DemoRun, round_name: str = "") -> ProductionFigures:
+    """Run every site's released operations to the end on the simulated clock; the figures.
+
+    A later round (the quality stage's rework) names itself, so its agents get tokens of their own.
+    """
     if run.replay is None:
         raise RuntimeError("the production stage runs inside the demo's replay")
     clock = SimClock(run.replay)
@@ -144,7 +147,7 @@ def run_production(run: DemoRun) -> ProductionFigures:
         site_ids = _sites_with_work(uow)
         total = _released(uow)
     with _in_process(_quiet_app(run)) as http:  # one event loop for every request of the stage
-        sites = [_site(run, site_id, clock, http) for site_id in site_ids]
+        sites = [_site(run, site_id, clock, http, round_name) for site_id in site_ids]
         try:
             passes = _until_done(run, sites, clock, start, total)
         finally:
@@ -229,10 +232,11 @@ class _SteadyNetwork:
         return self._link.hold(operation_id, reason)
 
 
-def _site(run: DemoRun, site_id: str, clock: SimClock, http: httpx.Client) -> _Site:
+def _site(run: DemoRun, site_id: str, clock: SimClock, http: httpx.Client, round_name: str = "") -> _Site:
     """A site's agent with a token of its own, its simulated machines and its operator."""
     with run.unit_of_work() as uow:
-        token = issue_token(uow, f"{site_id}-demo-agent", "site", site_id).secret
+        name = f"{site_id}-demo-agent" + (f"-{round_name}" if round_name else "")
+        token = issue_token(uow, name, "site", site_id).secret
         minutes = step_minutes(
             (row.id, row.translation)
             for row in uow.session.scalars(

@@ -16,7 +16,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Forbidden, NotFound
 from microfactory.quality import dispositions, spc_service
 from microfactory.quality.charts import chart_png
-from microfactory.quality.images import image_bytes
+from microfactory.quality.evidence import image_bytes
 from microfactory.quality.views import hold_view, inspection_view, ncr_view
 from microfactory.web.queries import site_of
 

@@ -58,7 +58,19 @@ def test_two_runs_give_the_same_figures_each_in_its_own_database(tmp_path: Path)
     planned = sum(site["orders"] for site in b["scheduling"]["sites"].values())
     assert 0 < planned <= routed
     _check_production(b["production"], tmp_path / "b.db")
+    _check_quality(b["quality"], b["production"])
     _check_logistics(b["logistics"], b["production"])
+
+
+def _check_quality(figures: dict[str, Any], production: dict[str, Any]) -> None:
+    """Units were inspected through the service at the sites that made them, each tally adds up."""
+    assert figures["units"] == production["units"] and figures["inspected"] > 0
+    assert set(figures["sites"]) <= set(production["sites"])
+    for tally in [*figures["sites"].values(), *figures["products"].values()]:
+        assert tally["passed"] + tally["failed"] + tally["review"] == tally["inspected"]
+        assert 0 <= tally["defect_rate"] <= 1
+        assert sum(tally["ncrs"].values()) <= tally["failed"]
+    assert figures["rework_made_again"] >= figures["rework_passed_again"]
 
 
 def _check_logistics(figures: dict[str, Any], production: dict[str, Any]) -> None:
@@ -82,13 +94,15 @@ def _check_production(figures: dict[str, Any], db: Path) -> None:
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
         units = connection.execute(select(UnitRow.serial, UnitRow.site)).all()
-        made = connection.scalar(
-            select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.status == "made")
+        with_units = connection.scalar(select(func.count(func.distinct(UnitRow.work_order_id))))
+        made = connection.scalar(  # held: made, with a unit that failed inspection (the quality stage)
+            select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.status.in_(["made", "held"]))
         )
     engine.dispose()
     assert len(units) == figures["units"]
     assert all(serial.startswith(f"MF-{site.upper()}-") for serial, site in units)
-    assert made == sum(site["work_orders_made"] for site in sites.values())
+    assert with_units == sum(site["work_orders_made"] for site in sites.values())
+    assert 0 < made <= with_units  # a scrapped unit's work order is released to be made again
 
 
 def test_another_seed_gives_other_orders(tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ def test_the_example_keypad_declares_criteria_and_sampling(examples: Any) -> Non
     assert kinds == ["colour", "variation"]  # engraving only when one was ordered
     engraved = criteria.applicable(keypad.inspection, {"engraving": "ANA"})
     assert [check.inspector for check in engraved] == ["colour", "engraving", "variation"]
-    assert keypad.inspection[0].threshold == 6.0
+    assert keypad.inspection[0].settings["max_delta_e"] == 6.0  # the colour's tolerance, in ΔE2000
+    assert keypad.inspection[2].threshold == 0.5  # a score: thresholds are from 0 to 1
 
 
 def test_the_old_shape_stays_valid(examples: Any) -> None:

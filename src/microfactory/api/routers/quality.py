@@ -25,7 +25,7 @@ from microfactory.errors import NotFound
 from microfactory.production.trace import get_unit
 from microfactory.quality import dispositions, recording, spc_service
 from microfactory.quality.charts import chart_png
-from microfactory.quality.images import ImageTooLarge, image_bytes, read_upload
+from microfactory.quality.evidence import ImageTooLarge, image_bytes, read_upload
 from microfactory.quality.inspectors import Verdict
 from microfactory.quality.spc_runs import run_spc
 from microfactory.quality.views import hold_view, ncr_view

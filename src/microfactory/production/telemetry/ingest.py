@@ -26,6 +26,8 @@ from microfactory.production.telemetry.store import ReadingWriter
 
 log = logging.getLogger(__name__)
 Received = tuple[str, bytes | bytearray]  # topic, payload
+Subject = tuple[str, str, str]  # site, machine, metric
+SpcCheck = Callable[[set[Subject], datetime], int]  # charts the subjects; how many holds it put
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Housekeeping:
     silence_every: float = 10.0
     silent_after: timedelta = timedelta(minutes=2)
     roll_up_every: float = 600.0
+    spc_every: float = 60.0  # chart the metrics that reported since (quality's SPC), at most this often
     retention: Retention = field(default_factory=Retention)
 
 
@@ -58,8 +61,11 @@ class Ingest:
         limits: Callable[[], MachineLimits],
         housekeeping: Housekeeping | None = None,
         clock: Callable[[], datetime] = utcnow,
+        spc: SpcCheck | None = None,
     ) -> None:
         self.writer = writer
+        self._spc = spc
+        self._reported: set[Subject] = set()  # metrics that reported since the last SPC check
         self.stats = IngestStats()
         self._limits = limits
         self._rules = housekeeping or Housekeeping()
@@ -86,6 +92,8 @@ class Ingest:
         self._last_seen.saw(messages, now)
         self.stats.readings += report.readings
         self.stats.alerts += report.alerts
+        if self._spc is not None:
+            self._reported.update((m.site, m.machine, metric) for m in messages for metric in m.readings)
         if self._silent:
             spoke = {m.machine for m in messages} & self._silent
             if spoke:
@@ -125,6 +133,15 @@ class Ingest:
         if self._is_due("roll_up", self._rules.roll_up_every):
             now = self._clock()
             self.writer.run(lambda c: store.roll_up(c, self._rules.retention, now))
+        if self._reported and self._is_due("spc", self._rules.spc_every):
+            self.check_spc()
+
+    def check_spc(self) -> int:
+        """Chart every metric that reported since the last check (SPC holds); how many holds."""
+        if self._spc is None or not self._reported:
+            return 0
+        subjects, self._reported = self._reported, set()
+        return self._spc(subjects, self._clock())
 
     def flag_silent(self) -> int:
         """An alert for each machine quiet for longer than allowed; how many were raised."""

@@ -14,13 +14,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from microfactory.config import Settings
 from microfactory.db.engine import make_session_factory
@@ -28,7 +29,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
 from microfactory.production.telemetry import service
-from microfactory.production.telemetry.ingest import Housekeeping, Ingest, Received
+from microfactory.production.telemetry.ingest import Housekeeping, Ingest, Received, SpcCheck
 from microfactory.production.telemetry.model import TOPIC_FILTER, MachineLimits, Retention
 from microfactory.production.telemetry.store import ReadingWriter
 
@@ -225,7 +226,7 @@ def subscriber_for(
         silent_after=timedelta(seconds=options.silent_after_seconds),
         retention=Retention(raw_for=timedelta(hours=options.keep_raw_hours)),
     )
-    ingest = Ingest(ReadingWriter(engine), limits, rules)
+    ingest = Ingest(ReadingWriter(engine), limits, rules, spc=spc_check(factory))
     return TelemetrySubscriber(
         BrokerAddress.parse(settings.mqtt_url),
         ingest,
@@ -234,3 +235,18 @@ def subscriber_for(
         batch_messages=options.batch_messages,
         flush_ms=options.flush_ms,
     )
+
+
+def spc_check(factory: sessionmaker[Session]) -> SpcCheck:
+    """Quality's SPC on the metrics that reported: a machine whose newest reading is out of
+    control is held for new jobs (`quality.spc_service.check_telemetry`); how many were held."""
+
+    def check(subjects: set[tuple[str, str, str]], now: datetime) -> int:
+        from microfactory.quality import spc_service  # quality builds on production, not the reverse
+
+        with UnitOfWork(factory) as uow, uow.write_turn():
+            holds = spc_service.check_telemetry(uow, subjects, now)
+            uow.commit()
+        return len(holds)
+
+    return check

@@ -114,11 +114,15 @@ class ColourInspector:
 
 
 def from_settings(settings: Mapping[str, Any]) -> ColourInspector:
-    """A catalog check's settings: `option`, `threshold` (ΔE2000), `colours` (value -> hex), `patch`."""
+    """A catalog check's settings: `option`, `max_delta_e` (ΔE2000), `colours` (value -> hex), `patch`.
+
+    In a catalog `threshold` is the acceptance criteria's (a score); the tolerance in ΔE2000 is
+    `max_delta_e`. Given directly (`build_inspector`, the bench), `threshold` still means ΔE2000.
+    """
     colours = settings.get("colours")
     return ColourInspector(
         str(settings.get("option", "color")),
-        float(settings.get("threshold", DEFAULT_THRESHOLD)),
+        float(settings.get("max_delta_e", settings.get("threshold", DEFAULT_THRESHOLD))),
         colours if isinstance(colours, Mapping) else None,
         str(settings.get("patch", DEFAULT_PATCH)),
     )

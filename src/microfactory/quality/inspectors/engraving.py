@@ -38,8 +38,11 @@ def tesseract_available() -> bool:
 
 
 def folded(text: str) -> str:
-    """Case and spacing dropped, letters kept: 'Micro 42' -> 'micro42'."""
-    return "".join(text.split()).casefold()
+    """Case, spacing and punctuation dropped, letters and digits kept: "Lab-7's" -> 'lab7s'.
+
+    A hyphen or an apostrophe is a speck OCR reads as anything ('’', '-', nothing); a letter is not.
+    """
+    return "".join(char for char in text if char.isalnum()).casefold()
 
 
 def read_text(region: Image) -> str:

@@ -62,7 +62,13 @@ INSPECTORS: Registry[Inspector] = Registry(
         AdapterKind(
             "colour",
             (),
-            (text("option"), number("threshold"), Field("colours", FieldType.MAPPING), text("patch")),
+            (
+                text("option"),
+                number("max_delta_e"),
+                number("threshold"),
+                Field("colours", FieldType.MAPPING),
+                text("patch"),
+            ),
             _colour,
             "the printed colour against the option",
         ),

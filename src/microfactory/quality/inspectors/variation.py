@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,15 +196,38 @@ class Judgement:
     upper: Image
     min_area: int
     border: int
+    keep: Image | None = None  # uint8 mask of the pixels judged (255), None: all of them
 
 
-def bands(model: VariationModel, k: float = 4.0, floor: float = 6.0, min_area: int = 30) -> Judgement:
-    """Precompute the acceptance band once per model: k spreads, at least `floor` grey levels wide."""
+def bands(
+    model: VariationModel,
+    k: float = 4.0,
+    floor: float = 6.0,
+    min_area: int = 30,
+    ignore: Sequence[Sequence[float]] = (),
+) -> Judgement:
+    """Precompute the acceptance band once per model: k spreads, at least `floor` grey levels wide.
+
+    `ignore` lists areas `[x, y, w, h]` (fractions of the model's image) left to other checks,
+    such as a name plate whose engraved text differs from unit to unit.
+    """
     width = np.maximum(model.spread * k, floor / model.grey_std).astype(np.float32)
     kernel = np.ones((3, 3), np.uint8)
     lower = cv2.erode(model.mean - width, kernel)
     upper = cv2.dilate(model.mean + width, kernel)
-    return Judgement(model, lower, upper, min_area, border=max(2, round(model.scale * 2)))
+    border = max(2, round(model.scale * 2))
+    return Judgement(model, lower, upper, min_area, border, _kept(model.size, ignore))
+
+
+def _kept(size: tuple[int, int], ignore: Sequence[Sequence[float]]) -> Image | None:
+    if not ignore:
+        return None
+    width, height = size
+    mask = np.full((height, width), 255, np.uint8)
+    for x, y, w, h in ignore:
+        left, top = round(x * width), round(y * height)
+        mask[top : top + round(h * height), left : left + round(w * width)] = 0
+    return mask
 
 
 def judge(judgement: Judgement, image: Image) -> Inspection:
@@ -221,6 +244,8 @@ def judge(judgement: Judgement, image: Image) -> Inspection:
     outside = cv2.bitwise_or(
         cv2.compare(z, judgement.lower, cv2.CMP_LT), cv2.compare(z, judgement.upper, cv2.CMP_GT)
     )
+    if judgement.keep is not None:
+        outside = cv2.bitwise_and(outside, judgement.keep)
     edge = judgement.border
     outside[:edge, :], outside[-edge:, :], outside[:, :edge], outside[:, -edge:] = 0, 0, 0, 0
     few = cv2.countNonZero(outside) < judgement.min_area  # the usual good part: no region can be large
@@ -282,8 +307,16 @@ class VariationInspector:
     each model file is read once and kept.
     """
 
-    def __init__(self, model: str, k: float = 4.0, floor: float = 6.0, min_area: int = 30) -> None:
+    def __init__(
+        self,
+        model: str,
+        k: float = 4.0,
+        floor: float = 6.0,
+        min_area: int = 30,
+        ignore: Sequence[Sequence[float]] = (),
+    ) -> None:
         self._model, self._k, self._floor, self._min_area = model, k, floor, min_area
+        self._ignore = ignore
         self._judgements: dict[str, Judgement] = {}
 
     def inspect(self, image: Image, context: InspectionContext) -> Inspection:
@@ -298,15 +331,32 @@ class VariationInspector:
             raise Invalid("the variation model cannot be chosen", [problem]) from None
         if path not in self._judgements:
             model = VariationModel.load(Path(path))
-            self._judgements[path] = bands(model, self._k, self._floor, self._min_area)
+            self._judgements[path] = bands(model, self._k, self._floor, self._min_area, self._ignore)
         return self._judgements[path]
 
 
 def from_settings(settings: Mapping[str, Any]) -> VariationInspector:
-    """A catalog check's settings: `model` (path), `k`, `floor` (grey levels), `min_area` (pixels)."""
+    """A catalog check's settings: `model` (path), `k`, `floor` (grey levels), `min_area` (pixels),
+    `ignore` (areas `[[x, y, w, h], ...]` as fractions of the image, judged by other checks)."""
     return VariationInspector(
         str(settings["model"]),
         float(settings.get("k", 4.0)),
         float(settings.get("floor", 6.0)),
         int(settings.get("min_area", 30)),
+        _areas(settings.get("ignore", ())),
     )
+
+
+def _areas(raw: object) -> list[list[float]]:
+    """`ignore` as a list of `[x, y, w, h]` fractions; `Invalid` naming the setting otherwise."""
+    problem = Problem("ignore", f"{raw!r} is not a list of [x, y, w, h] fractions of the image")
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise Invalid("the variation check is wrong", [problem])
+    areas = []
+    for area in raw:
+        if isinstance(area, str) or not isinstance(area, Sequence) or len(area) != 4:
+            raise Invalid("the variation check is wrong", [problem])
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in area):
+            raise Invalid("the variation check is wrong", [problem])
+        areas.append([float(v) for v in area])
+    return areas

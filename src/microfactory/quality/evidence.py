@@ -1,10 +1,9 @@
-"""Images that stations upload: checked, decoded for the inspectors, and kept as evidence.
+"""Station uploads as evidence: their size checked, decoded the one way, and kept as sent.
 
-An upload must be a PNG, JPEG, BMP, TIFF or WebP no larger than `image_max_bytes` (else
-`ImageTooLarge`, HTTP 413) whose pixels Pillow can read and whose size stays under
-`image_max_pixels` (a decompression bomb is refused before it is decoded); anything else is
-`Invalid` naming the field and the problem. The inspectors get the pixels as OpenCV reads a file
-(height x width x 3, BGR, uint8), so a model trained from files with `inspect train` sees the same.
+An upload over `image_max_bytes` is `ImageTooLarge` (HTTP 413); its pixels come from the one
+decoder, `inspectors.images.decode_with_format` (PNG, JPEG, BMP, TIFF or WebP, at most
+`image_max_pixels`, RGB as every inspector and `inspect train` sees images), which names any other
+problem as `Invalid` on the field `image`.
 
 The bytes are kept as sent: in the configured directory under their SHA-256 (written once, the
 same image uploaded twice is one file) or, with no directory, in `inspection_images.data`.
@@ -13,31 +12,17 @@ same image uploaded twice is one file) or, with no directory, in `inspection_ima
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-from PIL import Image as PilImage
-from PIL import UnidentifiedImageError
 
 from microfactory.config import QualitySettings
 from microfactory.db.base import new_id
 from microfactory.db.tables.quality import InspectionImageRow
-from microfactory.errors import Conflict, Invalid
-from microfactory.problems import Problem
+from microfactory.errors import Conflict
 from microfactory.quality.inspectors import Image
-
-FORMATS = {
-    "PNG": "image/png",
-    "JPEG": "image/jpeg",
-    "BMP": "image/bmp",
-    "TIFF": "image/tiff",
-    "WEBP": "image/webp",
-}
+from microfactory.quality.inspectors.images import decode_with_format
 
 
 class ImageTooLarge(Conflict):
@@ -50,7 +35,7 @@ class ImageTooLarge(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """A checked upload: its bytes, what they are, and the pixels for the inspectors."""
+    """A checked upload: its bytes, what they are, and the pixels (RGB) for the inspectors."""
 
     data: bytes
     content_type: str
@@ -66,41 +51,12 @@ class Upload:
         return int(self.pixels.shape[0])
 
 
-def _invalid(message: str) -> Invalid:
-    return Invalid("the image cannot be inspected", [Problem("image", message)])
-
-
 def read_upload(data: bytes, settings: QualitySettings) -> Upload:
     """Check and decode an upload; raises `ImageTooLarge` or `Invalid` naming the problem."""
     if len(data) > settings.image_max_bytes:
         raise ImageTooLarge(len(data), settings.image_max_bytes)
-    if not data:
-        raise _invalid("the file is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PilImage.DecompressionBombWarning)
-            picture = PilImage.open(io.BytesIO(data))
-            kind = picture.format or ""
-            if kind not in FORMATS:
-                raise _invalid(f"{kind or 'this'} is not an image format we take ({', '.join(FORMATS)})")
-            width, height = picture.size
-            if width * height > settings.image_max_pixels:
-                raise _invalid(
-                    f"{width}x{height} pixels is more than the limit of {settings.image_max_pixels}"
-                )
-            rgb = np.asarray(picture.convert("RGB"), dtype=np.uint8)
-    except UnidentifiedImageError:
-        raise _invalid("the file is not an image (PNG, JPEG, BMP, TIFF or WebP)") from None
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        PilImage.DecompressionBombError,
-        PilImage.DecompressionBombWarning,
-    ) as error:
-        raise _invalid(f"the image cannot be read: {error}") from None
-    pixels = np.ascontiguousarray(rgb[..., ::-1])  # BGR, as cv2.imread gives it
-    return Upload(data, FORMATS[kind], pixels, hashlib.sha256(data).hexdigest())
+    pixels, content_type = decode_with_format(data, "image", settings.image_max_pixels)
+    return Upload(data, content_type, pixels, hashlib.sha256(data).hexdigest())
 
 
 def keep(upload: Upload, settings: QualitySettings) -> InspectionImageRow:
