@@ -37,8 +37,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module: while Playwright's sync driver runs, its event loop is the thread's
+    running loop, so it must be stopped before the tests that call `asyncio.run` come."""
     reason = _missing()
     if reason is not None:
         if os.environ.get("CI") == "true":
