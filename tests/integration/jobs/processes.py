@@ -90,7 +90,9 @@ class PrivateCluster:
 
     def _run(self, *command: str) -> None:
         as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        done = subprocess.run([*as_postgres, *command], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*as_postgres, *command], check=False, capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {done.stdout}{done.stderr}")
 
