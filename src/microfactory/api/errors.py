@@ -1,7 +1,8 @@
 """Every error the API returns has the same shape: `{"error": ..., "problems": [{"path", "message"}]}`.
 
 The error tree (`microfactory.errors`) is mapped here once: NotFound 404, Conflict 409, Invalid 422,
-UpstreamFailure 502, MissingSetting 503. Anything else is a bug: 500, the traceback in the log of
+UpstreamFailure 502, MissingSetting 503; a database that went away for a moment 503 with Retry-After.
+Anything else is a bug: 500, the traceback in the log of
 `microfactory.api`, and only a reference to it in the answer (an exception's text may hold a secret).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +34,7 @@ from microfactory.errors import (
 )
 
 log = logging.getLogger("microfactory.api")
+DATABASE_RETRY_AFTER = 2  # seconds; a restarted PostgreSQL takes about this long to accept again
 
 # The one mapping of the error tree (`microfactory.errors`) to HTTP; the most specific kind wins.
 STATUS_BY_KIND: dict[type[MicrofactoryError], int] = {
@@ -88,13 +91,32 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: MicrofactoryError) -> JSONResponse:
         return answer(exc)
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The database went away for a moment (a restart, a fail-over, a lock): 503 and Retry-After.
+
+        The pool pings a connection before lending it, so the next request gets a fresh one; a
+        client that sends again (Shopify does) is served then. Any other database error is a bug.
+        """
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            return _bug(request, exc)
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__
+        )
+        body = error_body("the database is unavailable for a moment; send again shortly")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        """A bug: 500 with a reference to the logged traceback, never the exception's text."""
-        reference = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
-        body = {**error_body("internal error"), "reference": reference}
-        return JSONResponse(body, status_code=500)
+        return _bug(request, exc)
+
+
+def _bug(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: 500 with a reference to the logged traceback, never the exception's text."""
+    reference = uuid.uuid4().hex[:12]
+    log.error("internal error %s on %s %s", reference, request.method, request.url.path, exc_info=exc)
+    body = {**error_body("internal error"), "reference": reference}
+    return JSONResponse(body, status_code=500)
 
 
 def _problem(error: Mapping[str, Any], body: object) -> dict[str, str]:

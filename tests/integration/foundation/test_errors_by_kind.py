@@ -12,6 +12,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
 from microfactory.channels.shopify.admin import AdminApiError
@@ -159,3 +160,17 @@ def test_cli_help_documents_the_exit_codes() -> None:
     text = " ".join(result.output.split())  # the help is wrapped to the terminal
     for words in ("2 invalid input", "3 not found", "4 conflict", "5 an upstream"):
         assert words in text
+
+
+def test_a_database_gone_for_a_moment_is_503_with_retry_after_and_other_database_errors_500(
+    client: TestClient,
+) -> None:
+    gone = OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+    _route(client.app, "/test/db-gone", gone)  # type: ignore[arg-type]
+    _route(client.app, "/test/db-bug", IntegrityError("INSERT", {}, Exception("duplicate key")))  # type: ignore[arg-type]
+    response = client.get("/test/db-gone")
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert "database is unavailable" in response.json()["error"]
+    assert "server closed" not in response.text  # the driver's text never reaches the client
+    bug = client.get("/test/db-bug")
+    assert bug.status_code == 500 and bug.json()["error"] == "internal error"

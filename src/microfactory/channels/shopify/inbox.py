@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from microfactory.channels.shopify.inbox_batch import Candidate, alone, create_new_orders
 from microfactory.channels.shopify.mapping import PayloadError, order_id, parse_time
 from microfactory.channels.shopify.order_sync import sync_order
 from microfactory.db.base import utcnow
@@ -220,13 +221,57 @@ def process_pending(
 
 
 def _process_batch(uow: UnitOfWork, size: int, report: ProcessReport) -> int:
-    """Claim up to `size` deliveries, work each in a savepoint, commit once; how many were claimed."""
+    """Claim up to `size` deliveries, work them, commit once; how many were claimed.
+
+    The batch's new orders are created together (`inbox_batch`); every other delivery is worked
+    alone in a savepoint, in arrival order. Which events were processed before is read once.
+    """
     become_writer(uow.session)
     rows = _claim_batch(uow.session, size)
+    seen = _events_seen(uow.session, rows)
+    created = create_new_orders(uow, _fresh_candidates(rows, seen))
     for row in rows:
-        _process_one(uow, row, report)
+        if row.id in created:
+            _finish(row, PROCESSED, None)
+            report.processed += 1
+            report.actions["order created"] = report.actions.get("order created", 0) + 1
+            _note_event(row, seen)
+        else:
+            _process_one(uow, row, report, seen)
     uow.commit()
     return len(rows)
+
+
+def _fresh_candidates(rows: list[WebhookDeliveryRow], seen: set[str]) -> list[Candidate]:
+    """Order deliveries that may create their order at once: alone in the batch, event unseen, JSON."""
+    candidates: list[Candidate] = []
+    for row in alone(rows):
+        if row.topic not in ORDER_TOPICS or (row.event_id and row.event_id in seen):
+            continue
+        try:
+            candidates.append((row, read_payload(row.body)))
+        except PayloadError:
+            continue  # the per-delivery path records why
+    return candidates
+
+
+def _events_seen(session: Session, rows: list[WebhookDeliveryRow]) -> set[str]:
+    """The batch's event ids already processed under another webhook id (one query)."""
+    events = {row.event_id for row in rows if row.event_id}
+    if not events:
+        return set()
+    return set(
+        session.scalars(
+            select(WebhookDeliveryRow.event_id).where(
+                WebhookDeliveryRow.event_id.in_(events), WebhookDeliveryRow.status == PROCESSED
+            )
+        )
+    )
+
+
+def _note_event(row: WebhookDeliveryRow, seen: set[str]) -> None:
+    if row.event_id:
+        seen.add(row.event_id)
 
 
 def _claim_batch(session: Session, size: int) -> list[WebhookDeliveryRow]:
@@ -252,8 +297,8 @@ def _claim_batch(session: Session, size: int) -> list[WebhookDeliveryRow]:
     return rows
 
 
-def _process_one(uow: UnitOfWork, row: WebhookDeliveryRow, report: ProcessReport) -> None:
-    if row.event_id and _event_seen(uow.session, row):
+def _process_one(uow: UnitOfWork, row: WebhookDeliveryRow, report: ProcessReport, seen: set[str]) -> None:
+    if row.event_id and row.event_id in seen:
         _finish(row, DUPLICATE, f"event {row.event_id} was processed under another webhook id")
         report.duplicates += 1
         return
@@ -278,21 +323,9 @@ def _process_one(uow: UnitOfWork, row: WebhookDeliveryRow, report: ProcessReport
         report.failed += 1
         return
     _finish(row, PROCESSED, None if action.startswith("order") else action)
+    _note_event(row, seen)
     report.processed += 1
     report.actions[action] = report.actions.get(action, 0) + 1
-
-
-def _event_seen(session: Session, row: WebhookDeliveryRow) -> bool:
-    other = session.scalar(
-        select(WebhookDeliveryRow.id)
-        .where(
-            WebhookDeliveryRow.event_id == row.event_id,
-            WebhookDeliveryRow.id != row.id,
-            WebhookDeliveryRow.status == PROCESSED,
-        )
-        .limit(1)
-    )
-    return other is not None
 
 
 def _apply(uow: UnitOfWork, topic: str, body: str) -> str:
