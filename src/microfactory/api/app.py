@@ -12,9 +12,9 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
-from microfactory.api.auth import authorize
+from microfactory.access.token_cache import TokenCache
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
-from microfactory.api.guards import reject_unstorable
+from microfactory.api.guards import guard
 from microfactory.api.routers import (
     catalogs,
     erp,
@@ -62,10 +62,8 @@ def create_app(
     app.state.intake_queue = IntakeQueue(container.session_factory, lambda result: order_view(result.order))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
-    guarded = [
-        Depends(authorize),
-        Depends(reject_unstorable),
-    ]  # not Shopify's routes: signed deliveries are stored as sent
+    app.state.token_cache = TokenCache(container.settings.token_cache_seconds)
+    guarded = [Depends(guard)]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
     routers = (
         shopify,

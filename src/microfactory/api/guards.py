@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import Request
 
-from microfactory.api.auth import Caller
+from microfactory.api.auth import Who, check_caller_route
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
 
@@ -22,11 +22,22 @@ NUL = "\x00"
 MAX_PROBLEMS = 20
 
 
-async def reject_unstorable(request: Request, _: Caller) -> None:
+async def guard(request: Request, principal: Who) -> None:
+    """Every /api/v1 route's one dependency: 401 without a valid token, 403 when the role may not
+    call the route, 422 for values no column can hold, in that order.
+
+    One dependency rather than three: FastAPI solves each dependency on the loop at every request,
+    and on order intake that was a measurable share of the loop's time.
+    """
+    check_caller_route(request, principal)
+    await reject_unstorable(request)
+
+
+async def reject_unstorable(request: Request) -> None:
     """422 when a path, query parameter or JSON body holds a NUL character, NaN or Infinity.
 
-    Depends on the caller so that an anonymous request still gets its 401 first. The body is only
-    parsed a second time when a cheap byte scan finds a suspect, so ordinary requests pay nothing.
+    The body is only parsed a second time when a cheap byte scan finds a suspect, so ordinary
+    requests pay nothing.
     """
     problems = [
         Problem(f"path.{name}", "must not contain a NUL character")
