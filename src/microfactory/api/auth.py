@@ -81,8 +81,3 @@ def check_caller_route(request: Request, principal: Principal) -> None:
     route = request.scope.get("route")
     template = route.path if route is not None else request.url.path
     check_route(principal, request.method, template)
-
-
-async def authorize(request: Request, principal: Who) -> None:
-    """`check_caller_route` as a dependency of its own (`api.guards.guard` does it and more)."""
-    check_caller_route(request, principal)
