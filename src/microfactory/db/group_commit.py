@@ -12,7 +12,8 @@ waited before plus those senders: without that, eight clients that each send an 
 is answered were written as a batch of one (the first back) and a batch of seven, two commits (two
 syncs) for eight orders. The linger ends at most half the last write's time after that write ended, and
 never over `MAX_LINGER` seconds after; a lone sender never waits (it is the one the last batch
-answered), nor does the first item after a quiet spell.
+answered), nor does the first item after a quiet spell. Only callers that ask for it linger
+(order intake): the webhook inbox writes on the loop, where a linger only delays its batches.
 
 Where the batch is written is the caller's choice. `write` runs in a worker thread, which suits
 writes that wait on I/O (PostgreSQL) or take long (an ORM flush of whole orders). A small SQLite
@@ -41,10 +42,13 @@ class GroupCommit(Generic[Item, Answer]):
         write: Callable[[list[Item]], Sequence[Answer]],
         max_batch: int = 64,
         write_here: Callable[[list[Item]], Sequence[Answer] | None] | None = None,
+        *,
+        linger: bool = False,
     ) -> None:
         self._write = write  # runs in a worker thread; one answer per item, in order
         self._write_here = write_here  # runs on the loop; None means "not now, use the thread"
         self._max_batch = max_batch
+        self._linger = linger  # for writes in the thread, where the writer idles while senders come back
         self._queue: list[tuple[Item, asyncio.Future[Answer]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._arrival: asyncio.Future[None] | None = None  # the lingering writer's wake-up call
@@ -91,7 +95,7 @@ class GroupCommit(Generic[Item, Answer]):
         while size != len(self._queue) < self._max_batch:
             size = len(self._queue)
             await asyncio.sleep(0)
-        if len(self._queue) >= expected:
+        if not self._linger or len(self._queue) >= expected:
             return
         loop = asyncio.get_running_loop()
         deadline = self._last_end + min(MAX_LINGER, self._last_seconds / 2)  # long after: no wait

@@ -136,7 +136,7 @@ def test_clients_that_send_again_once_answered_share_one_batch_per_round(
             await asyncio.sleep(0.001 * (first % 3))  # back after a round trip, not all at once
 
     async def scenario() -> None:
-        group = GroupCommit(write, max_batch=32)
+        group = GroupCommit(write, max_batch=32, linger=True)
         await asyncio.gather(*(client(group, n * 100) for n in range(8)))
 
     asyncio.run(scenario())
@@ -148,7 +148,7 @@ def test_the_first_item_after_a_quiet_spell_is_written_at_once(monkeypatch: pyte
     write = SlowWrite(0.2)
 
     async def scenario() -> float:
-        group = GroupCommit(write)
+        group = GroupCommit(write, linger=True)
         await _submit_all(group, list(range(8)))
         await asyncio.sleep(0.3)  # the burst is over
         started = time.perf_counter()
