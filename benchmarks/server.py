@@ -39,7 +39,7 @@ def serve(factory: str, database: Path, env: dict[str, str] | None = None) -> It
     port = free_port()
     environment = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),  # this checkout's code, not the venv's
         "MICROFACTORY_DATABASE_URL": f"sqlite:///{database}",
         "MICROFACTORY_ADMIN_TOKEN": ADMIN_TOKEN,
         **(env or {}),

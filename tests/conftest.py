@@ -1,5 +1,5 @@
-"""Fixtures every test may use: the project's examples, databases (SQLite and the loopback PostgreSQL)
-and an API client.
+"""Fixtures every test may use: the project's examples, databases (SQLite and the loopback PostgreSQL),
+an API client, and the command line run in the test's process.
 
 PostgreSQL tests skip with a visible reason when no server answers, except under CI=true, where
 they must run.
@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
+from typer.testing import CliRunner
 
 from microfactory.api.app import create_app
 from microfactory.catalog.load import load_catalog
@@ -125,3 +127,52 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield test_client
+
+
+def reset_cli() -> None:
+    """The CLI keeps its settings and container for the process: make it read them again."""
+    from microfactory.cli import context
+    from microfactory.config import get_settings
+
+    get_settings.cache_clear()
+    context.container.cache_clear()
+
+
+class CommandLine:
+    """`microfactory ...` run in the test's process, on the environment the test gives it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self.runner = CliRunner()
+
+    def env(self, **values: str | None) -> None:
+        """Set environment variables (None unsets one); the next command reads them."""
+        for name, value in values.items():
+            if value is None:
+                self._monkeypatch.delenv(name, raising=False)
+            else:
+                self._monkeypatch.setenv(name, value)
+        reset_cli()
+
+    def use_database(self, url: str) -> None:
+        self.env(MICROFACTORY_DATABASE_URL=url)
+
+    def __call__(self, *args: str) -> Result:
+        from microfactory.cli.main import app
+
+        return self.runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def command_line(monkeypatch: pytest.MonkeyPatch) -> Iterator[CommandLine]:
+    """The command line; `command_line.use_database(url)` points it at the test's database."""
+    reset_cli()
+    yield CommandLine(monkeypatch)
+    reset_cli()
+
+
+@pytest.fixture
+def cli_database(command_line: CommandLine, tmp_path: Path) -> Path:
+    """The command line on a fresh SQLite database of its own, `tmp_path / "cli.db"`; `tmp_path`."""
+    command_line.use_database(f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path

@@ -171,6 +171,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     max_body_bytes: int = 1_048_576
+    token_cache_seconds: float = 5.0  # a stored token revoked elsewhere is refused within this (0: off)
     outbox_interval_seconds: float = 5.0  # the API process dispatches the outbox; 0: another process does
     # The web UI's signed session cookies: a missing secret is made per process (web.sessions), and
     # the cookie is Secure over https or when `session_secure` says so (behind a TLS proxy).

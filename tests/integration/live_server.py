@@ -1,5 +1,6 @@
 """A real uvicorn server on a loopback port, in a thread of the test: for what TestClient hides
-(the thread pool, concurrent connections, a server that stops answering)."""
+(the thread pool, concurrent connections, a server that stops answering), and for the fake servers
+of services that cannot run here (Shopify, printers, the agent's server)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
 
 def free_port() -> int:
@@ -19,20 +20,44 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class LoopbackServer:
+    """An app served on one fixed loopback port, which a test may stop and start again (a cut link)."""
+
+    def __init__(self, app: Any, *, lifespan: str = "auto", port: int | None = None) -> None:
+        self.app = app
+        self.lifespan = lifespan
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=self.lifespan
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"the server on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Close the port: the next call finds nobody listening. A hung server is left to its thread."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+        self._server = self._thread = None
+
+
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve `app` until the block ends; the base URL. A hung server is left to its daemon thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+def live_server(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
+    """Serve `app` until the block ends; the base URL. Fakes pass `lifespan="off"`."""
+    server = LoopbackServer(app, lifespan=lifespan)
+    server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()

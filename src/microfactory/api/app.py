@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
-from microfactory.api.auth import authorize
+from microfactory.access.token_cache import TokenCache
 from microfactory.api.errors import BodySizeLimit, error_body, install_error_handlers
-from microfactory.api.guards import reject_unstorable
+from microfactory.api.guards import guard
 from microfactory.api.rate_limits import RateLimiter, WebhookLimits
 from microfactory.api.request_metrics import MeasureRequests, RequestMetrics
 from microfactory.api.routers import (
@@ -77,10 +77,8 @@ def create_app(
     install_error_handlers(app)
     app.state.health_engine = health_engine(container.engine)
     _operations(app, container)
-    guarded = [
-        Depends(authorize),
-        Depends(reject_unstorable),
-    ]  # not Shopify's routes: signed deliveries are stored as sent
+    app.state.token_cache = TokenCache(container.settings.token_cache_seconds)
+    guarded = [Depends(guard)]  # not Shopify's routes: signed deliveries are stored as sent
     # Shopify's webhook route comes first: routes are matched in order, and it takes the bursts
     routers = (
         shopify,

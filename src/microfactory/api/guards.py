@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import Request
 
-from microfactory.api.auth import Caller
+from microfactory.api.auth import Who, check_caller_route
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
 
@@ -22,22 +22,34 @@ NUL = "\x00"
 MAX_PROBLEMS = 20
 
 
-async def reject_unstorable(request: Request, _: Caller) -> None:
+async def guard(request: Request, principal: Who) -> None:
+    """Every /api/v1 route's one dependency: 401 without a valid token, 403 when the role may not
+    call the route, 422 for values no column can hold, in that order.
+
+    One dependency rather than three: FastAPI solves each dependency on the loop at every request,
+    and on order intake that was a measurable share of the loop's time.
+    """
+    check_caller_route(request, principal)
+    await reject_unstorable(request)
+
+
+async def reject_unstorable(request: Request) -> None:
     """422 when a path, query parameter or JSON body holds a NUL character, NaN or Infinity.
 
-    Depends on the caller so that an anonymous request still gets its 401 first. The body is only
-    parsed a second time when a cheap byte scan finds a suspect, so ordinary requests pay nothing.
+    The body is only parsed a second time when a cheap byte scan finds a suspect, so ordinary
+    requests pay nothing.
     """
     problems = [
         Problem(f"path.{name}", "must not contain a NUL character")
         for name, value in request.path_params.items()
         if NUL in str(value)
     ]
-    problems += [
-        Problem(f"query.{name}", "must not contain a NUL character")
-        for name, value in request.query_params.multi_items()
-        if NUL in value or NUL in name
-    ]
+    if request.scope.get("query_string"):  # parsing an absent query costs a dict per request
+        problems += [
+            Problem(f"query.{name}", "must not contain a NUL character")
+            for name, value in request.query_params.multi_items()
+            if NUL in value or NUL in name
+        ]
     if "json" in request.headers.get("content-type", ""):
         body = await request.body()
         if b"\\u0000" in body or b"NaN" in body or b"Infinity" in body:

@@ -22,7 +22,7 @@ class IntakeQueue:
     def __init__(self, factory: sessionmaker[Session], view: View, max_batch: int = 32) -> None:
         self._factory = factory
         self._view = view
-        self._group = GroupCommit(self._write, max_batch)
+        self._group = GroupCommit(self._write, max_batch, linger=True)  # see `db.group_commit`
 
     async def submit(self, order: NewOrder, actor: str = "intake") -> tuple[Any, bool]:
         """Raises `OrderDiffers` when the order's id was received before with other content.

@@ -159,7 +159,10 @@ def intake_many(
         (order.channel, order.external_id): order
         for order in uow.session.scalars(
             select(OrderRow)
-            .where(OrderRow.external_id.in_({external for _, external in keys}))
+            .where(  # both columns, so that the unique index (channel, external_id) finds them
+                OrderRow.channel.in_({channel for channel, _ in keys}),
+                OrderRow.external_id.in_({external for _, external in keys}),
+            )
             .options(selectinload(OrderRow.lines).selectinload(OrderLineRow.work_order))
         )
         if (order.channel, order.external_id) in keys

@@ -8,15 +8,14 @@ to prove a resend doubles nothing. `SiteServer` stops and starts it on the same 
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
+
+from tests.integration.live_server import LoopbackServer
 
 MOVES = {"started": ({"released", "failed"}, "running"), "finished": ({"running"}, "done")}
 MOVES["failed"] = ({"running"}, "failed")
@@ -94,44 +93,6 @@ def fake_app(state: FakeSite) -> FastAPI:
         return {"results": results}
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class LoopbackServer:
-    """An app served on one fixed loopback port, which a test stops and starts again (a cut link)."""
-
-    def __init__(self, app: FastAPI, *, lifespan: str = "auto") -> None:
-        self.app = app
-        self.lifespan = lifespan
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=self.lifespan
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"the server on port {self.port} did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Close the port: the agent's next call finds nobody listening."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-        self._server = self._thread = None
 
 
 class SiteServer(LoopbackServer):

@@ -36,7 +36,7 @@ from microfactory.production.agent.store import AgentStore
 from microfactory.production.connectors import MachineConnector
 from microfactory.production.connectors.simulated import SimulatedConnector
 from microfactory.scheduling.site_plan import SitePlanSettings
-from tests.integration.agent.fake_server import LoopbackServer
+from tests.integration.live_server import LoopbackServer, live_server
 from tests.integration.production import fake_moonraker, fake_octoprint, fake_printer
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday, 08:00 in Berlin
@@ -102,8 +102,8 @@ def test_orders_are_made_through_the_agent_across_a_cut_link(
         return stations.setdefault(machine.id, SimulatedConnector(clock, name=machine.id))
 
     with (
-        fake_printer.serve(fake_octoprint.build_octoprint(octo)) as octo_url,
-        fake_printer.serve(fake_moonraker.build_moonraker(moon)) as moon_url,
+        live_server(fake_octoprint.build_octoprint(octo), lifespan="off") as octo_url,
+        live_server(fake_moonraker.build_moonraker(moon), lifespan="off") as moon_url,
     ):
         network = berlin_with_printers_at(examples, octo_url, moon_url)
         work_orders = accepted_keypads(engine, examples, network, ["black", "teal"])

@@ -27,7 +27,8 @@ from microfactory.db.engine import make_engine, make_session_factory
 from microfactory.db.migrate import upgrade
 from microfactory.db.unit_of_work import UnitOfWork
 from tests.conftest import ADMIN_TOKEN
-from tests.integration.channels.fake_shopify import TOKEN, FakeShop, build_app, serve
+from tests.integration.channels.fake_shopify import TOKEN, FakeShop, build_app
+from tests.integration.live_server import live_server
 
 SECRET = "test-webhook-secret"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "shopify"
@@ -139,7 +140,7 @@ def updated(order: dict[str, Any], at: str, **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def fake_shop() -> Iterator[tuple[FakeShop, str]]:
     shop = FakeShop()
-    with serve(build_app(shop)) as url:
+    with live_server(build_app(shop), lifespan="off") as url:
         yield shop, url
 
 

@@ -21,6 +21,7 @@ from microfactory.db.tables.channels import FulfillmentRequestRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import listing, service
 from microfactory.outbox.dispatcher import dispatch_due
+from tests.conftest import CommandLine
 from tests.integration.channels.conftest import SECRET, make_everything, updated
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
@@ -58,35 +59,22 @@ def test_reconcile_from_the_command_line(
     order_create: dict[str, Any],
     database_url: str,
     channel_engine: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    command_line: CommandLine,
 ) -> None:
-    from typer.testing import CliRunner
-
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
-
     shop, url = fake_shop
     for order in _orders(order_create, 3):
         shop.add_order(order)
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
-    monkeypatch.delenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", raising=False)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        runner = CliRunner()
-        unset = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
-        assert unset.exit_code == 2 and "MICROFACTORY_SHOPIFY_ADMIN_TOKEN" in unset.output
-        monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
-        get_settings.cache_clear()
-        context.container.cache_clear()
-        first = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
-        again = runner.invoke(app, ["shopify", "reconcile", "--since", "2026-11-01"])
-        bad = runner.invoke(app, ["shopify", "reconcile", "--since", "last tuesday"])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+    command_line.env(
+        MICROFACTORY_DATABASE_URL=database_url,
+        MICROFACTORY_SHOPIFY_SHOP_DOMAIN=url,
+        MICROFACTORY_SHOPIFY_ADMIN_TOKEN=None,
+    )
+    unset = command_line("shopify", "reconcile", "--since", "2026-11-01")
+    assert unset.exit_code == 2 and "MICROFACTORY_SHOPIFY_ADMIN_TOKEN" in unset.output
+    command_line.env(MICROFACTORY_SHOPIFY_ADMIN_TOKEN=TOKEN)
+    first = command_line("shopify", "reconcile", "--since", "2026-11-01")
+    again = command_line("shopify", "reconcile", "--since", "2026-11-01")
+    bad = command_line("shopify", "reconcile", "--since", "last tuesday")
     assert first.exit_code == 0, first.output
     assert "3 orders seen" in first.output and "3 created" in first.output
     assert "3 unchanged" in again.output

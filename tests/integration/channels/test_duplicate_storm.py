@@ -16,7 +16,7 @@ from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
 from tests.integration.channels.conftest import signed_headers
-from tests.integration.channels.fake_shopify import serve
+from tests.integration.live_server import live_server
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
@@ -41,8 +41,8 @@ def test_duplicate_storm_leaves_one_order(
     body = json.dumps(order_create).encode()
     deliveries = [signed_headers(body, "orders/create", f"wh-{n % 10}", f"ev-{n % 3}") for n in range(50)]
     workers = app.state.container.workers  # SQLite: the inbox thread; PostgreSQL: the job worker
-    workers.start()  # `serve` runs no lifespan
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    workers.start()  # a server without lifespan runs no workers
+    with live_server(app, lifespan="off") as url, httpx.Client(base_url=url, timeout=10) as client:
 
         def send(headers: dict[str, str]) -> int:
             return client.post("/webhooks/shopify", content=body, headers=headers).status_code

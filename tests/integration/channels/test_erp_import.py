@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from microfactory.catalog.bridge import MAX_LINE_QTY, TranslationError, translate
 from microfactory.catalog.service import CatalogSet
 from microfactory.channels import erp
+from tests.conftest import CommandLine
 
 CSV = """order_id,line_id,product,sku,qty,option:keys,option:color,option:engraving,email,ship_to_name,ship_to_city,ship_to_country
 PO-1,1,KP,,2,12,white,Łódź Lab,buyer@example.com,Zoë Øster,Lyon,fr
@@ -81,44 +81,33 @@ def test_json_import_and_refusals(api: TestClient) -> None:
 
 
 def test_cli_import_list_show_and_needs_attention(
-    tmp_path: Path, database_url: str, channel_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, channel_engine: Engine, command_line: CommandLine
 ) -> None:
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
+    command_line.use_database(database_url)
+    path = tmp_path / "orders.csv"
+    path.write_text(CSV, encoding="utf-8")
+    result = command_line("orders", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "PO-2" in result.output
+    attention = command_line("orders", "needs-attention")
+    assert "KX-404" in attention.output
+    listed = command_line("orders", "list", "--channel", "erp")
+    assert "PO-3" in listed.output
+    from microfactory.db.unit_of_work import UnitOfWork
+    from microfactory.orders import service
 
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        path = tmp_path / "orders.csv"
-        path.write_text(CSV, encoding="utf-8")
-        runner = CliRunner()
-        result = runner.invoke(app, ["orders", "import", str(path)])
-        assert result.exit_code == 0, result.output
-        assert "PO-2" in result.output
-        attention = runner.invoke(app, ["orders", "needs-attention"])
-        assert "KX-404" in attention.output
-        listed = runner.invoke(app, ["orders", "list", "--channel", "erp"])
-        assert "PO-3" in listed.output
-        from microfactory.db.unit_of_work import UnitOfWork
-        from microfactory.orders import service
-
-        with UnitOfWork.for_engine(channel_engine) as uow:
-            found = service.find_order(uow, "erp", "PO-3")
-            assert found is not None
-            order_id = found.id
-        shown = runner.invoke(app, ["orders", "show", order_id])
-        assert json.loads(shown.output)["channel"] == "erp"
-        bad = tmp_path / "bad.json"
-        bad.write_text('{"orders": 3}', encoding="utf-8")
-        refused = runner.invoke(app, ["orders", "import", str(bad)])
-        assert refused.exit_code == 2
-        processed = runner.invoke(app, ["shopify", "process-inbox"])
-        assert processed.exit_code == 0 and "0 processed" in processed.output
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+    with UnitOfWork.for_engine(channel_engine) as uow:
+        found = service.find_order(uow, "erp", "PO-3")
+        assert found is not None
+        order_id = found.id
+    shown = command_line("orders", "show", order_id)
+    assert json.loads(shown.output)["channel"] == "erp"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"orders": 3}', encoding="utf-8")
+    refused = command_line("orders", "import", str(bad))
+    assert refused.exit_code == 2
+    processed = command_line("shopify", "process-inbox")
+    assert processed.exit_code == 0 and "0 processed" in processed.output
 
 
 HEADER = "order_id,line_id,product,qty,option:keys\n"

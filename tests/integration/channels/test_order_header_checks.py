@@ -11,13 +11,9 @@ import copy
 import json
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from microfactory.cli import context
-from microfactory.cli.main import app
-from microfactory.config import get_settings
+from tests.conftest import CommandLine
 from tests.integration.channels.conftest import Deliver
 
 CSV_HEADER = (
@@ -87,7 +83,7 @@ def test_an_unknown_city_is_placed_at_the_capital_and_the_order_says_so(
     process: Any,
     order_create: dict[str, Any],
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    command_line: CommandLine,
 ) -> None:
     payload = copy.deepcopy(order_create)
     payload["id"] = 8200
@@ -112,15 +108,9 @@ def test_an_unknown_city_is_placed_at_the_capital_and_the_order_says_so(
     assert [(entry["order_id"], entry["warnings"]) for entry in warned] == [(order["id"], [note])]
     assert api.get("/api/v1/needs-attention").json() == []  # nothing blocks
 
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        listed = CliRunner().invoke(app, ["orders", "needs-attention", "--warnings", "--json"])
-        table = CliRunner().invoke(app, ["orders", "needs-attention", "--warnings"])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+    command_line.use_database(database_url)
+    listed = command_line("orders", "needs-attention", "--warnings", "--json")
+    table = command_line("orders", "needs-attention", "--warnings")
     assert listed.exit_code == 0, listed.output
     assert [entry["order_id"] for entry in json.loads(listed.stdout)["items"]] == [order["id"]]
     assert table.exit_code == 0 and "Xyzzyhausen" in table.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, text
-from typer.testing import CliRunner
 
 from microfactory.channels.shopify import fulfilment_sync
 from microfactory.channels.shopify.admin import ShopifyAdmin
@@ -27,6 +26,7 @@ from microfactory.db.tables.channels import FulfilmentSyncRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.orders import service
 from microfactory.outbox import store
+from tests.conftest import CommandLine
 from tests.integration.channels.conftest import SECRET, Deliver, make_everything
 from tests.integration.channels.fake_shopify import TOKEN, FakeShop
 
@@ -355,20 +355,9 @@ def test_the_shipments_endpoint(api: TestClient, taken_in: dict[str, str]) -> No
 
 
 @pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
-
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    runner = CliRunner()
-    try:
-        yield lambda *args: runner.invoke(app, ["shopify", *args])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+def cli(database_url: str, command_line: CommandLine) -> Callable[..., Any]:
+    command_line.use_database(database_url)
+    return lambda *args: command_line("shopify", *args)
 
 
 def test_the_ship_command(cli: Callable[..., Any], taken_in: dict[str, str], factory: Any) -> None:
@@ -402,15 +391,11 @@ def test_the_sync_fulfilments_command_reports_parcels_to_shopify(
     fake_shop: tuple[FakeShop, str],
     order: dict[str, Any],
     taken_in: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    command_line: CommandLine,
 ) -> None:
-    from microfactory.config import get_settings
-
     shop, url = fake_shop
     shop.add_order(order)
-    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
-    monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
-    get_settings.cache_clear()
+    command_line.env(MICROFACTORY_SHOPIFY_SHOP_DOMAIN=url, MICROFACTORY_SHOPIFY_ADMIN_TOKEN=TOKEN)
     assert (
         cli("ship", taken_in["order"], "--tracking", "SYNC-1", "--line", f"{taken_in[KEYS]}:1").exit_code == 0
     )
@@ -554,14 +539,10 @@ def test_the_outbox_dispatch_command_sends_parcels_by_kind(
     fake_shop: tuple[FakeShop, str],
     order: dict[str, Any],
     taken_in: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    command_line: CommandLine,
 ) -> None:
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
-
     def outbox(*args: str) -> Any:
-        return CliRunner().invoke(app, ["outbox", *args])
+        return command_line("outbox", *args)
 
     shop, url = fake_shop
     shop.add_order(order)
@@ -570,10 +551,7 @@ def test_the_outbox_dispatch_command_sends_parcels_by_kind(
     )
     unconfigured = outbox("dispatch", "--kind", "shopify.fulfilment")  # logistics' kind needs no setting
     assert unconfigured.exit_code == 2 and "MICROFACTORY_SHOPIFY_SHOP_DOMAIN" in unconfigured.stderr
-    monkeypatch.setenv("MICROFACTORY_SHOPIFY_SHOP_DOMAIN", url)
-    monkeypatch.setenv("MICROFACTORY_SHOPIFY_ADMIN_TOKEN", TOKEN)
-    get_settings.cache_clear()
-    context.container.cache_clear()
+    command_line.env(MICROFACTORY_SHOPIFY_SHOP_DOMAIN=url, MICROFACTORY_SHOPIFY_ADMIN_TOKEN=TOKEN)
     assert outbox("dispatch", "--kind", "carrier.label").exit_code == 2
     sent = outbox("dispatch")
     assert sent.exit_code == 0, sent.output

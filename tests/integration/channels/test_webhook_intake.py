@@ -13,6 +13,7 @@ from microfactory.channels.shopify.verify import sign
 from microfactory.db.tables.channels import WebhookDeliveryRow
 from microfactory.db.tables.orders import OrderRow
 from microfactory.db.unit_of_work import UnitOfWork
+from tests.conftest import CommandLine
 from tests.integration.channels.conftest import SECRET, Deliver, fixture, signed_headers
 
 
@@ -320,29 +321,17 @@ def test_the_inbox_shows_counts_backlog_and_why_deliveries_failed(
     deliver: Deliver,
     order_create: dict[str, Any],
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    command_line: CommandLine,
 ) -> None:
-    from typer.testing import CliRunner
-
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
-
     deliver(order_create, webhook_id="wh-good")
     deliver(order_create, webhook_id="wh-good")  # a retry: refused by the unique webhook id
     deliver({"line_items": []}, webhook_id="wh-no-id")
     waiting = api.get("/api/v1/shopify/inbox").json()
     assert waiting["counts"]["received"] == 2 and waiting["pending"] == 2
     assert waiting["oldest_pending_received_at"] is not None
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        processed = CliRunner().invoke(app, ["shopify", "process-inbox"])
-        shown = CliRunner().invoke(app, ["shopify", "inbox"])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+    command_line.use_database(database_url)
+    processed = command_line("shopify", "process-inbox")
+    shown = command_line("shopify", "inbox")
     assert processed.exit_code == 1  # a delivery failed: cron and scripts must notice
     assert "1 processed" in processed.output and "1 failed" in processed.output
     status = api.get("/api/v1/shopify/inbox").json()

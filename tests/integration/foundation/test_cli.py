@@ -55,19 +55,9 @@ def test_catalog_validate_lists_problems(tmp_path: Path, examples: Path) -> None
     assert "valid" in good.output
 
 
-def test_catalog_load_into_the_configured_database(tmp_path: Path, examples: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    from microfactory.cli import context
-    from microfactory.config import get_settings
-
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        first = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
-        second = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+def test_catalog_load_into_the_configured_database(cli_database: Path, examples: Path) -> None:
+    first = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
+    second = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
     assert first.exit_code == 0, first.output
     assert "loaded" in first.output
     assert "already loaded" in second.output

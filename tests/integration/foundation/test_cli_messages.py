@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from microfactory.cli import context
 from microfactory.cli.main import app
-from microfactory.config import get_settings
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, examples: Path) -> Iterator[Path]:
+def configured(cli_database: Path, examples: Path) -> Path:
     """A fresh database with the example catalog and network loaded."""
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    get_settings.cache_clear()
-    context.container.cache_clear()
     assert runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")]).exit_code == 0
     assert runner.invoke(app, ["network", "load", str(examples / "network.yaml")]).exit_code == 0
-    yield tmp_path
-    get_settings.cache_clear()
-    context.container.cache_clear()
+    return cli_database
 
 
 def _latin1(tmp_path: Path, name: str, source: Path) -> Path:

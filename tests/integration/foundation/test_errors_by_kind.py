@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,17 +94,9 @@ def test_a_bug_is_500_with_the_traceback_logged_and_nothing_leaked(
 
 
 @pytest.fixture
-def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def configured(cli_database: Path) -> Path:
     """The CLI on a database of its own."""
-    from microfactory.cli import context
-    from microfactory.config import get_settings
-
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    context.container.cache_clear()
+    return cli_database
 
 
 def test_cli_unknown_order_exits_3_with_a_message_and_no_traceback(configured: Path) -> None:

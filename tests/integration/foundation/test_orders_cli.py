@@ -13,23 +13,19 @@ from typer.testing import CliRunner
 
 from microfactory.cli import context
 from microfactory.cli.main import app
-from microfactory.config import get_settings
+from tests.conftest import CommandLine
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli(database_url: str, examples: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli(database_url: str, examples: Path, command_line: CommandLine) -> Iterator[Path]:
     """The CLI on a fresh database with the keypad catalog loaded."""
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
+    command_line.use_database(database_url)
     loaded = runner.invoke(app, ["catalog", "load", str(examples / "catalog-keypad.yaml")])
     assert loaded.exit_code == 0, loaded.output
     yield examples
     context.engine().dispose()
-    get_settings.cache_clear()
-    context.container.cache_clear()
 
 
 def _import(tmp_path: Path, *lines: tuple[str, dict[str, Any]]) -> list[str]:

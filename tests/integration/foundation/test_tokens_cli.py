@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from microfactory.cli.main import app
@@ -14,20 +12,7 @@ from microfactory.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    from microfactory.cli import context
-    from microfactory.config import get_settings
-
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    yield
-    get_settings.cache_clear()
-    context.container.cache_clear()
-
-
-def test_create_list_and_revoke(cli_database: None) -> None:
+def test_create_list_and_revoke(cli_database: Path) -> None:
     created = runner.invoke(app, ["tokens", "create", "lyon-agent", "--role", "site", "--site", "lyon"])
     assert created.exit_code == 0, created.output
     issued = json.loads(created.output)

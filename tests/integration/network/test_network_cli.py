@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from microfactory.cli import context
 from microfactory.cli.main import app
-from microfactory.config import get_settings
 
 from .conftest import EXAMPLES
 
@@ -19,13 +16,8 @@ NETWORK = str(EXAMPLES / "network.yaml")
 
 
 @pytest.fixture
-def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    context.container.cache_clear()
+def configured(cli_database: Path) -> Path:
+    return cli_database
 
 
 def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from microfactory.access.tokens import issue_token
 from microfactory.db.engine import make_session_factory
@@ -18,6 +17,7 @@ from microfactory.errors import UpstreamFailure
 from microfactory.outbox import store
 from microfactory.outbox.claim import Message
 from microfactory.outbox.dispatcher import Handler, Handlers, dispatch_due
+from tests.conftest import CommandLine
 
 
 def _stuck_and_waiting(engine: Engine) -> tuple[str, str]:
@@ -37,20 +37,9 @@ def _stuck_and_waiting(engine: Engine) -> tuple[str, str]:
 
 
 @pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    from microfactory.cli import context
-    from microfactory.cli.main import app
-    from microfactory.config import get_settings
-
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    runner = CliRunner()
-    try:
-        yield lambda *args: runner.invoke(app, ["outbox", *args])
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+def cli(database_url: str, command_line: CommandLine) -> Callable[..., Any]:
+    command_line.use_database(database_url)
+    return lambda *args: command_line("outbox", *args)
 
 
 def test_list_and_retry_commands(cli: Callable[..., Any], engine: Engine) -> None:

@@ -22,9 +22,10 @@ from microfactory.outbound_http import RetryPolicy
 from microfactory.production.connectors.moonraker import MoonrakerConnector
 from microfactory.production.connectors.octoprint import OctoPrintConnector
 from microfactory.production.telemetry.subscriber import BrokerAddress
+from tests.integration.live_server import live_server
 from tests.integration.production.fake_moonraker import build_moonraker
 from tests.integration.production.fake_octoprint import build_octoprint
-from tests.integration.production.fake_printer import FakePrinter, ManualClock, serve
+from tests.integration.production.fake_printer import FakePrinter, ManualClock
 
 KEY = "printer-test-key"
 QUICK = RetryPolicy(attempts=2, base_delay=0.0, jitter=0.0)
@@ -42,14 +43,14 @@ def clock() -> ManualClock:
 @pytest.fixture
 def octoprint(clock: ManualClock) -> Iterator[tuple[FakePrinter, str]]:
     printer = FakePrinter(print_seconds=60, clock=clock, api_key=KEY)
-    with serve(build_octoprint(printer)) as url:
+    with live_server(build_octoprint(printer), lifespan="off") as url:
         yield printer, url
 
 
 @pytest.fixture
 def moonraker(clock: ManualClock) -> Iterator[tuple[FakePrinter, str]]:
     printer = FakePrinter(print_seconds=60, clock=clock, api_key=KEY)
-    with serve(build_moonraker(printer)) as url:
+    with live_server(build_moonraker(printer), lifespan="off") as url:
         yield printer, url
 
 

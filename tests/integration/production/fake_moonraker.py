@@ -10,7 +10,7 @@ answer 503 "Klippy Disconnected"; for a server that does not answer at all, use
 `fake_printer.refused_url()`.
 
     printer = FakePrinter(api_key=KEY, clock=ManualClock())
-    with serve(build_moonraker(printer)) as url: ...
+    with live_server(build_moonraker(printer), lifespan="off") as url: ...
 """
 
 from __future__ import annotations

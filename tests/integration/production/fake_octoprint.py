@@ -9,7 +9,7 @@ answers, with the state "Offline" (the serial connection is closed); for a serve
 answer at all, use `fake_printer.refused_url()`.
 
     printer = FakePrinter(api_key=KEY, clock=ManualClock())
-    with serve(build_octoprint(printer)) as url: ...
+    with live_server(build_octoprint(printer), lifespan="off") as url: ...
 """
 
 from __future__ import annotations

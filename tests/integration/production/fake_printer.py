@@ -1,5 +1,5 @@
 """What the fake OctoPrint and Moonraker servers share: a printer that "prints" a job over a few
-seconds of a clock the test may move, a loopback server to run them, and a multipart reader.
+seconds of a clock the test may move, and a multipart reader (`live_server` runs the fakes).
 
 The printer is one job at a time: `start` takes a file, `busy_with` makes it print someone else's
 file (so a start is refused), `offline` makes it stop answering as its server would, `fail` ends the
@@ -9,17 +9,13 @@ the default wall clock and a short `print_seconds`.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
 
-import uvicorn
+from tests.integration.live_server import free_port
 
 Clock = Callable[[], float]
 
@@ -142,32 +138,6 @@ def form_parts(content_type: str, body: bytes) -> dict[str, tuple[str | None, by
     return parts
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def refused_url() -> str:
     """A loopback URL where nothing listens: a printer whose server is off."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app with uvicorn in a thread on 127.0.0.1; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the fake printer did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)

@@ -15,10 +15,11 @@ from microfactory.production.connectors import MachineConnector, MachineState, P
 from microfactory.production.connectors.kinds import connector_for
 from microfactory.production.connectors.moonraker import MoonrakerConnector
 from microfactory.production.connectors.octoprint import OctoPrintConnector
+from tests.integration.live_server import live_server
 from tests.integration.production.conftest import KEY, moonraker_at, octoprint_at
 from tests.integration.production.fake_moonraker import build_moonraker
 from tests.integration.production.fake_octoprint import build_octoprint
-from tests.integration.production.fake_printer import FakePrinter, ManualClock, refused_url, serve
+from tests.integration.production.fake_printer import FakePrinter, ManualClock, refused_url
 
 KEYCAP = Program("KEYCAP-PLA-TEAL.gcode", b"G28\nG1 X10 Y10\n", minutes=32, material="PLA-TEAL")
 BUILDERS = {"octoprint": (build_octoprint, octoprint_at), "moonraker": (build_moonraker, moonraker_at)}
@@ -37,7 +38,7 @@ class Rig:
 def rig(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Rig]:
     build, connect = BUILDERS[request.param]
     printer = FakePrinter(print_seconds=60, clock=clock, api_key=KEY)
-    with serve(build(printer)) as url:
+    with live_server(build(printer), lifespan="off") as url:
         machine = connect(url)
         yield Rig(request.param, printer, url, machine, clock)
         machine.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 
 from microfactory.db.engine import make_engine
 from microfactory.db.migrate import upgrade
+from tests.conftest import CommandLine
 
 from .berlin_work import route_keypads
 
@@ -18,23 +18,14 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli(sqlite_url: str, examples: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def cli(sqlite_url: str, examples: Path, command_line: CommandLine) -> list[str]:
     """A keypad routed to Berlin and accepted, in the database the CLI uses: its work order."""
-    from microfactory.cli import context
-    from microfactory.config import get_settings
-
     engine = make_engine(sqlite_url)
     upgrade(engine)
     work_orders = route_keypads(engine, examples, ["teal"])
     engine.dispose()
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", sqlite_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    try:
-        yield work_orders
-    finally:
-        get_settings.cache_clear()
-        context.container.cache_clear()
+    command_line.use_database(sqlite_url)
+    return work_orders
 
 
 def _run(*args: str) -> tuple[int, str]:

@@ -6,19 +6,17 @@ the promise to the planned finish, flags the slip, audits it and marks the work 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.conftest import CommandLine
 from typer.testing import CliRunner
 
 from microfactory.catalog import service as catalog_service
 from microfactory.catalog.load import read_catalog_file
-from microfactory.cli import context
 from microfactory.cli.main import app
-from microfactory.config import get_settings
 from microfactory.db.tables.network import AssignmentRow
 from microfactory.db.tables.orders import WorkOrderRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -32,14 +30,10 @@ KREUZBERG = Address(name="Jonas Weber", city="Berlin", country="DE", latitude=52
 
 
 @pytest.fixture
-def cli_on(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def cli_on(database_url: str, engine: Engine, command_line: CommandLine) -> Engine:
     """The CLI's container on the test's database."""
-    monkeypatch.setenv("MICROFACTORY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    context.container.cache_clear()
-    yield engine
-    get_settings.cache_clear()
-    context.container.cache_clear()
+    command_line.use_database(database_url)
+    return engine
 
 
 def _routed_a_month_ago(engine: Engine, examples: Path) -> datetime:

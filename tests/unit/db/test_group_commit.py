@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
 
+from microfactory.db import group_commit
 from microfactory.db.group_commit import GroupCommit
 
 
@@ -106,3 +108,52 @@ def test_items_are_answered_in_submission_order_across_batches(max_batch: int) -
     answers = asyncio.run(_submit_all(GroupCommit(write, max_batch=max_batch), list(range(7))))
     assert answers == [n * 2 for n in range(7)]
     assert [item for batch in write.batches for item in batch] == list(range(7))
+
+
+class SlowWrite(Recorder):
+    """A write that takes `seconds` in its worker thread, as a commit waiting for the disk does."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def __call__(self, items: list[int]) -> Sequence[int]:
+        time.sleep(self.seconds)
+        return super().__call__(items)
+
+
+def test_clients_that_send_again_once_answered_share_one_batch_per_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Eight clients each send again a moment after their answer (a network round trip): without
+    the linger the first one back was written alone and the seven others after it, two commits."""
+    monkeypatch.setattr(group_commit, "MAX_LINGER", 0.05)  # room for a loaded test machine
+    write = SlowWrite(0.05)
+
+    async def client(group: GroupCommit[int, int], first: int) -> None:
+        for item in range(first, first + 5):
+            assert await group.submit(item) == item * 2
+            await asyncio.sleep(0.001 * (first % 3))  # back after a round trip, not all at once
+
+    async def scenario() -> None:
+        group = GroupCommit(write, max_batch=32, linger=True)
+        await asyncio.gather(*(client(group, n * 100) for n in range(8)))
+
+    asyncio.run(scenario())
+    assert [len(batch) for batch in write.batches] == [8] * 5
+
+
+def test_the_first_item_after_a_quiet_spell_is_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(group_commit, "MAX_LINGER", 1.0)  # a linger would show: half the write
+    write = SlowWrite(0.2)
+
+    async def scenario() -> float:
+        group = GroupCommit(write, linger=True)
+        await _submit_all(group, list(range(8)))
+        await asyncio.sleep(0.3)  # the burst is over
+        started = time.perf_counter()
+        await group.submit(99)
+        return time.perf_counter() - started
+
+    assert asyncio.run(scenario()) < 0.2 + 0.08  # the write's own time, no linger of 0.1 s
+    assert [len(batch) for batch in write.batches] == [8, 1]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from microfactory.access.model import check_channel, check_site, hidden_channels
 from microfactory.api.auth import Caller, Who
@@ -35,9 +37,10 @@ MAX_OFFSET = 2**31 - 1
 @router.post(
     "/orders",
     status_code=status.HTTP_201_CREATED,
+    response_model=dict[str, Any],
     responses={200: {"description": "the same order was received before: the first one answers"}},
 )
-async def create_order(body: OrderIn, request: Request, who: Who, response: Response) -> dict[str, Any]:
+async def create_order(body: OrderIn, request: Request, who: Who) -> JSONResponse:
     """Accept an order; sending the same (channel, external_id) again returns the first one (200).
 
     The id is an idempotency key: other content under it is refused (409, naming what differs).
@@ -47,9 +50,20 @@ async def create_order(body: OrderIn, request: Request, who: Who, response: Resp
     check_channel(who, body.channel)  # 403: this role may not write the channel
     service.check_client_channel(body.channel)  # 422: only the store itself writes a store channel
     view, created = await request.app.state.intake_queue.submit(body.to_new_order(), who.actor)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return cast(dict[str, Any], view)
+    return json_answer(view, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def json_answer(view: dict[str, Any], status_code: int) -> JSONResponse:
+    """The view as the answer, without FastAPI's response validation and encoder.
+
+    On order intake those two cost more of the loop's time than the rest of the request. A view
+    is plain JSON, except the promised dates of a routed line (a repeated order's), which still
+    go through the encoder; the bytes are the same either way.
+    """
+    try:
+        return JSONResponse(view, status_code=status_code)
+    except TypeError:  # dates: what FastAPI's encoder turns into text
+        return JSONResponse(jsonable_encoder(view), status_code=status_code)
 
 
 @router.get("/orders")

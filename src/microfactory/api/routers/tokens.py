@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from microfactory.access import tokens
 from microfactory.access.model import Role
+from microfactory.api.auth import token_cache_of
 from microfactory.api.deps import Uow
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -58,15 +59,21 @@ def list_tokens(uow: Uow, include_revoked: bool = False) -> list[dict[str, Any]]
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, responses={403: {}, 404: {}})
-def revoke_token(token_id: str, uow: Uow) -> dict[str, Any]:
-    """Revoke a token; requests with it get 401 from now on."""
-    return tokens.revoke_token(uow, token_id).as_dict()
+def revoke_token(token_id: str, uow: Uow, request: Request) -> dict[str, Any]:
+    """Revoke a token; requests with it get 401 from now on (through other API processes, within
+    `MICROFACTORY_TOKEN_CACHE_SECONDS`: see `access.token_cache`)."""
+    revoked = tokens.revoke_token(uow, token_id).as_dict()
+    token_cache_of(request).forget(token_id)
+    return revoked
 
 
 @router.post("/tokens/{token_id}/rotate", response_model=IssuedOut, responses={403: {}, 404: {}, 409: {}})
-def rotate_token(token_id: str, uow: Uow) -> dict[str, Any]:
-    """A new secret for the token, shown this once; the old secret gets 401 from now on.
+def rotate_token(token_id: str, uow: Uow, request: Request) -> dict[str, Any]:
+    """A new secret for the token, shown this once; the old secret gets 401 from now on (through
+    other API processes, within `MICROFACTORY_TOKEN_CACHE_SECONDS`).
 
     The token keeps its id, name, role and site. A revoked token cannot be rotated (409).
     """
-    return tokens.rotate_token(uow, token_id).as_dict()
+    rotated = tokens.rotate_token(uow, token_id).as_dict()
+    token_cache_of(request).forget(token_id)
+    return rotated
