@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -165,7 +166,9 @@ def fail_inspection(engine: object, work_order_id: str, at: datetime) -> None:
 
     photo = synthetic.sample("chip", seed=7, size=(640, 480))
     _ok, encoded = cv2.imencode(".png", photo.image[..., ::-1])
-    settings = QualitySettings()
+    models = Path(tempfile.mkdtemp(prefix="mf-models-"))  # the catalog's checks need their model files
+    synthetic.train_models(models, dict(synthetic.COLOURS), count=3)
+    settings = QualitySettings(model_dir=str(models))
     finder = _FlawFinder(photo.region)
     with UnitOfWork.for_engine(engine) as uow:  # type: ignore[arg-type]
         serial = serials_of(uow, work_order_id)[0]

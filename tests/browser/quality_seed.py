@@ -4,6 +4,7 @@ sold (through the real handoff), for the quality and shipments pages."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,7 +63,9 @@ def failed_inspection(engine: Engine, serial: str, at: datetime) -> dict[str, An
     assert photo.region is not None
     ok, encoded = cv2.imencode(".png", photo.image[..., ::-1])
     assert ok
-    settings = QualitySettings()
+    models = Path(tempfile.mkdtemp(prefix="mf-models-"))  # the catalog's checks need their model files
+    synthetic.train_models(models, dict(synthetic.COLOURS), count=3)
+    settings = QualitySettings(model_dir=str(models))
     finder = FlawFinder(photo.region)
 
     def build(_spec: Mapping[str, Any]) -> Inspector:
