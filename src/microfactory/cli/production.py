@@ -26,6 +26,9 @@ units_app = command_group("Units made: their serials and traces.")
 STATUSES = tuple(status.value for status in OperationStatus)
 OPERATOR = typer.Option(None, "--operator", help="who did it (the trace names them)")
 MACHINE = typer.Option(None, "--machine", help="the station used, if not the planned one")
+LOT = typer.Option(
+    None, "--lot", help="the lot of the material used (else the site's lot in the network, else unknown)"
+)
 
 
 @operations_app.command("list")
@@ -62,9 +65,22 @@ def list_operations(
     console.print(table(f"operations at {site}", columns, rows, ids=("id", "work order")))
 
 
-def _report(operation_id: str, event: Event, operator: str | None, machine: str | None) -> None:
+def _report(
+    operation_id: str, event: Event, operator: str | None, machine: str | None, lot: str | None = None
+) -> None:
+    if lot is not None and not lot.strip():
+        raise Invalid("empty lot", [Problem("--lot", "name the lot, or leave --lot out")])
     with unit_of_work() as uow, uow.write_turn():
-        stations.report_by_hand(uow, operation_id, event, datetime.now(UTC), operator, machine, actor="cli")
+        stations.report_by_hand(
+            uow,
+            operation_id,
+            event,
+            datetime.now(UTC),
+            operator,
+            machine,
+            actor="cli",
+            material_lot=lot.strip() if lot else None,
+        )
         uow.commit()
         row = stations.get_operation(uow, operation_id)
         shown = operation_view(row)
@@ -73,16 +89,21 @@ def _report(operation_id: str, event: Event, operator: str | None, machine: str 
 
 @operations_app.command("start")
 def start(
-    operation_id: str = typer.Argument(...), operator: str | None = OPERATOR, machine: str | None = MACHINE
+    operation_id: str = typer.Argument(...),
+    operator: str | None = OPERATOR,
+    machine: str | None = MACHINE,
+    lot: str | None = LOT,
 ) -> None:
     """A person starts a step at a manual station (exit 4 if it cannot start now, with the reason)."""
-    _report(operation_id, Event.STARTED, operator, machine)
+    _report(operation_id, Event.STARTED, operator, machine, lot)
 
 
 @operations_app.command("finish")
-def finish(operation_id: str = typer.Argument(...), operator: str | None = OPERATOR) -> None:
+def finish(
+    operation_id: str = typer.Argument(...), operator: str | None = OPERATOR, lot: str | None = LOT
+) -> None:
     """A person finishes a running step; the last step of a work order makes it and numbers its units."""
-    _report(operation_id, Event.FINISHED, operator, None)
+    _report(operation_id, Event.FINISHED, operator, None, lot)
 
 
 @operations_app.command("fail")
@@ -138,3 +159,8 @@ def show_unit(
     ]
     columns = ("operation", "op", "machine", "operator", "started", "finished")
     console.print(table(f"how {serial} was made", columns, rows, ids=("operation",)))
+    materials = [
+        f"{m['part'] or '-'}: {m['material']} lot {m['lot'] or 'unknown'}" for m in trace["materials"]
+    ]
+    if materials:
+        console.print("materials  " + "; ".join(materials), highlight=False)

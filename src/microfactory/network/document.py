@@ -292,6 +292,7 @@ class _Builder:
             value = self.amount(raw_stock, part, f"{path}.stock", required=True)
             if value is not None:
                 stock[str(part)] = value
+        lots = self.material_lots(spec.get("materials"), f"{path}.materials")
         if location is None or timezone is None or calendar is None or labour is None:
             return None
         return Site(
@@ -303,7 +304,25 @@ class _Builder:
             machines=machines,
             material_change_minutes=change,
             stock=stock,
+            material_lots=lots,
         )
+
+    def material_lots(self, raw: object, path: str) -> dict[str, str]:
+        """`materials: {PLA-TEAL: {lot: L-2611}}` (our extension): the lot each material is now from.
+
+        A lot recorded on an operation comes from here only when the report named none.
+        """
+        lots: dict[str, str] = {}
+        for material, entry in self.mapping(raw, path).items():
+            where = f"{path}.{material}"
+            lot = self.mapping(entry, where).get("lot")
+            if lot is None:
+                continue
+            if not isinstance(lot, str) or not lot.strip():
+                self.error(f"{where}.lot", f"a lot must be non-empty text, not {lot!r}")
+            else:
+                lots[str(material)] = lot.strip()
+        return lots
 
     def location(self, raw: object, path: str) -> Location | None:
         if raw is None:

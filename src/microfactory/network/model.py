@@ -119,6 +119,8 @@ class Site:
     capabilities: frozenset[str] = frozenset()
     accept_within_minutes: int = DEFAULT_ACCEPT_MINUTES  # how long the site has to accept an offer
     fallback_partner: str | None = None  # takes the parcels while `fulfilment_partner` is paused
+    # our extension: the lot of each material now loaded at the site (`materials: {ID: {lot: ...}}`)
+    material_lots: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_central(self) -> bool:

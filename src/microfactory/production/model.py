@@ -45,7 +45,7 @@ OPERATION_MOVES: Mapping[tuple[OperationStatus, Event], OperationStatus] = {
 NOT_STARTED = frozenset({S.PLANNED, S.RELEASED})
 # Statuses the agent is shown by default.
 ACTIONABLE = frozenset({S.RELEASED, S.FAILED})
-REPORT_FIELDS = ("operation_id", "event", "machine", "at", "operator", "message", "program")
+REPORT_FIELDS = ("operation_id", "event", "machine", "at", "operator", "message", "program", "material_lot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +60,14 @@ class Report:
     operator: str | None = None
     message: str | None = None
     program: str | None = None
+    material_lot: str | None = None  # the lot of the material used, when the reporter knows it
 
     def content(self) -> dict[str, Any]:
-        """The report without its id: what a resend must repeat exactly."""
+        """The report without its id: what a resend must repeat exactly.
+
+        `material_lot` appears only when given, so reports stored before lots existed keep their hash.
+        """
+        lot = {"material_lot": self.material_lot} if self.material_lot is not None else {}
         return {
             "operation_id": self.operation_id,
             "event": self.event.value,
@@ -71,6 +76,7 @@ class Report:
             "operator": self.operator,
             "message": self.message,
             "program": self.program,
+            **lot,
         }
 
 

@@ -74,9 +74,10 @@ def apply_reports(
     """
     write_first(uow)
     _check_sites(uow, site, reports)
-    machines = {machine.id: machine for machine in local_site(uow, site).machines}
+    here = local_site(uow, site)
+    machines = {machine.id: machine for machine in here.machines}
     held = held_machines(uow, [site]).get(site, {})
-    return [_apply_once(uow, site, report, machines, held, actor) for report in reports]
+    return [_apply_once(uow, site, report, machines, held, actor, here.material_lots) for report in reports]
 
 
 def write_first(uow: UnitOfWork) -> None:
@@ -108,6 +109,7 @@ def _apply_once(
     machines: dict[str, Machine],
     held: Mapping[str, str],
     actor: str,
+    lots: Mapping[str, str],
 ) -> ReportResult:
     content = report.content()
     stored = uow.session.get(OperationReportRow, report.id)
@@ -126,7 +128,7 @@ def _apply_once(
                 )
             )
             uow.session.flush()
-            _apply(uow, report, machines, held, actor)
+            _apply(uow, report, machines, held, actor, lots)
     except _Refused as refused:
         return ReportResult(report.id, "refused", refused.reason)
     except IntegrityError:  # the same id, committed by a racing request meanwhile
@@ -147,7 +149,12 @@ def _seen(stored: OperationReportRow, content: dict[str, object]) -> ReportResul
 
 
 def _apply(
-    uow: UnitOfWork, report: Report, machines: dict[str, Machine], held: Mapping[str, str], actor: str
+    uow: UnitOfWork,
+    report: Report,
+    machines: dict[str, Machine],
+    held: Mapping[str, str],
+    actor: str,
+    lots: Mapping[str, str],
 ) -> None:
     """Lock the work order, then the operation, check the event fits, and move both."""
     operation = uow.session.get(OperationRow, report.operation_id)
@@ -173,7 +180,7 @@ def _apply(
     moved = next_status(operation.id, OperationStatus(operation.status), report.event)
     if not isinstance(moved, OperationStatus):  # a StrEnum is a str too: test for the status
         raise _Refused(_with_hold(operation, moved))
-    _record(operation, report, moved)
+    _record(operation, report, moved, lots)
     operation_moved(uow, work_order, operation, report.at, actor)
 
 
@@ -212,8 +219,9 @@ def _with_hold(operation: OperationRow, reason: str) -> str:
     return f"{reason}: {operation.hold_reason}" if held else reason
 
 
-def _record(operation: OperationRow, report: Report, moved: OperationStatus) -> None:
+def _record(operation: OperationRow, report: Report, moved: OperationStatus, lots: Mapping[str, str]) -> None:
     operation.status = moved.value
+    operation.material_lot = _lot(operation, report, lots)
     operation.operator = report.operator or operation.operator
     operation.message = report.message
     if report.event == Event.STARTED:
@@ -224,3 +232,15 @@ def _record(operation: OperationRow, report: Report, moved: OperationStatus) -> 
         operation.program = report.program or operation.program
     else:
         operation.finished_at = report.at
+
+
+def _lot(operation: OperationRow, report: Report, lots: Mapping[str, str]) -> str | None:
+    """The lot of the material a step used: the one reported, else (at a start) the lot the network
+    says the site is on for the step's material, else what was known before; never guessed.
+    """
+    if report.material_lot is not None:
+        return report.material_lot
+    if report.event == Event.STARTED:
+        material = operation.params.get("material")
+        return lots.get(material) if isinstance(material, str) else None
+    return operation.material_lot

@@ -38,8 +38,13 @@ def report_by_hand(
     operator: str | None = None,
     machine: str | None = None,
     actor: str = "station",
+    material_lot: str | None = None,
 ) -> ReportResult:
-    """A person's report on a step (on its planned machine unless named); a refusal is a `Conflict`."""
+    """A person's report on a step (on its planned machine unless named); a refusal is a `Conflict`.
+
+    `material_lot` is the lot the person took the material from; without it the site's current lot
+    (network file) is recorded at the start, or nothing.
+    """
     operation = get_operation(uow, operation_id)
     report = Report(
         id=f"manual-{uuid.uuid4().hex}",
@@ -48,6 +53,7 @@ def report_by_hand(
         machine=machine or operation.machine,
         at=at,
         operator=operator,
+        material_lot=material_lot,
     )
     result = apply_reports(uow, operation.site, [report], actor)[0]
     if result.outcome == "refused":

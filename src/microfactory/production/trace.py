@@ -1,7 +1,8 @@
 """A unit's trace: everything known of how it was made, found from its serial.
 
 Order, line and work order; the site, batches and machines; who ran each step and with which
-program; the material of each printed part (lots, when sites record them, join it); the telemetry
+program; the material of each printed part and its lot (as reported, else the site's lot
+in the network at the start, else null); the telemetry
 window to read the machines' readings over; and, as quality and logistics land, its inspections
 and its parcel. The steps listed are those that made it: the live operations, never a superseded
 plan's.
@@ -68,7 +69,7 @@ def unit_trace(uow: UnitOfWork, serial: str) -> dict[str, Any]:
 
 def _materials(steps: list[OperationRow]) -> list[dict[str, Any]]:
     return [
-        {"part": step.params.get("part"), "material": step.params["material"], "lot": None}
+        {"part": step.params.get("part"), "material": step.params["material"], "lot": step.material_lot}
         for step in steps
         if step.params.get("material")
     ]

@@ -103,6 +103,7 @@ def operation_view(row: OperationRow) -> dict[str, Any]:
         "planned_end": row.planned_end.isoformat(),
         "operator": row.operator,
         "program": row.program,
+        "material_lot": row.material_lot,
         "attempts": row.attempts,
         "batch": row.batch,
         "hold_reason": row.hold_reason,
@@ -130,6 +131,7 @@ def work_order_production(uow: UnitOfWork, view: dict[str, Any]) -> dict[str, An
                 "finished_at": _iso(row.finished_at) if row else None,
                 "planned_start": row.planned_start.isoformat() if row else None,
                 "operator": row.operator if row else None,
+                "material_lot": row.material_lot if row else None,
             }
         )
     return {**view, "operations": steps, "units": serials_of(uow, view["id"])}

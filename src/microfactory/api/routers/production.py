@@ -45,6 +45,9 @@ class ReportIn(BaseModel):
     operator: str | None = Field(None, max_length=120)
     message: str | None = Field(None, max_length=2000)
     program: str | None = Field(None, max_length=300)
+    material_lot: str | None = Field(
+        None, min_length=1, max_length=120, description="the lot of the material used, if known"
+    )
 
     def report(self) -> Report:
         return Report(
@@ -56,6 +59,7 @@ class ReportIn(BaseModel):
             operator=self.operator,
             message=self.message,
             program=self.program,
+            material_lot=self.material_lot,
         )
 
 
@@ -117,6 +121,12 @@ class StationIn(BaseModel):
     machine: str | None = Field(
         None, min_length=1, max_length=80, description="start only: the station used, if not the planned one"
     )
+    material_lot: str | None = Field(
+        None,
+        min_length=1,
+        max_length=120,
+        description="the lot of the material used; else the site's current lot from the network, else unknown",
+    )
 
 
 def _by_hand(
@@ -124,7 +134,16 @@ def _by_hand(
 ) -> dict[str, Any]:
     write_first(uow)  # SQLite: this transaction writes; take the write lock before reading
     check_site(who, stations.get_operation(uow, operation_id).site)
-    stations.report_by_hand(uow, operation_id, event, utcnow(), body.operator, body.machine, actor=who.actor)
+    stations.report_by_hand(
+        uow,
+        operation_id,
+        event,
+        utcnow(),
+        body.operator,
+        body.machine,
+        actor=who.actor,
+        material_lot=body.material_lot,
+    )
     uow.commit()
     return operation_view(stations.get_operation(uow, operation_id))
 

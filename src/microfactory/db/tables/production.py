@@ -63,6 +63,8 @@ class OperationRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     operator: Mapped[str | None] = mapped_column(String(120), default=None)
     program: Mapped[str | None] = mapped_column(String(300), default=None)
+    # the lot of the material used: as reported, else the site's current lot at start; null if unknown
+    material_lot: Mapped[str | None] = mapped_column(String(120), default=None)
     message: Mapped[str | None] = mapped_column(Text, default=None)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

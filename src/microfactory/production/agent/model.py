@@ -167,6 +167,7 @@ class Report:
     operator: str | None = None
     message: str | None = None
     program: str | None = None
+    material_lot: str | None = None  # sent only when known; else the server takes the site's lot
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +179,7 @@ class Report:
             "operator": self.operator,
             "message": self.message,
             "program": self.program,
+            **({"material_lot": self.material_lot} if self.material_lot else {}),
         }
 
     @classmethod
@@ -192,6 +194,7 @@ class Report:
             operator=data.get("operator"),
             message=data.get("message"),
             program=data.get("program"),
+            material_lot=data.get("material_lot"),
         )
 
 
