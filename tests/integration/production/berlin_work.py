@@ -72,6 +72,7 @@ def report(
         at=at,
         operator=str(extra.pop("operator", "Ana")),
         program=extra.pop("program", None),  # type: ignore[arg-type]
+        material_lot=extra.pop("material_lot", None),  # type: ignore[arg-type]
     )
 
 
