@@ -15,6 +15,7 @@ them and puts them in the report. Later stages (quality, logistics) start from t
 from __future__ import annotations
 
 import math
+import secrets
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -202,6 +203,7 @@ def _quiet_app(run: DemoRun) -> Any:
         outbox_interval_seconds=0,
         shopify_inbox_autoprocess=False,
         telemetry_listen=False,
+        session_secret=secrets.token_urlsafe(32),  # no web logins in the demo: no warning about one
     )
     return create_app(container=bootstrap(quiet, engine=run.engine), migrate=False)
 
