@@ -6,10 +6,11 @@ An unknown username and a wrong password get the same message and status; a few 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from microfactory.api.deps import container_of
+from microfactory.api.rate_limits import rate_limited
 from microfactory.web import users
 from microfactory.web.auth import Csrf, LoginRequired, current_user, log_in
 from microfactory.web.render import page
@@ -17,6 +18,9 @@ from microfactory.web.throttle import LoginThrottle
 from microfactory.web.users import WebUser
 
 router = APIRouter()
+# Every attempt counts against MICROFACTORY_RATE_LIMIT_LOGIN per client, before CSRF or the password
+# (the throttle below only counts wrong passwords, per username and address).
+LoginLimit = Depends(rate_limited("login"))
 WRONG = "Wrong username or password."
 
 
@@ -45,7 +49,7 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return RedirectResponse(safe_next(next, user), status_code=303)
 
 
-@router.post("/login", dependencies=[Csrf])
+@router.post("/login", dependencies=[LoginLimit, Csrf])
 def login(
     request: Request,
     username: str = Form("", max_length=200),
