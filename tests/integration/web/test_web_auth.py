@@ -69,6 +69,16 @@ def test_wrong_passwords_are_throttled_with_retry_after(client: TestClient, peop
     assert "Too many wrong passwords" in blocked.text
 
 
+def test_empty_fields_say_what_is_missing_and_count_no_failure(client: TestClient, people: None) -> None:
+    answers = [log_in(client, "", ""), log_in(client, "pat", ""), log_in(client, " ", PASSWORD)]
+    assert [a.status_code for a in answers] == [422] * 3
+    assert "Enter your username and password." in answers[0].text
+    assert "Enter your password." in answers[1].text and "Enter your username." in answers[2].text
+    for _ in range(3):
+        log_in(client, "pat", "")
+    assert log_in(client, "pat").status_code == 303  # no failure was counted against pat
+
+
 def test_a_post_without_the_token_is_refused(client: TestClient, people: None) -> None:
     token_of(client)
     refused = client.post("/login", data={"username": "pat", "password": PASSWORD, "csrf_token": "forged"})

@@ -56,6 +56,12 @@ def login(
     password: str = Form("", max_length=2000),
     next: str = Form("", max_length=2000),
 ) -> Response:
+    if not username.strip() or not password:  # nothing to check: say what is missing, count nothing
+        missing = "your username" if not username.strip() else "your password"
+        if not username.strip() and not password:
+            missing = "your username and password"
+        message = f"Enter {missing}."
+        return page(request, "login.html", None, 422, next=next, error=message, username=username)
     throttle = throttle_of(request)
     keys = (f"user:{users.normal_username(username)}", f"ip:{request.client.host if request.client else '?'}")
     wait = throttle.retry_after(*keys)
