@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from microfactory.access.model import Principal
+from microfactory.db import locks
 from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.web import WebUserRow
 from microfactory.db.unit_of_work import UnitOfWork
@@ -92,11 +93,12 @@ def add_user(uow: UnitOfWork, username: str, password: str, role: str, site: str
     """Add a user and commit; `Conflict` when the username is taken (also by a disabled user)."""
     username = normal_username(username)
     _checked(uow, username, password, role, site)
+    password_hash = hasher().hash(password)  # slow on purpose: before the write lock, not under it
+    uow.session.rollback()  # end the checks' read: SQLite refuses a write from a transaction that read first
+    locks.become_writer(uow.session)  # SQLite: two adds at once wait their turn, not "database is locked"
     if _row(uow, username) is not None:
         raise Conflict(f"a user named {username!r} exists already")
-    row = WebUserRow(
-        id=new_id("usr"), username=username, password_hash=hasher().hash(password), role=role, site=site
-    )
+    row = WebUserRow(id=new_id("usr"), username=username, password_hash=password_hash, role=role, site=site)
     uow.session.add(row)
     try:
         uow.commit()
