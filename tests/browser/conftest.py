@@ -68,6 +68,7 @@ def world_server(tmp_path_factory: pytest.TempPathFactory, examples: Path) -> It
         outbox_interval_seconds=0,
         session_secret=SecretStr("browser-test-session-secret"),
         shopify_inbox_autoprocess=False,
+        rate_limit_login="1000/minute",  # every test of the module logs in from 127.0.0.1
     )
     app = create_app(settings, engine)
     with live_server(app) as base:

@@ -20,6 +20,7 @@ from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.orders import ApiTokenRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.network.site_check import unknown_site
 from microfactory.problems import Problem
 
 
@@ -37,18 +38,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _checked(role: str, site: str | None) -> None:
+def _checked(uow: UnitOfWork, role: str, site: str | None) -> None:
     if role not in ROLES:
         raise Invalid("unknown role", [Problem("role", f"{role!r} is not one of {', '.join(ROLES)}")])
     if role == "site" and not site:
         raise Invalid("a site token needs its site", [Problem("site", "required for the site role")])
     if role != "site" and site:
         raise Invalid("only site tokens belong to a site", [Problem("site", f"not used by the {role} role")])
+    unknown = unknown_site(uow, site)
+    if unknown is not None:
+        raise Invalid("a site token needs a site of the network", [unknown])
 
 
 def issue_token(uow: UnitOfWork, name: str, role: str, site: str | None = None) -> IssuedToken:
     """Create a token and commit it; `Conflict` when a live token has the name already."""
-    _checked(role, site)
+    _checked(uow, role, site)
     if find_live_by_name(uow, name) is not None:
         raise Conflict(f"a token named {name!r} exists already: revoke it first or choose another name")
     secret = secrets.token_urlsafe(32)

@@ -2,7 +2,9 @@
 
 Every command group is a `ReportErrors` group (`command_group`): an error of the tree raised by any
 command ends as its message on stderr (every problem, by place, for `Invalid`) and its exit code,
-without a traceback. Any other exception is a bug and keeps its traceback.
+without a traceback. So does a file the user named that cannot be read or written (an `OSError`
+that names its file: `--out` in a missing or read-only folder, a folder given for a file). Any other
+exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def report(error: MicrofactoryError) -> int:
     return exit_code_of(error)
 
 
+def report_file(error: OSError) -> int:
+    """Print which file could not be used and why (the system's reason); exit code 2, bad input."""
+    from microfactory.cli.context import errors
+
+    errors.print(Text(f"cannot use {error.filename}: {error.strerror or error}", style="red"), soft_wrap=True)
+    return 2
+
+
 class ReportErrors(TyperGroup):
     """A Typer group whose commands end with a clean message and exit code for the error tree."""
 
@@ -61,6 +71,10 @@ class ReportErrors(TyperGroup):
             return super().invoke(ctx)
         except MicrofactoryError as error:
             raise typer.Exit(report(error)) from error
+        except OSError as error:
+            if error.filename is None:  # not a file the user named: a bug or the network, keep it
+                raise
+            raise typer.Exit(report_file(error)) from error
 
 
 def command_group(help: str, **options: Any) -> typer.Typer:

@@ -137,3 +137,7 @@ def serve(
 
 app.command("demo")(demo.demo)
 app.command("agent")(run_agent)
+
+
+if __name__ == "__main__":  # `python -m microfactory.cli.main ...` runs the CLI, as the entry point does
+    app()

@@ -53,7 +53,7 @@ class BackupResult:
 def backup(database_url: str, out: Path, progress: Progress | None = None) -> BackupResult:
     """Write a backup of the database to `out` (replaced if it exists)."""
     url = make_url(database_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_writable(out)
     if url.get_backend_name() == "sqlite":
         _sqlite_backup(_sqlite_path(url), out, progress)
     elif url.get_backend_name() == "postgresql":
@@ -61,6 +61,18 @@ def backup(database_url: str, out: Path, progress: Progress | None = None) -> Ba
     else:
         raise Invalid("no backup for this database", [Problem("database_url", url.get_backend_name())])
     return BackupResult(out, url.get_backend_name(), out.stat().st_size)
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse a place the backup cannot be written to before copying anything (named, with why)."""
+    probe = out.with_name(out.name + ".partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with probe.open("ab"):
+            pass
+        probe.unlink()
+    except OSError as error:
+        raise Invalid("cannot write the backup", [Problem(str(out), error.strerror or str(error))]) from error
 
 
 def restore(database_url: str, source: Path, progress: Progress | None = None) -> BackupResult:

@@ -301,7 +301,11 @@ def get_ncr(uow: UnitOfWork, ncr_id: str) -> NcrRow:
 def list_ncrs(
     uow: UnitOfWork, status: str | None = None, site: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[NcrRow]:
-    """NCRs oldest first, by status and site."""
+    """NCRs oldest first, by status and site; an unknown status is refused, not an empty list."""
+    if status and status not in (OPEN, DISPOSED):
+        raise Invalid(
+            "unknown NCR status", [Problem("status", f"{status!r} is not one of {OPEN}, {DISPOSED}")]
+        )
     query = select(NcrRow).order_by(NcrRow.created_at, NcrRow.id)
     if status:
         query = query.where(NcrRow.status == status)

@@ -39,6 +39,20 @@ def machine_site(uow: UnitOfWork, machine: str) -> str:
     raise NotFound("machine", machine, f"no machine {machine!r} in the loaded network")
 
 
+def _check_known(uow: UnitOfWork, by: str, key: str) -> None:
+    """A misspelt site or product is refused (a chart of nothing would read as "in control")."""
+    from microfactory.catalog.service import active_catalogs
+
+    if by == "site":
+        row = active_network_row(uow)
+        if row is None:
+            raise NoNetwork
+        if key not in network_of(row).sites:
+            raise NotFound("site", key, f"no site {key!r} in the loaded network")
+    elif by == "product" and active_catalogs(uow).find_product(key) is None:
+        raise NotFound("product", key, f"no product {key!r} in the loaded catalogs")
+
+
 def run_spc(
     uow: UnitOfWork,
     now: datetime,
@@ -61,6 +75,7 @@ def run_spc(
             "subgroup size", [Problem("size", f"must be 1 (individuals) to 10 (X-bar/R), not {size}")]
         )
     by, key = subjects[0]
+    _check_known(uow, by, key)
     charts = [spc_service.defect_chart(uow, by, key)]
     holds: list[dict[str, Any]] = []
     if machine is not None:

@@ -62,20 +62,27 @@ def error_page(request: Request, exc: Exception) -> Response:
     from microfactory.web.render import page
 
     problems: list[dict[str, str]] = []
+    headers: dict[str, str] = {}
     if isinstance(exc, MicrofactoryError):
         status, message = status_of(exc), exc.message
         if isinstance(exc, Invalid):
             problems = [{"path": p.path, "message": p.message} for p in exc.problems]
     elif isinstance(exc, StarletteHTTPException):
         status, message = exc.status_code, str(exc.detail)
+        headers = dict(exc.headers or {})  # Retry-After of a 429, Allow of a 405: kept on the page
     else:
         status, message = 422, "the form is not valid"
         problems = [
             {"path": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": str(e.get("msg", ""))}
             for e in exc.errors()  # type: ignore[attr-defined]
         ]
-    titles = {403: "Not allowed", 404: "Not found", 409: "Cannot do that now", 422: "Not valid"}
-    titles[429] = "Too many attempts"
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Cannot do that now",
+        422: "Not valid",
+        429: "Too many attempts",
+    }
     response = page(
         request,
         "error.html",
@@ -85,6 +92,5 @@ def error_page(request: Request, exc: Exception) -> Response:
         message=message,
         problems=problems,
     )
-    if isinstance(exc, StarletteHTTPException) and exc.headers:
-        response.headers.update(exc.headers)  # a 429's Retry-After, a 401's WWW-Authenticate
+    response.headers.update(headers)
     return response

@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from microfactory.access.model import Principal
+from microfactory.db import locks
 from microfactory.db.base import new_id, utcnow
 from microfactory.db.tables.web import WebUserRow
 from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, Invalid, NotFound
+from microfactory.network.site_check import unknown_site
 from microfactory.problems import Problem
 
 WEB_ROLES = ("admin", "planner", "site", "inspector")
@@ -69,7 +71,7 @@ def normal_username(username: str) -> str:
     return username.strip().lower()
 
 
-def _checked(username: str, password: str, role: str, site: str | None) -> None:
+def _checked(uow: UnitOfWork, username: str, password: str, role: str, site: str | None) -> None:
     problems = []
     if not USERNAME.match(username):
         problems.append(Problem("username", "1 to 80 of a-z 0-9 . _ @ -, starting with a letter or digit"))
@@ -81,6 +83,8 @@ def _checked(username: str, password: str, role: str, site: str | None) -> None:
         problems.append(Problem("site", "required for the site role"))
     if role != "site" and site:
         problems.append(Problem("site", f"not used by the {role} role"))
+    elif (unknown := unknown_site(uow, site)) is not None:
+        problems.append(unknown)
     if problems:
         raise Invalid("the user cannot be added", problems)
 
@@ -88,12 +92,13 @@ def _checked(username: str, password: str, role: str, site: str | None) -> None:
 def add_user(uow: UnitOfWork, username: str, password: str, role: str, site: str | None = None) -> WebUser:
     """Add a user and commit; `Conflict` when the username is taken (also by a disabled user)."""
     username = normal_username(username)
-    _checked(username, password, role, site)
+    _checked(uow, username, password, role, site)
+    password_hash = hasher().hash(password)  # slow on purpose: before the write lock, not under it
+    uow.session.rollback()  # end the checks' read: SQLite refuses a write from a transaction that read first
+    locks.become_writer(uow.session)  # SQLite: two adds at once wait their turn, not "database is locked"
     if _row(uow, username) is not None:
         raise Conflict(f"a user named {username!r} exists already")
-    row = WebUserRow(
-        id=new_id("usr"), username=username, password_hash=hasher().hash(password), role=role, site=site
-    )
+    row = WebUserRow(id=new_id("usr"), username=username, password_hash=password_hash, role=role, site=site)
     uow.session.add(row)
     try:
         uow.commit()

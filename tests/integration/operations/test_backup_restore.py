@@ -84,6 +84,19 @@ def test_restore_asks_first_and_refuses_what_is_not_a_backup(configured: Engine,
     assert _orders(configured) == {"B-3": "needs_attention"}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_place_the_backup_cannot_be_written_is_named(configured: Engine, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    places = [blocker / "nightly.backup"]
+    if Path("/proc").is_dir():  # a folder that exists and refuses new files, even to root
+        places.append(Path("/proc/nightly.backup"))
+    for out in places:
+        refused = runner.invoke(cli, ["db", "backup", "--out", str(out)])
+        assert refused.exit_code == 2, refused.output
+        assert "cannot write the backup" in refused.output and str(out) in refused.output
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_without_the_postgresql_tools_the_message_says_what_to_install(

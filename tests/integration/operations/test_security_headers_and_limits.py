@@ -39,7 +39,7 @@ def _delivery(secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
 
 @pytest.fixture
 def limited(settings: Settings, engine: Engine) -> Iterator[FastAPI]:
-    """An app with small limits (the web UI's POST /login among them)."""
+    """An app with small limits; its login route is the web UI's own."""
     changed = settings.with_changes(
         rate_limit_webhook_failures="3/minute", rate_limit_login="2/minute", shopify_inbox_autoprocess=False
     )
@@ -112,6 +112,7 @@ def test_every_webhook_request_counts_when_a_limit_is_set(settings: Settings, en
 
 
 def test_login_attempts_are_limited_per_client(limited: FastAPI) -> None:
+    """Every attempt counts, even one the CSRF check would refuse (403) before the password."""
     first = TestClient(limited, client=("203.0.113.10", 1))
     form = {"username": "nobody", "password": "wrong"}
     # the first two attempts reach the login (refused there: no CSRF token), the third is over the limit

@@ -70,3 +70,14 @@ def test_a_persons_fail_then_a_disposition_from_the_cli(serial: str, tmp_path: P
     chart = tmp_path / "p.png"
     code, out = _run("quality", "spc", "--product", "KP", "--chart", str(chart))
     assert code == 0 and chart.read_bytes().startswith(b"\x89PNG"), out
+
+
+def test_a_misspelt_subject_or_status_is_refused_not_charted_empty(serial: str) -> None:
+    code, out = _run("quality", "spc", "--site", "berlinn")
+    assert code == 3 and "no site 'berlinn'" in out, out
+    code, out = _run("quality", "spc", "--product", "KPX")
+    assert code == 3 and "no product 'KPX'" in out, out
+    code, out = _run("quality", "ncr", "list", "--status", "opened")
+    assert code == 2 and "'opened' is not one of open, disposed" in out, out
+    code, out = _run("quality", "spc", "--site", "berlin")
+    assert code == 0, out

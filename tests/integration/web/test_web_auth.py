@@ -69,6 +69,16 @@ def test_wrong_passwords_are_throttled_with_retry_after(client: TestClient, peop
     assert "Too many wrong passwords" in blocked.text
 
 
+def test_empty_fields_say_what_is_missing_and_count_no_failure(client: TestClient, people: None) -> None:
+    answers = [log_in(client, "", ""), log_in(client, "pat", ""), log_in(client, " ", PASSWORD)]
+    assert [a.status_code for a in answers] == [422] * 3
+    assert "Enter your username and password." in answers[0].text
+    assert "Enter your password." in answers[1].text and "Enter your username." in answers[2].text
+    for _ in range(3):
+        log_in(client, "pat", "")
+    assert log_in(client, "pat").status_code == 303  # no failure was counted against pat
+
+
 def test_a_post_without_the_token_is_refused(client: TestClient, people: None) -> None:
     token_of(client)
     refused = client.post("/login", data={"username": "pat", "password": PASSWORD, "csrf_token": "forged"})
@@ -140,3 +150,34 @@ def test_two_processes_adding_one_name_make_one_user(engine: Engine) -> None:
     assert sorted(outcomes) == ["added", "conflict"]
     with UnitOfWork.for_engine(engine) as uow:
         assert [u.username for u in users.list_users(uow)] == ["same"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_two_processes_on_one_sqlite_file_make_one_user(database_url: str, engine: Engine) -> None:
+    """Two engines are two processes (each its own write turn): SQLite's lock, not a traceback."""
+    from microfactory.db.engine import make_engine
+
+    engines = [make_engine(database_url) for _ in range(2)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def add(own: Engine) -> None:
+        with UnitOfWork.for_engine(own) as uow:
+            barrier.wait()
+            try:
+                with uow.write_turn():
+                    users.add_user(uow, "twice", PASSWORD, "planner")
+                outcomes.append("added")
+            except Conflict:
+                outcomes.append("conflict")
+            except Exception as error:  # the defect was "database is locked"
+                outcomes.append(repr(error)[:80])
+
+    threads = [threading.Thread(target=add, args=(own,)) for own in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for own in engines:
+        own.dispose()
+    assert sorted(outcomes) == ["added", "conflict"]

@@ -42,7 +42,9 @@ def test_a_courier_needs_its_shared_secret() -> None:
     assert isinstance(carrier_for(partner, ENV), LocalCourier)
     with pytest.raises(MissingSetting, match="BIKE_SECRET"):
         carrier_for(partner, {})
-    with pytest.raises(MissingSetting, match=r"api\.secret_env"):
+    with pytest.raises(
+        MissingSetting, match=r"network file's fulfilment_partners\.ber-cargobike\.api\.secret_env"
+    ):
         carrier_for({**partner, "api": {"kind": "webhook", "url": api["url"]}}, ENV)
 
 

@@ -38,8 +38,13 @@ class PackIn(BaseModel):
 @router.post(
     "/orders/{order_id}/pack", status_code=status.HTTP_201_CREATED, responses={404: {}, 409: {}, 422: {}}
 )
-def pack_order(order_id: str, body: PackIn, uow: Uow, who: Who, response: Response) -> dict[str, Any]:
-    """Pack made lines into parcels (one per site); each parcel's label is then bought in the background."""
+def pack_order(
+    order_id: str, uow: Uow, who: Who, response: Response, body: PackIn | None = None
+) -> dict[str, Any]:
+    """Pack made lines into parcels (one per site); each parcel's label is then bought in the background.
+
+    No body is the same as `{}`: every site whose lines are all made."""
+    body = body or PackIn()
     done = packing.pack(
         uow, order_id, line_ids=body.lines, override_reason=body.override_reason, actor=who.actor, who=who
     )

@@ -78,11 +78,12 @@ def local_courier(spec: Mapping[str, Any], environ: Environment) -> Carrier:
 
     api = spec.get("api") or {}
     secret_env = api.get("secret_env")
-    if not secret_env:
-        raise MissingSetting(
-            "api.secret_env", "a courier's handoff and callbacks are signed with a shared secret"
-        )
     name = str(spec.get("id") or "local_courier")
+    if not secret_env:  # the network file's, not a variable: say where it goes
+        raise MissingSetting(
+            f"the network file's fulfilment_partners.{name}.api.secret_env",
+            "name the variable holding the secret the courier signs its handoff and callbacks with",
+        )
     why = f"the courier {name} signs its handoff and callbacks with it"
     return LocalCourier(
         str(api["url"]), secret(environ, str(secret_env), why), name=name, secret_env=str(secret_env)

@@ -18,6 +18,9 @@ from microfactory.web.throttle import LoginThrottle
 from microfactory.web.users import WebUser
 
 router = APIRouter()
+# Every attempt counts against MICROFACTORY_RATE_LIMIT_LOGIN per client, before CSRF or the password
+# (the throttle below only counts wrong passwords, per username and address).
+LoginLimit = Depends(rate_limited("login"))
 WRONG = "Wrong username or password."
 
 
@@ -46,15 +49,19 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return RedirectResponse(safe_next(next, user), status_code=303)
 
 
-# Every attempt counts against the client's login limit (MICROFACTORY_RATE_LIMIT_LOGIN), before the
-# CSRF check; wrong passwords also count per username and address (`LoginThrottle`).
-@router.post("/login", dependencies=[Depends(rate_limited("login")), Csrf])
+@router.post("/login", dependencies=[LoginLimit, Csrf])
 def login(
     request: Request,
     username: str = Form("", max_length=200),
     password: str = Form("", max_length=2000),
     next: str = Form("", max_length=2000),
 ) -> Response:
+    if not username.strip() or not password:  # nothing to check: say what is missing, count nothing
+        missing = "your username" if not username.strip() else "your password"
+        if not username.strip() and not password:
+            missing = "your username and password"
+        message = f"Enter {missing}."
+        return page(request, "login.html", None, 422, next=next, error=message, username=username)
     throttle = throttle_of(request)
     keys = (f"user:{users.normal_username(username)}", f"ip:{request.client.host if request.client else '?'}")
     wait = throttle.retry_after(*keys)
