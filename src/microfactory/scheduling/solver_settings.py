@@ -11,7 +11,7 @@ from typing import Any
 
 POLISH_MIN_OPERATIONS = 40
 POLISH_MOVES_PER_SECOND = 200  # polish moves per second of budget when runs must repeat exactly
-DETERMINISTIC_MOVES_PER_SECOND = 2000  # tabu moves per second of budget when runs must repeat exactly
+DETERMINISTIC_MOVES_PER_SECOND = 10000  # tabu moves per second of budget when runs must repeat exactly
 
 
 @dataclass(frozen=True, slots=True)
