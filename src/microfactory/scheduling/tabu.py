@@ -123,7 +123,8 @@ class _State:
         self.st[kernel.PATIENCE] = 300 + 10 * n
         self.st[kernel.LOW] = 2 + n // 25
         self.st[kernel.KICKS] = limits.kicks
-        self.rng = np.array([0x9E3779B97F4A7C15 ^ (limits.seed * 0xBF58476D1CE4E5B9 + 1)], np.uint64)
+        mixed = (0x9E3779B97F4A7C15 ^ (limits.seed * 0xBF58476D1CE4E5B9 + 1)) & (1 << 64) - 1
+        self.rng = np.array([mixed or 1], np.uint64)  # xorshift state: any 64 bits but zero
 
     def evaluate(self) -> int:
         c = self.cur
@@ -163,11 +164,16 @@ def improve(problem: SchedulingProblem, start: Plan, limits: SearchLimits) -> Pl
     Only for `applicable` problems; the plan's status is "feasible" unless it meets the quick
     lower bound, and it is re-timed as early as the machine orders allow.
     """
+    return improve_counted(problem, start, limits)[0]
+
+
+def improve_counted(problem: SchedulingProblem, start: Plan, limits: SearchLimits) -> tuple[Plan, int]:
+    """`improve`, and how many moves it made (the benchmark's moves per second)."""
     began = time.perf_counter()
     state = _State(problem, start, limits)
     cmax = state.evaluate()
     if cmax < 0:
-        return start
+        return start, 0
     bound = lower_bound(problem)
     state.st[kernel.CMAX] = cmax
     state.st[kernel.BOUND] = bound
@@ -176,8 +182,5 @@ def improve(problem: SchedulingProblem, start: Plan, limits: SearchLimits) -> Pl
     found = state.best_plan()
     best = found if found.makespan < start.makespan else start
     status: Status = "optimal" if best.makespan <= bound else "feasible"
-    return Plan(best.assignments, status, "tabu", bound, time.perf_counter() - began)
-
-
-def moves_done(state: _State) -> int:
-    return int(state.st[kernel.IT])
+    plan = Plan(best.assignments, status, "tabu", bound, time.perf_counter() - began)
+    return plan, int(state.st[kernel.IT])
