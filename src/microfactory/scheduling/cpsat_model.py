@@ -36,6 +36,20 @@ def horizon(problem: SchedulingProblem, warm: Plan, objective: Objective, settin
     return max(naive, warm.makespan)  # a plan we hold always fits
 
 
+def size(problem: SchedulingProblem, circuit_limit: int) -> int:
+    """About how many terms the model has: circuit arcs (candidates squared) dominate on machines
+    with material changes, one interval per candidate elsewhere. Building costs time in Python
+    (about 15,000 arcs a second on a loaded core), so the phases compare it with the budget."""
+    total = 0
+    for m in range(len(problem.machines)):
+        candidates = [op for op in problem.operations if op.duration_on(m) is not None]
+        materials = {op.material for op in candidates if op.material is not None}
+        setups = len(materials) > 1 and any(problem.setup(m, a, b) for a in materials for b in materials)
+        circuit = setups and len(candidates) <= circuit_limit
+        total += len(candidates) ** 2 if circuit else len(candidates)
+    return total
+
+
 def reservations(problem: SchedulingProblem, circuit_limit: int) -> dict[tuple[int, int], int]:
     """Setups reserved in front of each (operation, machine) on machines too busy for a circuit.
 

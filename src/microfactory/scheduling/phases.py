@@ -12,11 +12,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from microfactory.scheduling import polish, tabu
+from microfactory.scheduling import cpsat_model, polish, tabu
 from microfactory.scheduling.dispatch import dispatch
 from microfactory.scheduling.model import Objective, SchedulingProblem
-from microfactory.scheduling.plan import Plan
+from microfactory.scheduling.plan import Plan, evaluate
 from microfactory.scheduling.solver_settings import (
+    CPSAT_TERMS_PER_SECOND,
     DETERMINISTIC_MOVES_PER_SECOND,
     POLISH_MIN_OPERATIONS,
     POLISH_MOVES_PER_SECOND,
@@ -84,11 +85,22 @@ def solve_then_polish(
     initial: Plan | None,
     started: float,
 ) -> Plan:
-    """CP-SAT (or the dispatcher, when CP-SAT finds nothing) for most of the time, then polish.py."""
-    share = settings.time_limit * settings.polish_share
-    first = solve(
-        problem, objective, replace(settings, time_limit=settings.time_limit - share, polish_share=0), initial
-    )
+    """CP-SAT (or the dispatcher, when CP-SAT finds nothing) for most of the time, then polish.py.
+
+    When CP-SAT's model is too big for the budget (`CPSAT_TERMS_PER_SECOND`), polish improves
+    the dispatcher's plan for the whole time: a better plan than CP-SAT could return in time.
+    """
+    if cpsat_model.size(problem, settings.circuit_limit) > CPSAT_TERMS_PER_SECOND * settings.time_limit:
+        share = settings.time_limit
+        first = _dispatch_or_initial(problem, objective, initial)
+    else:
+        share = settings.time_limit * settings.polish_share
+        first = solve(
+            problem,
+            objective,
+            replace(settings, time_limit=settings.time_limit - share, polish_share=0),
+            initial,
+        )
     if first.status == "optimal":
         return first
     remaining = share
@@ -101,6 +113,18 @@ def solve_then_polish(
     )
     better = polish.polish(problem, first, objective, limits)
     return replace(better, seconds=time.perf_counter() - started)
+
+
+def _dispatch_or_initial(problem: SchedulingProblem, objective: Objective, initial: Plan | None) -> Plan:
+    """The dispatcher's best plan, or `initial` when that is valid and scores better."""
+    warm = dispatch(problem, objective)
+    if (
+        initial is not None
+        and not validate(problem, initial)
+        and evaluate(problem, initial, objective).score < evaluate(problem, warm, objective).score
+    ):
+        return initial
+    return warm
 
 
 def search_then_solve(

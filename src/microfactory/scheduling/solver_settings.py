@@ -11,6 +11,10 @@ from typing import Any
 
 POLISH_MIN_OPERATIONS = 40
 POLISH_MOVES_PER_SECOND = 200  # polish moves per second of budget when runs must repeat exactly
+# site-like problems whose CP-SAT model has more terms than this per second of budget skip CP-SAT:
+# building it would eat the budget (a 300-operation site: 83,000 arcs, 5 s to build under load)
+# and the dispatcher's plan would come back unchanged, so polish gets the whole time instead
+CPSAT_TERMS_PER_SECOND = 4000
 DETERMINISTIC_MOVES_PER_SECOND = 10000  # tabu moves per second of budget when runs must repeat exactly
 
 
