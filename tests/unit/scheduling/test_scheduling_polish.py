@@ -86,7 +86,7 @@ def _busy_site(operations: int = 300, seed: int = 5) -> SchedulingProblem:
     while len(ops) < operations:
         j, first = len(jobs), len(ops)
         release = rng.randint(0, 2880)
-        jobs.append(Job(f"WO{j}", release=release, due=release + rng.randint(600, 2400)))
+        jobs.append(Job(f"WO{j}", release=release, due=release + rng.randint(240, 1200)))
         material = rng.choice(["PLA-BLACK", "PLA-RED", "PLA-TEAL", "PLA-WHITE"])
         for k in range(2):
             printers = rng.sample(range(6), 3)
