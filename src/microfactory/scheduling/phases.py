@@ -7,9 +7,10 @@ each other) for its CP-SAT part with the phase switched off.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from microfactory.scheduling import cpsat_model, polish, tabu
@@ -164,12 +165,29 @@ def search_then_solve(
     remaining = settings.time_limit - share
     if not settings.deterministic:
         remaining = settings.time_limit - (time.perf_counter() - started)
-    final = solve(
-        problem, objective, replace(settings, time_limit=remaining, search_share=0, probe_share=0), found
-    )
+    final = _finish(solve, problem, objective, replace(settings, time_limit=remaining), found, limits)
     bound = max(bound, final.lower_bound or 0)
     status = "optimal" if final.makespan <= bound else final.status
     return replace(final, status=status, lower_bound=bound, seconds=time.perf_counter() - started)
+
+
+def _finish(
+    solve: Solve,
+    problem: SchedulingProblem,
+    objective: Objective,
+    settings: SolverSettings,
+    found: Plan,
+    limits: tabu.SearchLimits,
+) -> Plan:
+    """The second phase: CP-SAT hinted with `found` and, when `search_beside_hint` (and two workers
+    or more), the tabu search going on from `found` on one core beside it; the better plan."""
+    if not settings.search_beside_hint or settings.workers < 2 or settings.deterministic:
+        return solve(problem, objective, replace(settings, search_share=0, probe_share=0), found)
+    more = replace(limits, seconds=settings.time_limit, seed=settings.seed + 1)
+    searched, solved = tabu_beside_cpsat(solve, problem, objective, settings, found, more, hint=found)
+    if solved is None or searched.makespan < solved.makespan:
+        return replace(searched, lower_bound=solved.lower_bound if solved else None)
+    return solved
 
 
 def tabu_beside_cpsat(
@@ -179,11 +197,13 @@ def tabu_beside_cpsat(
     settings: SolverSettings,
     warm: Plan,
     limits: tabu.SearchLimits,
+    hint: Plan | None = None,
 ) -> tuple[Plan, Plan | None]:
-    """The tabu plan and, with two workers or more, an unhinted CP-SAT plan found meanwhile.
+    """The tabu plan and, with two workers or more, a CP-SAT plan (hinted by `hint`) found meanwhile.
 
     The tabu search uses one core; CP-SAT (which releases the GIL while it solves) uses the other
     workers at the same time, so every core works from the first second, as the plain model's do.
+    When CP-SAT proves its plan optimal the search stops.
     """
     if settings.workers < 2 or settings.deterministic:
         return tabu.improve(problem, warm, limits), None
@@ -191,11 +211,20 @@ def tabu_beside_cpsat(
         settings,
         time_limit=limits.seconds,
         workers=settings.workers - 1,
-        warm_start=False,
+        warm_start=hint is not None,
         search_share=0,
+        probe_share=0,
         polish_share=0,
     )
+    stop = threading.Event()
+    limits = replace(limits, stop=stop)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        partner = pool.submit(solve, problem, objective, partner_settings, None)
+        partner = pool.submit(solve, problem, objective, partner_settings, hint)
+        partner.add_done_callback(lambda done: _stop_if_optimal(done, stop))
         found = tabu.improve(problem, warm, limits)
         return found, partner.result()
+
+
+def _stop_if_optimal(done: Future[Plan], stop: threading.Event) -> None:
+    if done.exception() is None and done.result().status == "optimal":
+        stop.set()

@@ -30,6 +30,8 @@ class SolverSettings:
     # makespan problems without setups or calendars: share of time for the tabu search (tabu.py)
     # before CP-SAT continues from its plan; 0 turns it off
     search_share: float = 0.6
+    # ... and after it, the tabu search goes on beside the hinted CP-SAT (two workers or more)
+    search_beside_hint: bool = True
     # site-like problems (due dates or setups, at least POLISH_MIN_OPERATIONS): share of time for
     # the local search of polish.py after CP-SAT; 0 turns it off
     polish_share: float = 0.25

@@ -16,6 +16,7 @@ No solver, no database. It handles makespan problems without setups, calendars o
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ class SearchLimits:
     iterations: int | None = None
     seed: int = 0
     kicks: int = 4  # at most this many random moves when the search restarts from its best plan
+    stop: threading.Event | None = None  # set by another thread: stop at the next slice
 
 
 def applicable(problem: SchedulingProblem) -> bool:
@@ -150,7 +152,7 @@ def _run(state: _State, limits: SearchLimits, began: float) -> None:
         state.search(limits.iterations)
         return
     size = 64
-    while time.perf_counter() - began < limits.seconds:
+    while time.perf_counter() - began < limits.seconds and not (limits.stop and limits.stop.is_set()):
         sliced = time.perf_counter()
         if state.search(size):
             return

@@ -140,3 +140,14 @@ def test_a_plan_with_a_cycle_is_returned_as_it_was() -> None:
         "by hand",
     )
     assert tabu.improve(problem, crossed, tabu.SearchLimits(seconds=1, iterations=10)) is crossed
+
+
+def test_the_search_stops_when_cpsat_beside_it_proves_the_optimum() -> None:
+    """ft06's quick bound is below its optimum (55), so only CP-SAT's proof can end the
+    search early: with 30 s the answer comes back long before, optimal and valid."""
+    problem = parse_fjs(FT06, "ft06")
+    assert tabu.lower_bound(problem) < 55
+    plan = solve(problem, MAKESPAN, SolverSettings(time_limit=30, workers=2))
+    assert (plan.makespan, plan.status) == (55, "optimal")
+    assert validate(problem, plan) == []
+    assert plan.seconds < 15
