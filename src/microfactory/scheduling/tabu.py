@@ -120,7 +120,8 @@ class _State:
         capacity = 8 * n + n * machines + 16
         self.work = tuple(np.zeros(capacity, np.int64) for _ in range(4))
         self.cand = np.zeros((7, capacity), np.int64)
-        self.tabu = (np.full((n, n), -1, np.int64), np.full((n, machines), -1, np.int64))
+        # expiry of each reversed pair and left machine; int32: n x n grows fast (500 operations: 1 MB)
+        self.tabu = (np.full((n, n), -1, np.int32), np.full((n, machines), -1, np.int32))
         self.st = np.zeros(kernel.STATE_SIZE, np.int64)
         self.st[kernel.PATIENCE] = 300 + 10 * n
         self.st[kernel.LOW] = 2 + n // 25
