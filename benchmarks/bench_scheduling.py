@@ -3,8 +3,8 @@
 Families: Brandimarte mk01-mk10 (flexible), Fisher-Thompson/Lawrence (ft10, la16-la40), ORB
 (orb01-orb10), Taillard (ta01-ta10) and SWV (swv01-swv20); the classic set of the targets is
 ft10, la16-la40, orb01-orb10 and ta01-ta10 together. Each instance runs with each seed on both
-sides, same time limit and CP-SAT workers: ours (`SolverSettings()`: dispatch, tabu search, then
-hinted CP-SAT) and `SolverSettings.plain()` (the same CP-SAT formulation, nothing else). Every plan
+sides, same time limit and CP-SAT workers: ours (`SolverSettings()`: dispatch, the compiled tabu
+search beside an unhinted CP-SAT, then beside CP-SAT hinted with the better plan) and `SolverSettings.plain()` (the same CP-SAT formulation, nothing else). Every plan
 is validated. Per family the table gives the mean gap to the best known makespan and its standard
 error over seeds (the family mean of each seed is one sample), the same for the plain model, and
 the paired difference (plain gap - our gap per instance and seed) with its standard error: "ours
