@@ -136,11 +136,11 @@ def search_then_solve(
     initial: Plan | None,
     started: float,
 ) -> Plan:
-    """Tabu search from the dispatcher's plan for `search_share` of the time, then CP-SAT from its plan.
+    """Tabu search (beside an unhinted CP-SAT) for `search_share` of the time, then CP-SAT from its plan.
 
     The better plan of the first phase is CP-SAT's hint and horizon (so CP-SAT's LNS starts near
-    the optimum and its domains are tight) and the answer if CP-SAT finds nothing better; the
-    bound is the best of all.
+    the optimum and its domains are tight) and the answer if CP-SAT finds nothing better; the tabu
+    search goes on beside that CP-SAT (`_finish`); the bound is the best of all.
     """
     warm = dispatch(problem, objective)
     if initial is not None and not validate(problem, initial) and initial.makespan < warm.makespan:
