@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import HealthCheck, given, settings
 from scheduling_strategies import problems
 
@@ -69,3 +71,48 @@ def test_deterministic_site_solves_repeat_with_the_polish() -> None:
     assert validate(problem, first) == []
     baseline = evaluate(problem, dispatch(problem, Objective()), Objective()).score
     assert evaluate(problem, first, Objective()).score <= baseline
+
+
+def _busy_site(operations: int = 300, seed: int = 5) -> SchedulingProblem:
+    """Ten machines with working hours (6 printers with 15-minute material changes), orders of two
+    prints then an assembly, four materials, tight due dates: a site of the demo's size."""
+    rng = random.Random(seed)
+    hours = tuple((d * 1440 + 360, d * 1440 + 1320) for d in range(60))
+    machines = tuple(
+        Machine(f"M{m}", calendar=hours, material_change_minutes=15 if m < 6 else 0) for m in range(10)
+    )
+    jobs: list[Job] = []
+    ops: list[Operation] = []
+    while len(ops) < operations:
+        j, first = len(jobs), len(ops)
+        release = rng.randint(0, 2880)
+        jobs.append(Job(f"WO{j}", release=release, due=release + rng.randint(240, 1200)))
+        material = rng.choice(["PLA-BLACK", "PLA-RED", "PLA-TEAL", "PLA-WHITE"])
+        for k in range(2):
+            printers = rng.sample(range(6), 3)
+            ops.append(
+                Operation(
+                    f"WO{j}.{k}", j, tuple(Mode(m, rng.randint(20, 90)) for m in printers), material=material
+                )
+            )
+        ops.append(
+            Operation(
+                f"WO{j}.2", j, (Mode(rng.choice((6, 7, 8, 9)), rng.randint(5, 30)),), after=(first, first + 1)
+            )
+        )
+    return SchedulingProblem(machines, tuple(jobs), tuple(ops), name="busy-site")
+
+
+def test_a_site_too_big_for_cpsat_in_its_budget_is_polished_from_the_dispatch_plan() -> None:
+    """Its CP-SAT model would not be built in one second; the whole second goes to polish, which
+    beats the dispatcher on material changes without letting any order be later."""
+    problem = _busy_site()
+    objective = Objective()
+    plan = solve(problem, objective, SolverSettings(time_limit=1, workers=2, deterministic=True))
+    assert validate(problem, plan) == []
+    assert plan.solver.endswith("+polish")
+    mine = evaluate(problem, plan, objective)
+    baseline = evaluate(problem, dispatch(problem, objective), objective)
+    assert mine.score < baseline.score
+    assert mine.weighted_tardiness <= baseline.weighted_tardiness
+    assert mine.setups < baseline.setups
