@@ -128,7 +128,7 @@ def show(shipment_id: str = typer.Argument(..., help="shipment id (shp_...)"), a
         "last_error",
         "handoff",
     ):
-        console.print(f"[bold]{key}[/bold]: {view[key]}")
+        console.print(f"[bold]{key}[/bold]: {'-' if view[key] is None else view[key]}")
     for event in view["events"]:
         console.print(f"  {event['at']}  {event['state']:<18} {event['source']:<8} {event['message']}")
 

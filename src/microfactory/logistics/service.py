@@ -16,6 +16,7 @@ from microfactory.db.unit_of_work import UnitOfWork
 from microfactory.errors import Conflict, Invalid, NotFound
 from microfactory.logistics.model import ShipmentStatus
 from microfactory.logistics.views import handoff_message
+from microfactory.network.site_check import unknown_site
 from microfactory.orders.paging import Page
 from microfactory.outbox import store
 from microfactory.outbox.model import RETRYABLE_BY_HAND
@@ -53,6 +54,9 @@ def list_shipments(
     if who is not None and who.role == "site":
         check_site(who, site or who.site)
         site = who.site
+    misspelt = unknown_site(uow, site)  # a filter on a site nobody has would list nothing, silently
+    if misspelt is not None:
+        raise Invalid("unknown site", [misspelt])
     query = select(ShipmentRow)
     for column, value in (
         (ShipmentRow.status, status),

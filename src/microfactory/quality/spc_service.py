@@ -199,6 +199,9 @@ def release_hold(
         query = query.where(MachineHoldRow.site == site)
     held = uow.session.scalars(query).all()
     if not held:
+        from microfactory.quality.spc_runs import machine_site
+
+        machine_site(uow, machine)  # NotFound for a machine the network does not have
         raise Conflict(f"machine {machine} is not on hold")
     if len(held) > 1:
         raise Invalid(

@@ -79,7 +79,13 @@ def test_polling_moves_a_parcel_no_webhook_spoke_of(
 @pytest.fixture
 def api(settings: Settings, logistics_engine: Engine, courier: FlakyCarrier) -> Iterator[TestClient]:
     app = create_app(
-        settings.with_changes(outbox_interval_seconds=0, tracking_interval_seconds=0, jobs_in_process=False),
+        settings.with_changes(
+            outbox_interval_seconds=0,
+            tracking_interval_seconds=0,
+            jobs_in_process=False,
+            shopify_inbox_autoprocess=False,
+            telemetry_listen=False,
+        ),  # no background writer racing the test's own writes to SQLite
         logistics_engine,
     )
     app.state.container.carriers.use(BERLIN_PARTNER, courier)
@@ -142,6 +148,8 @@ def test_the_cli_packs_lists_shows_prints_and_retries(
         assert parcel["status"] == "shipped" and parcel["tracking_number"]
         listed = runner.invoke(app, ["shipments", "list", "--json"])
         assert json.loads(listed.output)["total"] == 1
+        misspelt = runner.invoke(app, ["shipments", "list", "--site", "berlni"])
+        assert misspelt.exit_code == 2 and "no site 'berlni'" in misspelt.output, misspelt.output
         shown = runner.invoke(app, ["shipments", "show", parcel["id"]])
         assert shown.exit_code == 0 and parcel["tracking_number"] in shown.output
         out = tmp_path / "label.pdf"

@@ -66,5 +66,7 @@ def test_a_machine_out_of_control_gets_no_new_jobs_until_released(
     assert released.status_code == 200 and released.json()["release_reason"] == "gearbox replaced"
     twice = client.post("/api/v1/quality/holds/ber-bench-1/release", json={"reason": "again"})
     assert twice.status_code == 409 and "not on hold" in twice.json()["error"]
+    unknown = client.post("/api/v1/quality/holds/ber-nothing-9/release", json={"reason": "typo"})
+    assert unknown.status_code == 404 and "ber-nothing-9" in unknown.json()["error"]
     assert client.get("/api/v1/quality/holds").json() == []
     assert len(client.get("/api/v1/quality/holds", params={"all": "true"}).json()) == 1
