@@ -115,6 +115,10 @@ def uow(engine: Engine) -> Iterator[UnitOfWork]:
 def settings(database_url: str) -> Settings:
     return Settings(
         auto_route=False,
+        # The API's MQTT listener keeps a persistent session on the shared broker: it would take in
+        # readings other tests published and write them beside the test's own writes. The MQTT tests
+        # start their own subscriber.
+        telemetry_listen=False,
         database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         shopify_webhook_secret=SecretStr("test-webhook-secret"),
