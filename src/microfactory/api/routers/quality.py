@@ -9,10 +9,11 @@ reads are open to every role that reads. Inspecting runs image code, so those ro
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -154,18 +155,27 @@ def dispose_ncr(ncr_id: str, body: DisposeIn, uow: Uow, who: Who) -> dict[str, A
     return detail
 
 
-def _spc(
-    uow: Uow,
-    machine: str | None,
-    site: str | None,
-    product: str | None,
-    metric: str | None,
-    size: int,
-    hold: bool,
-) -> Any:
-    return run_spc(
-        uow, _now(), machine=machine, site=site, product=product, metric=metric, size=size, hold=hold
-    )
+@dataclass(frozen=True, slots=True)
+class SpcAsk:
+    """What a control chart is asked of: one subject (machine, site or product), a metric, a size."""
+
+    machine: str | None
+    site: str | None
+    product: str | None
+    metric: str | None
+    size: int
+
+    def run(self, uow: Uow, hold: bool) -> Any:
+        return run_spc(
+            uow,
+            _now(),
+            machine=self.machine,
+            site=self.site,
+            product=self.product,
+            metric=self.metric,
+            size=self.size,
+            hold=hold,
+        )
 
 
 def _subject(description: str) -> Any:
@@ -173,49 +183,38 @@ def _subject(description: str) -> Any:
     return Query(None, max_length=120, description=description)
 
 
-def _size() -> Any:
-    return Query(1, ge=1, le=10, description="1: individuals chart; 2..10: X-bar/R subgroups")
-
-
-@router.get("/quality/spc")
-def get_spc(
-    uow: Uow,
+def spc_ask(
     machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
     site: str | None = _subject("a site: its defect rate"),
     product: str | None = _subject("a product: its defect rate"),
     metric: str | None = _subject("a telemetry metric of the machine"),
-    size: int = _size(),
-) -> dict[str, Any]:
+    size: int = Query(1, ge=1, le=10, description="1: individuals chart; 2..10: X-bar/R subgroups"),
+) -> SpcAsk:
+    """The query of the three SPC routes, declared once."""
+    return SpcAsk(machine, site, product, metric, size)
+
+
+Ask = Annotated[SpcAsk, Depends(spc_ask)]
+
+
+@router.get("/quality/spc")
+def get_spc(uow: Uow, ask: Ask) -> dict[str, Any]:
     """Control charts of one machine, site or product with their signals (nothing is held)."""
-    result: dict[str, Any] = _spc(uow, machine, site, product, metric, size, hold=False).as_dict()
+    result: dict[str, Any] = ask.run(uow, hold=False).as_dict()
     return result
 
 
 @router.get("/quality/spc.png", response_class=Response)
-def get_spc_png(
-    uow: Uow,
-    machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
-    site: str | None = _subject("a site: its defect rate"),
-    product: str | None = _subject("a product: its defect rate"),
-    metric: str | None = _subject("a telemetry metric of the machine"),
-    size: int = _size(),
-) -> Response:
+def get_spc_png(uow: Uow, ask: Ask) -> Response:
     """The last chart asked for (the metric's, when one is named) as a PNG."""
-    charts = _spc(uow, machine, site, product, metric, size, hold=False).charts
+    charts = ask.run(uow, hold=False).charts
     return Response(chart_png(charts[-1]), media_type="image/png")
 
 
 @router.post("/quality/spc")
-def post_spc(
-    uow: Uow,
-    machine: str | None = _subject("a machine: its defect rate (and a metric's chart)"),
-    site: str | None = _subject("a site: its defect rate"),
-    product: str | None = _subject("a product: its defect rate"),
-    metric: str | None = _subject("a telemetry metric of the machine"),
-    size: int = _size(),
-) -> dict[str, Any]:
+def post_spc(uow: Uow, ask: Ask) -> dict[str, Any]:
     """Chart and act: a machine whose newest point is out of control goes on hold for new jobs."""
-    result: dict[str, Any] = _spc(uow, machine, site, product, metric, size, hold=True).as_dict()
+    result: dict[str, Any] = ask.run(uow, hold=True).as_dict()
     uow.commit()
     return result
 
