@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from tenacity import (
@@ -156,3 +157,14 @@ def retry_after(response: httpx.Response, cap: float = 120.0) -> float | None:
         except (TypeError, ValueError):
             return None
     return max(0.0, min(seconds, cap))
+
+
+def json_object(response: httpx.Response, upstream: str, what: str) -> dict[str, Any]:
+    """The answer's JSON object; a body that is not one is the service's fault (not retryable)."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise UpstreamFailure(upstream, f"{what}: the answer is not JSON", retryable=False) from None
+    if not isinstance(body, dict):
+        raise UpstreamFailure(upstream, f"{what}: expected a JSON object, got {body!r:.80}", retryable=False)
+    return body

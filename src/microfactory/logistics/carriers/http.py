@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from microfactory.errors import Conflict, NotFound, UpstreamFailure
-from microfactory.outbound_http import RetryPolicy, Sleep, send
+from microfactory.outbound_http import RetryPolicy, Sleep, json_object, send
 
 CARRIER_POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0)
 Detail = Callable[[Any], str]  # the carrier's own words from its error body
@@ -140,16 +140,6 @@ class CarrierHttp:
 
     def close(self) -> None:
         self._client.close()
-
-
-def json_object(response: httpx.Response, upstream: str, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise UpstreamFailure(upstream, f"{what}: the answer is not JSON", retryable=False) from None
-    if not isinstance(body, dict):
-        raise UpstreamFailure(upstream, f"{what}: expected a JSON object, got {body!r:.80}", retryable=False)
-    return body
 
 
 def nonsense(upstream: str, what: str, why: str) -> UpstreamFailure:

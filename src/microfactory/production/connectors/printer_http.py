@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import httpx
 
 from microfactory.errors import Conflict, NotFound, UpstreamFailure
-from microfactory.outbound_http import RetryPolicy, Sleep, send
+from microfactory.outbound_http import RetryPolicy, Sleep, json_object, send
 
 KEY_HEADER = "X-Api-Key"  # both OctoPrint and Moonraker take the key in this header
 PRINTER_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0)  # a printer sits on the LAN
@@ -83,16 +83,6 @@ class PrinterHttp:
 
     def close(self) -> None:
         self._client.close()
-
-
-def json_object(response: httpx.Response, upstream: str, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise UpstreamFailure(upstream, f"{what}: the answer is not JSON", retryable=False) from None
-    if not isinstance(body, dict):
-        raise UpstreamFailure(upstream, f"{what}: expected a JSON object, got {body!r:.80}", retryable=False)
-    return body
 
 
 def error_detail(response: httpx.Response) -> str:
