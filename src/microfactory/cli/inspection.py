@@ -7,10 +7,12 @@ folder of photos before the catalog names it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
@@ -18,6 +20,7 @@ from microfactory.cli.context import console
 from microfactory.cli.errors import command_group
 from microfactory.errors import Invalid
 from microfactory.problems import Problem
+from microfactory.quality.inspectors import Inspection
 
 app = command_group("Inspect images of units: train a variation model, judge images, make samples.")
 
@@ -62,24 +65,43 @@ def judge(
     from microfactory.quality.inspectors.images import read_image
 
     judgement = variation.bands(variation.VariationModel.load(model), k=k, min_area=min_area)
-    pictures = [(path, read_image(path)) for path in images]  # every file read before any verdict
+    pictures = _read_all(images, read_image)  # every file read before any verdict
     results: list[dict[str, Any]] = []
-    for path, picture in pictures:
-        inspection = variation.judge(judgement, picture)
-        results.append(
-            {
-                "image": str(path),
-                "verdict": "pass" if inspection.verdict.value == "pass" else "fail",
-                "score": inspection.score,
-                "regions": [f.region.as_list() for f in inspection.findings if f.region is not None],
-            }
-        )
+    with Progress(console=Console(stderr=True), transient=True) as progress:  # stdout keeps the JSON
+        task = progress.add_task(f"judging {len(pictures)} images", total=len(pictures))
+        for path, picture in pictures:
+            results.append(_verdict(path, variation.judge(judgement, picture)))
+            progress.advance(task)
     if as_json:
         print(json.dumps(results))
     else:
         _table(results)
     if any(result["verdict"] != "pass" for result in results):
         raise typer.Exit(1)
+
+
+def _read_all(paths: list[Path], read: Callable[[Path], Any]) -> list[tuple[Path, Any]]:
+    """Every image read; `Invalid` naming each file that cannot be, not only the first."""
+    pictures: list[tuple[Path, Any]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            pictures.append((path, read(path)))
+        except Invalid as unreadable:
+            problems.extend(unreadable.problems)
+    if problems:
+        raise Invalid("some images cannot be read", problems)
+    return pictures
+
+
+def _verdict(path: Path, inspection: Inspection) -> dict[str, Any]:
+    """One line of `judge --json`: the spec's shape (a review counts as fail: pass or fail only)."""
+    return {
+        "image": str(path),
+        "verdict": "pass" if inspection.verdict.value == "pass" else "fail",
+        "score": inspection.score,
+        "regions": [f.region.as_list() for f in inspection.findings if f.region is not None],
+    }
 
 
 @app.command()

@@ -73,6 +73,10 @@ def test_bad_input_exits_2_naming_the_file(trained: tuple[Path, Path], tmp_path:
         assert result.exit_code == 2, result.output
         assert named in result.output
         assert "Traceback" not in result.output
+    both = runner.invoke(
+        app, ["inspect", "judge", "--model", str(model), str(not_image), good, str(tmp_path / "gone.png")]
+    )
+    assert both.exit_code == 2 and "notes.png" in both.output and "gone.png" in both.output
 
 
 def test_train_refuses_what_it_cannot_learn_from(tmp_path: Path) -> None:
